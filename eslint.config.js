@@ -1,0 +1,22 @@
+import js from "@eslint/js"
+import tseslint from "typescript-eslint"
+
+export default tseslint.config(
+  { ignores: ["**/node_modules/**", "**/build/**", "**/dist/**", "**/.tsbuildinfo/**", ".lightfield-demo/**"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-explicit-any": "error",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/no-namespace": "off",
+      "@typescript-eslint/no-empty-object-type": "off",
+      "require-yield": "off",
+      "no-console": "error"
+    }
+  },
+  {
+    files: ["apps/**/*.ts", "bench/**/*.ts", "reliability/**/*.ts", "packages/sandbox/src/bin.ts"],
+    rules: { "no-console": "off" }
+  }
+)

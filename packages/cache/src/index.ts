@@ -1,0 +1,2 @@
+// The cache package: filled in by the cache issue.
+export {}

@@ -1,0 +1,103 @@
+/**
+ * Field values as the API reads them back: `{ value, valueType }`, where `valueType` decides the
+ * shape of `value` (spec §5.1–5.3).
+ */
+import { Schema } from "effect"
+
+/** The 14 documented value types. */
+export const KnownValueType = Schema.Literal(
+  "ADDRESS",
+  "CHECKBOX",
+  "CURRENCY",
+  "DATETIME",
+  "EMAIL",
+  "FULL_NAME",
+  "MARKDOWN",
+  "MULTI_SELECT",
+  "NUMBER",
+  "SINGLE_SELECT",
+  "SOCIAL_HANDLE",
+  "TELEPHONE",
+  "TEXT",
+  "URL"
+)
+export type KnownValueType = typeof KnownValueType.Type
+
+const knownValueTypes: ReadonlySet<string> = new Set(KnownValueType.literals)
+
+/** Any value type the server did not document yet (the newer API already sends `HTML`). */
+export const OtherValueType = Schema.String.pipe(
+  Schema.filter((s) => !knownValueTypes.has(s), { message: () => "a value type other than the 14 documented ones" }),
+  Schema.brand("OtherValueType")
+)
+export type OtherValueType = typeof OtherValueType.Type
+
+/** Open enum: the documented literals, and any other string kept as it came. */
+export const ValueType = Schema.Union(KnownValueType, OtherValueType)
+export type ValueType = typeof ValueType.Type
+
+const optionalNullable = <S extends Schema.Schema.Any>(schema: S) =>
+  Schema.optionalWith(Schema.NullOr(schema), { exact: true })
+
+/** A postal address; every key optional and nullable. `country` is ISO 3166-1 alpha-2. */
+export const Address = Schema.Struct({
+  street: optionalNullable(Schema.String),
+  street2: optionalNullable(Schema.String),
+  city: optionalNullable(Schema.String),
+  state: optionalNullable(Schema.String),
+  postalCode: optionalNullable(Schema.String),
+  country: optionalNullable(Schema.String),
+  latitude: optionalNullable(Schema.Number),
+  longitude: optionalNullable(Schema.Number)
+}).annotations({ identifier: "Address" })
+export type Address = typeof Address.Type
+
+export const FullName = Schema.Struct({
+  firstName: optionalNullable(Schema.String),
+  lastName: optionalNullable(Schema.String)
+}).annotations({ identifier: "FullName" })
+export type FullName = typeof FullName.Type
+
+const StringOrStrings = Schema.Union(Schema.String, Schema.Array(Schema.String))
+
+const field = <VT extends Schema.Schema.Any, V extends Schema.Schema.Any>(valueType: VT, value: V) =>
+  Schema.Struct({ value: Schema.NullOr(value), valueType })
+
+/** Text-like types carry a string, or several strings for multi-value fields (e.g. attendee e-mails). */
+export const TextField = field(
+  Schema.Literal("TEXT", "DATETIME", "EMAIL", "URL", "TELEPHONE", "SOCIAL_HANDLE", "MARKDOWN", "SINGLE_SELECT"),
+  StringOrStrings
+).annotations({ identifier: "TextField" })
+export const NumberField = field(Schema.Literal("NUMBER", "CURRENCY"), Schema.Number)
+  .annotations({ identifier: "NumberField" })
+export const CheckboxField = field(Schema.Literal("CHECKBOX"), Schema.Boolean)
+  .annotations({ identifier: "CheckboxField" })
+export const MultiSelectField = field(Schema.Literal("MULTI_SELECT"), Schema.Array(Schema.String))
+  .annotations({ identifier: "MultiSelectField" })
+export const AddressField = field(Schema.Literal("ADDRESS"), Address).annotations({ identifier: "AddressField" })
+export const FullNameField = field(Schema.Literal("FULL_NAME"), FullName).annotations({ identifier: "FullNameField" })
+
+/** JSON as it came, for value types we do not know: nothing is dropped or reshaped. */
+export const UnknownValue = Schema.Union(
+  Schema.String,
+  Schema.Number,
+  Schema.Boolean,
+  Schema.Array(Schema.Unknown),
+  Schema.Record({ key: Schema.String, value: Schema.Unknown })
+)
+export const OtherField = field(OtherValueType, UnknownValue).annotations({ identifier: "OtherField" })
+
+/** One field as read: the variant is chosen by `valueType`. */
+export const Field = Schema.Union(
+  TextField,
+  NumberField,
+  CheckboxField,
+  MultiSelectField,
+  AddressField,
+  FullNameField,
+  OtherField
+).annotations({ identifier: "Field" })
+export type Field = typeof Field.Type
+
+/** The union of every value a documented field can hold. */
+export type FieldValue = Field["value"]

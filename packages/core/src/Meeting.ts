@@ -1,0 +1,123 @@
+/**
+ * The meeting object (spec §4): nine wire properties, camelCase, with typed accessors for the
+ * system fields. Every accessor is an Option because redaction and absence are normal.
+ */
+import { Array as Arr, DateTime, Option, Schema } from "effect"
+import { Field } from "./FieldValue.js"
+import { Relationship } from "./Relationship.js"
+
+export const MeetingId = Schema.String.pipe(Schema.minLength(1), Schema.brand("MeetingId"))
+export type MeetingId = typeof MeetingId.Type
+
+export const AccessLevel = Schema.Literal("FULL", "METADATA")
+export type AccessLevel = typeof AccessLevel.Type
+
+/** A meeting's own privacy setting (`$privacySetting`); same two levels as the access level. */
+export const PrivacySetting = Schema.Literal("FULL", "METADATA")
+export type PrivacySetting = typeof PrivacySetting.Type
+
+/** ISO 8601 timestamps, decoded to `DateTime.Utc` and written back as `toISOString()`. */
+export const Timestamp = Schema.DateTimeUtc
+
+/** The system keys the docs name (spec §4.1). Custom fields use bare slugs. */
+export const SystemField = {
+  title: "$title",
+  startDate: "$startDate",
+  endDate: "$endDate",
+  description: "$description",
+  meetingUrl: "$meetingUrl",
+  organizerEmail: "$organizerEmail",
+  attendeeEmails: "$attendeeEmails",
+  privacySetting: "$privacySetting"
+} as const
+
+export const SystemRelationship = {
+  transcript: "$transcript",
+  contact: "$contact",
+  account: "$account",
+  opportunity: "$opportunity"
+} as const
+
+const stringValue = (field: Field | undefined): Option.Option<string> =>
+  field === undefined
+    ? Option.none()
+    : typeof field.value === "string"
+    ? Option.some(field.value)
+    : Array.isArray(field.value) && typeof field.value[0] === "string"
+    ? Option.some(field.value[0])
+    : Option.none()
+
+const stringsValue = (field: Field | undefined): Option.Option<ReadonlyArray<string>> =>
+  field === undefined || field.value === null
+    ? Option.none()
+    : typeof field.value === "string"
+    ? Option.some([field.value])
+    : Array.isArray(field.value) && field.value.every((v): v is string => typeof v === "string")
+    ? Option.some(field.value)
+    : Option.none()
+
+export class Meeting extends Schema.Class<Meeting>("Meeting")({
+  id: MeetingId,
+  accessLevel: AccessLevel,
+  createdAt: Timestamp,
+  fields: Schema.Record({ key: Schema.String, value: Field }),
+  httpLink: Schema.NullOr(Schema.String),
+  objectType: Schema.Literal("meeting"),
+  relationships: Schema.Record({ key: Schema.String, value: Relationship }),
+  updatedAt: Schema.NullOr(Timestamp),
+  externalId: Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true })
+}) {
+  /** A field by key, if the server sent it. */
+  field(key: string): Option.Option<Field> {
+    return Option.fromNullable(this.fields[key])
+  }
+  get title(): Option.Option<string> {
+    return stringValue(this.fields[SystemField.title])
+  }
+  get startDate(): Option.Option<DateTime.Utc> {
+    return Option.flatMap(stringValue(this.fields[SystemField.startDate]), (s) => DateTime.make(s)).pipe(
+      Option.map(DateTime.toUtc)
+    )
+  }
+  get endDate(): Option.Option<DateTime.Utc> {
+    return Option.flatMap(stringValue(this.fields[SystemField.endDate]), (s) => DateTime.make(s)).pipe(
+      Option.map(DateTime.toUtc)
+    )
+  }
+  /** Content-bearing: `None` when the caller has METADATA access. */
+  get description(): Option.Option<string> {
+    return stringValue(this.fields[SystemField.description])
+  }
+  get meetingUrl(): Option.Option<string> {
+    return stringValue(this.fields[SystemField.meetingUrl])
+  }
+  get organizerEmail(): Option.Option<string> {
+    return stringValue(this.fields[SystemField.organizerEmail])
+  }
+  get attendeeEmails(): Option.Option<ReadonlyArray<string>> {
+    return stringsValue(this.fields[SystemField.attendeeEmails])
+  }
+  get privacySetting(): Option.Option<PrivacySetting> {
+    return Option.filter(
+      stringValue(this.fields[SystemField.privacySetting]),
+      (s): s is PrivacySetting => s === "FULL" || s === "METADATA"
+    )
+  }
+  /** The transcript file id; the relationship is omitted for METADATA callers. */
+  get transcriptFileId(): Option.Option<string> {
+    return Option.fromNullable(this.relationships[SystemRelationship.transcript]).pipe(
+      Option.flatMap((r) => Arr.head(r.values))
+    )
+  }
+  /** True when the server served the redacted (METADATA) view. */
+  get isRedacted(): boolean {
+    return this.accessLevel === "METADATA"
+  }
+}
+
+/** The list envelope (spec §6). `totalCount` counts all matching records, not the page. */
+export class MeetingListPage extends Schema.Class<MeetingListPage>("MeetingListPage")({
+  data: Schema.Array(Meeting),
+  object: Schema.Literal("list"),
+  totalCount: Schema.NonNegativeInt
+}) {}

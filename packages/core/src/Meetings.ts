@@ -1,0 +1,62 @@
+/**
+ * The `Meetings` service: the four documented operations plus a stream over all pages. It is an
+ * interface with more than one implementation (the HTTP client in `MeetingsClient`, and the SQLite
+ * mirror in `@lightfield-effect/cache`), so it is a `Context.Tag`.
+ */
+import type { Duration, Effect, Stream } from "effect"
+import { Context } from "effect"
+import type { Meeting, MeetingListPage } from "./Meeting.js"
+import type { CreateMeetingParams, ListMeetingsParams, UpdateMeetingParams } from "./MeetingParams.js"
+import type { MeetingsError } from "./MeetingsError.js"
+
+/** Per-call knobs shared by every operation. */
+export interface CallOptions {
+  /** Per-attempt timeout; overrides the layer's default (60 s). */
+  readonly timeout?: Duration.DurationInput
+}
+
+export interface WriteOptions extends CallOptions {
+  /**
+   * Sent as `Idempotency-Key` and reused on every retry of this call. When omitted, one UUID v4 is
+   * generated per logical call. At most 255 characters.
+   */
+  readonly idempotencyKey?: string
+}
+
+/** Progress of a stream over all pages. */
+export interface StreamProgress {
+  /** Pages received so far. */
+  readonly pages: number
+  /** Distinct meetings emitted so far. */
+  readonly items: number
+  /** The server's `totalCount` from the latest page. */
+  readonly totalCount: number
+}
+
+export interface StreamOptions extends CallOptions {
+  /** Page size, 1..25 (default 25). */
+  readonly pageSize?: number
+  /** Pages requested at once (default 2). */
+  readonly concurrency?: number
+  /** Called after every page. */
+  readonly onProgress?: (progress: StreamProgress) => Effect.Effect<void>
+}
+
+export interface MeetingsShape {
+  /** `POST /v1/meetings`. */
+  readonly create: (params: CreateMeetingParams, options?: WriteOptions) => Effect.Effect<Meeting, MeetingsError>
+  /** `POST /v1/meetings/{id}`. */
+  readonly update: (
+    id: string,
+    params: UpdateMeetingParams,
+    options?: WriteOptions
+  ) => Effect.Effect<Meeting, MeetingsError>
+  /** `GET /v1/meetings/{id}`. */
+  readonly retrieve: (id: string, options?: CallOptions) => Effect.Effect<Meeting, MeetingsError>
+  /** `GET /v1/meetings`: one page. */
+  readonly list: (params?: ListMeetingsParams, options?: CallOptions) => Effect.Effect<MeetingListPage, MeetingsError>
+  /** Every meeting the caller can see, each id once, page by page. */
+  readonly stream: (options?: StreamOptions) => Stream.Stream<Meeting, MeetingsError>
+}
+
+export class Meetings extends Context.Tag("@lightfield-effect/core/Meetings")<Meetings, MeetingsShape>() {}

@@ -1,0 +1,112 @@
+/**
+ * Every failure a caller of `Meetings` can meet, as tagged errors. Statuses whose handling is the
+ * same share a class (with a `reason` or `status`), so `catchTags` over `MeetingsError` is short and
+ * exhaustive.
+ */
+import { Duration, Option, Schema } from "effect"
+
+/** Bad input refused by the client before any request was sent. */
+export class InvalidParams extends Schema.TaggedError<InvalidParams>()("InvalidParams", {
+  param: Schema.String,
+  message: Schema.String,
+  /** The status the API would have answered (400 shape, 422 business rule). */
+  status: Schema.Literal(400, 422)
+}) {}
+
+/** 400 (and 415, or another unexpected 4xx): the request itself was wrong; see `code` and `param`. */
+export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", {
+  status: Schema.Number,
+  type: Schema.String,
+  message: Schema.String,
+  code: Schema.optional(Schema.String),
+  param: Schema.optional(Schema.String)
+}) {}
+
+/** 401: missing, unknown or revoked API key. */
+export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", {
+  message: Schema.String
+}) {}
+
+/** 403: the key is valid but lacks a scope or permission. */
+export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", {
+  message: Schema.String,
+  /** The scope named in the message (`Token does not have the 'meetings:create' scope.`), if any. */
+  scope: Schema.optional(Schema.String)
+}) {}
+
+/** 404: no meeting with this id, or the caller may not see it. */
+export class MeetingNotFound extends Schema.TaggedError<MeetingNotFound>()("MeetingNotFound", {
+  id: Schema.optional(Schema.String),
+  message: Schema.String
+}) {}
+
+/** 409: conflicting state (concurrent update, locked resource). */
+export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", {
+  message: Schema.String
+}) {}
+
+/** 409 `idempotency_conflict`: the same key is still being processed by an earlier request. */
+export class IdempotencyConflict extends Schema.TaggedError<IdempotencyConflict>()("IdempotencyConflict", {
+  message: Schema.String,
+  idempotencyKey: Schema.optional(Schema.String)
+}) {}
+
+/** 422: valid JSON that breaks a business rule, located by `param`. */
+export class Unprocessable extends Schema.TaggedError<Unprocessable>()("Unprocessable", {
+  message: Schema.String,
+  param: Schema.optional(Schema.String)
+}) {}
+
+/** 429 after the retries ran out; `retryAfter` is what the server asked for. */
+export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", {
+  message: Schema.String,
+  retryAfter: Schema.optional(Schema.DurationFromMillis),
+  limit: Schema.optional(Schema.Number),
+  remaining: Schema.optional(Schema.Number)
+}) {}
+
+/**
+ * The API could not be reached or did not answer in time: `Server` (5xx, with `status`),
+ * `Timeout` (no answer within the per-attempt timeout) or `Transport` (connection refused, reset,
+ * dropped). Handled alike: try later, or serve from a cache.
+ */
+export class MeetingsUnavailable extends Schema.TaggedError<MeetingsUnavailable>()("MeetingsUnavailable", {
+  reason: Schema.Literal("Server", "Timeout", "Transport"),
+  message: Schema.String,
+  status: Schema.optional(Schema.Number),
+  cause: Schema.optional(Schema.Defect)
+}) {}
+
+/** A response that does not match the contract; `path` names where it failed (e.g. `data.3.fields.$title`). */
+export class UndecodableResponse extends Schema.TaggedError<UndecodableResponse>()("UndecodableResponse", {
+  status: Schema.Number,
+  path: Schema.String,
+  message: Schema.String
+}) {}
+
+export const MeetingsError = Schema.Union(
+  InvalidParams,
+  BadRequest,
+  Unauthorized,
+  Forbidden,
+  MeetingNotFound,
+  Conflict,
+  IdempotencyConflict,
+  Unprocessable,
+  RateLimited,
+  MeetingsUnavailable,
+  UndecodableResponse
+)
+export type MeetingsError = typeof MeetingsError.Type
+
+/** Failures worth answering from a cache or retrying later: the API is not answering usefully now. */
+export type Unreachable = RateLimited | MeetingsUnavailable
+
+export const isUnreachable = (e: MeetingsError): e is Unreachable =>
+  e._tag === "RateLimited" || e._tag === "MeetingsUnavailable"
+
+/** Extract the scope from the documented 403 message. */
+export const scopeFromMessage = (message: string): Option.Option<string> =>
+  Option.fromNullable(/'([a-z_]+:[a-z_]+)'/.exec(message)?.[1])
+
+export const retryAfterOf = (e: RateLimited): Option.Option<Duration.Duration> => Option.fromNullable(e.retryAfter)

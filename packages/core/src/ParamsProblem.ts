@@ -1,0 +1,83 @@
+/**
+ * Turns a Schema `ParseIssue` from validating params into what the API would answer: the dotted
+ * `param` that failed, a message naming it, and whether it is a 400 (shape) or a 422 (business rule).
+ * Shared by the client (which refuses bad input before sending) and the sandbox (which answers it).
+ */
+import { Array as Arr, Option, ParseResult, SchemaAST } from "effect"
+import { BusinessRule } from "./MeetingParams.js"
+
+export type ProblemCode = "invalid_type" | "unknown_field" | "parameter_missing"
+
+export interface ParamsProblem {
+  /** Dotted location, e.g. `fields.$title`; empty for the body itself. */
+  readonly param: string
+  readonly message: string
+  /** 400 problems carry a code; 422 problems are business rules. */
+  readonly status: 400 | 422
+  readonly code: Option.Option<ProblemCode>
+}
+
+const isBusiness = (ast: SchemaAST.AST): boolean => SchemaAST.getAnnotation(ast, BusinessRule).pipe(Option.isSome)
+
+const leafMessage = (issue: ParseResult.ParseIssue): string => {
+  const [first] = ParseResult.ArrayFormatter.formatIssueSync(issue)
+  return first?.message ?? "is invalid"
+}
+
+/** The first problem of a parse issue (validation runs with `errors: "first"`). */
+export const fromIssue = (issue: ParseResult.ParseIssue): ParamsProblem => {
+  const path: Array<PropertyKey> = []
+  let business = false
+  let current: ParseResult.ParseIssue = issue
+  // Walk down to the leaf, collecting the path and whether we passed through a business rule.
+  for (;;) {
+    switch (current._tag) {
+      case "Pointer": {
+        path.push(...(Array.isArray(current.path) ? current.path : [current.path]))
+        current = current.issue
+        continue
+      }
+      case "Composite": {
+        const issues = current.issues
+        current = Arr.isNonEmptyReadonlyArray(issues as ReadonlyArray<ParseResult.ParseIssue>)
+          ? (issues as Arr.NonEmptyReadonlyArray<ParseResult.ParseIssue>)[0]
+          : (issues as ParseResult.ParseIssue)
+        continue
+      }
+      case "Refinement": {
+        if (current.kind === "Predicate" && isBusiness(current.ast)) business = true
+        current = current.issue
+        continue
+      }
+      case "Transformation": {
+        if (current.kind === "Transformation" && isBusiness(current.ast)) business = true
+        current = current.issue
+        continue
+      }
+      default:
+        break
+    }
+    break
+  }
+  const param = path.map(String).join(".")
+  const named = (text: string) => (param === "" ? text : `${param} ${text}`)
+  switch (current._tag) {
+    case "Missing": {
+      // A required key inside `fields` is a 422 (spec §14 #5); a missing top-level key is a 400.
+      const inFields = path.length > 1 && path[0] === "fields"
+      return inFields
+        ? { param, message: named("is required"), status: 422, code: Option.none() }
+        : { param, message: named("is required"), status: 400, code: Option.some("parameter_missing") }
+    }
+    case "Unexpected":
+      return { param, message: named("is not a known field"), status: 400, code: Option.some("unknown_field") }
+    default: {
+      const message = named(leafMessage(current))
+      return business
+        ? { param, message, status: 422, code: Option.none() }
+        : { param, message, status: 400, code: Option.some("invalid_type") }
+    }
+  }
+}
+
+export const fromParseError = (error: ParseResult.ParseError): ParamsProblem => fromIssue(error.issue)

@@ -1,0 +1,8 @@
+export * as ErrorBody from "./ErrorBody.js"
+export * as FieldValue from "./FieldValue.js"
+export * as Meeting from "./Meeting.js"
+export * as Meetings from "./Meetings.js"
+export * as MeetingParams from "./MeetingParams.js"
+export * as MeetingsError from "./MeetingsError.js"
+export * as ParamsProblem from "./ParamsProblem.js"
+export * as Relationship from "./Relationship.js"

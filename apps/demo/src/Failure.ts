@@ -1,0 +1,68 @@
+/**
+ * How the CLI reports a failure: one line with the error's tag and the server's message, and an
+ * exit code per kind of failure (documented in the README).
+ */
+import type { MeetingsError } from "@lightfield-effect/core"
+import type { CacheError } from "@lightfield-effect/cache"
+import { Schema } from "effect"
+
+export type DemoFailure =
+  | MeetingsError.MeetingsError
+  | CacheError.CacheError
+  | CacheError.CacheMiss
+  | UsageError
+
+/** Bad command-line input that the schemas cannot see (an unparsable date, a negative limit). */
+export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", { message: Schema.String }) {}
+
+export const ExitCode = {
+  Ok: 0,
+  Unexpected: 1,
+  InvalidInput: 2,
+  Auth: 3,
+  NotFound: 4,
+  Conflict: 5,
+  Unavailable: 6,
+  BadResponse: 7,
+  Cache: 8
+} as const
+
+export const exitCodeOf = (e: DemoFailure): number => {
+  switch (e._tag) {
+    case "UsageError":
+    case "InvalidParams":
+    case "BadRequest":
+    case "Unprocessable":
+      return ExitCode.InvalidInput
+    case "Unauthorized":
+    case "Forbidden":
+      return ExitCode.Auth
+    case "MeetingNotFound":
+    case "CacheMiss":
+      return ExitCode.NotFound
+    case "Conflict":
+    case "IdempotencyConflict":
+      return ExitCode.Conflict
+    case "RateLimited":
+    case "MeetingsUnavailable":
+      return ExitCode.Unavailable
+    case "UndecodableResponse":
+      return ExitCode.BadResponse
+    case "CacheError":
+      return ExitCode.Cache
+  }
+}
+
+/** `MeetingNotFound: No resource found in 'meetings' with the given ID.` plus the param when there is one. */
+export const describe = (e: DemoFailure): string => {
+  const param = "param" in e && typeof e.param === "string" && e.param !== "" ? ` (param: ${e.param})` : ""
+  return `${e._tag}: ${e.message}${param}`
+}
+
+const demoTags: ReadonlySet<string> = new Set([
+  "InvalidParams", "BadRequest", "Unauthorized", "Forbidden", "MeetingNotFound", "Conflict", "IdempotencyConflict",
+  "Unprocessable", "RateLimited", "MeetingsUnavailable", "UndecodableResponse", "CacheError", "CacheMiss", "UsageError"
+])
+
+export const isDemoFailure = (u: unknown): u is DemoFailure =>
+  typeof u === "object" && u !== null && "_tag" in u && typeof u._tag === "string" && demoTags.has(u._tag)

@@ -2,10 +2,27 @@
  * PUBLIC INTERFACE OF THE SANDBOX (pinned: other packages' tests code against this shape).
  * The implementation fills in `layer` / `make`; the shape below must not change without updating
  * every user.
+ *
+ * The sandbox is a local stand-in for the Lightfield meetings API (spec: lightfield-api.md): a
+ * real HTTP server on loopback with seeded data, per-key privacy, rate limits, idempotency and
+ * switchable faults. Internals live in one module per concept (Store, Seed, Auth, RateLimiter,
+ * Idempotency, Faults, Routes, Admin); this module is the public face.
  */
-import type { Duration, Effect, Scope } from "effect"
-import { Context } from "effect"
+import { HttpRouter } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
 import type { Meeting } from "@lightfield-effect/core"
+import type { Scope } from "effect"
+import { Context, Duration, Effect, Layer } from "effect"
+import { createServer } from "node:http"
+import * as Admin from "./Admin.js"
+import * as Auth from "./Auth.js"
+import * as Faults from "./Faults.js"
+import * as Idempotency from "./Idempotency.js"
+import * as RateLimiter from "./RateLimiter.js"
+import * as RequestLog from "./RequestLog.js"
+import * as Routes from "./Routes.js"
+import * as SandboxClock from "./SandboxClock.js"
+import * as Store from "./Store.js"
 
 /** The seeded API keys. All belong to one organisation unless noted. */
 export interface SandboxKeys {
@@ -55,7 +72,10 @@ export interface LoggedRequest {
   readonly status: number
   /** Set when an idempotent replay answered instead of the handler. */
   readonly replayed: boolean
+  /** Sandbox-clock epoch millis. */
   readonly at: number
+  /** The fault that hit this request, if any. A dropped connection is logged with `status: 0`. */
+  readonly fault?: Fault["_tag"]
 }
 
 export interface SandboxOptions {
@@ -73,6 +93,10 @@ export interface SandboxOptions {
   readonly indexLag?: Duration.DurationInput
   /** Faults active from the start. */
   readonly faults?: ReadonlyArray<FaultRule>
+  /** Meetings seeded for the second organisation (the `otherOrg` key). Default 20. */
+  readonly otherOrgMeetings?: number
+  /** Most recent requests kept in the log. Default 100 000. */
+  readonly requestLogLimit?: number
 }
 
 export interface SandboxShape {
@@ -106,5 +130,121 @@ export interface SandboxShape {
 
 export class Sandbox extends Context.Tag("@lightfield-effect/sandbox/Sandbox")<Sandbox, SandboxShape>() {}
 
+/** The version header value every API request must carry. */
+export const apiVersion = Routes.apiVersion
+
+/** The API keys a sandbox started with `seed` hands out (same for every run with that seed). */
+export const keysFor = (seed = 1): SandboxKeys => Auth.makeKeyring(seed).keys
+
 /** Implemented by the sandbox package. Scoped: the server stops when the scope closes. */
-export declare const make: (options?: SandboxOptions) => Effect.Effect<SandboxShape, never, Scope.Scope>
+export const make = (options: SandboxOptions = {}): Effect.Effect<SandboxShape, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const seed = options.seed ?? 1
+    const host = options.host ?? "127.0.0.1"
+    const clock = SandboxClock.make()
+    const keyring = Auth.makeKeyring(seed)
+    const store = Store.make(seed)
+    store.seed(Auth.acme, Math.max(0, options.meetings ?? 200))
+    store.seed(Auth.globex, Math.max(0, options.otherOrgMeetings ?? 20))
+    const limiter = RateLimiter.make(options.rateLimit)
+    const idempotency = Idempotency.make()
+    const faults = Faults.make(options.faults)
+    const log = RequestLog.make(options.requestLogLimit ?? 100_000)
+    let indexLagMillis = Duration.toMillis(options.indexLag ?? 0)
+
+    const sandboxScope = yield* Effect.scope
+    const nodeServer = createServer()
+    const server = yield* NodeHttpServer.make(() => nodeServer, { port: options.port ?? 0, host }).pipe(Effect.orDie)
+    // Runs before the server's own release: refuse restarts, and do not wait for idle keep-alives.
+    let closed = false
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        closed = true
+        nodeServer.closeAllConnections()
+      })
+    )
+    const port = server.address._tag === "TcpAddress" ? server.address.port : 0
+    const urlHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host
+    const baseUrl = `http://${urlHost}:${port}`
+
+    const lock = yield* Effect.makeSemaphore(1)
+    const listen = Effect.async<void>((resume) => {
+      if (nodeServer.listening || closed) return resume(Effect.void)
+      const onError = (error: Error) => resume(Effect.die(error))
+      nodeServer.once("error", onError)
+      nodeServer.listen({ port, host }, () => {
+        nodeServer.off("error", onError)
+        resume(Effect.void)
+      })
+    })
+    const unlisten = Effect.async<void>((resume) => {
+      if (!nodeServer.listening) return resume(Effect.void)
+      nodeServer.close(() => resume(Effect.void))
+      // In-flight and keep-alive connections go too, as when a real server goes away.
+      nodeServer.closeAllConnections()
+    })
+
+    const shape: SandboxShape = {
+      baseUrl: Effect.succeed(baseUrl),
+      keys: keyring.keys,
+      inject: (...rules) => Effect.sync(() => faults.add(rules)),
+      clearFaults: Effect.sync(() => faults.clear()),
+      setIndexLag: (lag) =>
+        Effect.sync(() => {
+          indexLagMillis = Duration.toMillis(lag)
+        }),
+      setRateLimit: (limit) => Effect.sync(() => limiter.set(limit)),
+      requests: Effect.sync(() => log.entries()),
+      clearRequests: Effect.sync(() => log.clear()),
+      meetings: Effect.sync(() => store.all(Auth.acme.id).map((record) => Store.toMeeting(record, "FULL"))),
+      seedMore: (count) => Effect.sync(() => store.seedMore(Auth.acme, Math.max(0, count), clock.now())),
+      remove: (id) => Effect.asVoid(Effect.sync(() => store.remove(id))),
+      setPrivacy: (id, privacy) =>
+        Effect.sync(() => {
+          const record = store.find(id)
+          if (record === undefined) return
+          record.privacy = privacy
+          store.touch(record, clock.now())
+        }),
+      advanceClock: (by) => Effect.sync(() => clock.advance(by)),
+      stop: lock.withPermits(1)(unlisten),
+      start: lock.withPermits(1)(listen)
+    }
+
+    const state: Routes.State = {
+      clock,
+      keyring,
+      store,
+      limiter,
+      idempotency,
+      faults,
+      log,
+      indexLagMillis: () => indexLagMillis
+    }
+    const admin: Admin.AdminContext = {
+      shape,
+      store,
+      orgId: Auth.acme.id,
+      faultRules: () => faults.list(),
+      restart: (down) =>
+        Effect.sleep(Duration.millis(50)).pipe(
+          // Let the answer leave before the connections are cut.
+          Effect.zipRight(shape.stop),
+          Effect.zipRight(Effect.sleep(down)),
+          Effect.zipRight(shape.start),
+          Effect.forkIn(sandboxScope),
+          Effect.asVoid
+        )
+    }
+    const app = Routes.router(state).pipe(
+      HttpRouter.mount("/__sandbox", Admin.router(admin)),
+      Effect.catchTag("RouteNotFound", () => Routes.notFound(state)),
+      // Request fibers run on the sandbox clock: real sleeps, movable "now", immune to TestClock.
+      Effect.withClock(clock.clock)
+    )
+    yield* server.serve(app)
+    return shape
+  })
+
+/** The sandbox as a scoped layer: it listens while the layer is alive. */
+export const layer = (options?: SandboxOptions): Layer.Layer<Sandbox> => Layer.scoped(Sandbox, make(options))

@@ -1,0 +1,69 @@
+/**
+ * What a handler answers before it becomes an HTTP response: status, JSON body and extra headers.
+ * Keeping replies as data lets idempotency cache them and faults rewrite them.
+ */
+import { ErrorBody } from "@lightfield-effect/core"
+
+export interface Reply {
+  readonly status: number
+  readonly body: unknown
+  readonly headers?: Readonly<Record<string, string>>
+}
+
+export const ok = (body: unknown): Reply => ({ status: 200, body })
+
+const typeFor = (status: number): string => {
+  if (status === 502) return "bad_gateway"
+  const known: Readonly<Record<number, string>> = ErrorBody.ErrorType
+  return known[status] ?? (status >= 500 ? "internal_server_error" : "bad_request")
+}
+
+const defaultMessages: Readonly<Record<number, string>> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  409: "Conflict",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Content",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout"
+}
+
+/** The wrapped error envelope of spec §8.1 (the stand-in always wraps). */
+export const error = (
+  status: number,
+  options: {
+    readonly message?: string
+    readonly code?: string
+    readonly param?: string
+    readonly type?: string
+    readonly headers?: Readonly<Record<string, string>>
+  } = {}
+): Reply => ({
+  status,
+  body: {
+    error: {
+      type: options.type ?? typeFor(status),
+      message: options.message ?? defaultMessages[status] ?? "Error",
+      ...(options.code === undefined ? {} : { code: options.code }),
+      ...(options.param === undefined ? {} : { param: options.param })
+    }
+  },
+  ...(options.headers === undefined ? {} : { headers: options.headers })
+})
+
+export const messages = {
+  unauthorized: "Invalid API key.",
+  versionHeader: "The Lightfield-Version header is required and must be 2026-03-01.",
+  notFound: "No resource found in 'meetings' with the given ID.",
+  idempotencyInFlight: "An operation with this idempotency key is already in progress. Please wait and retry.",
+  idempotencyTooLong: "The Idempotency-Key header must be at most 255 characters.",
+  rateLimited: "Rate limit exceeded. Please try again later.",
+  unsupportedMediaType: "The request body must be JSON sent with Content-Type: application/json.",
+  bodyRequired: "A JSON request body is required (send at least {}).",
+  missingScope: (scope: string) => `Token does not have the '${scope}' scope.`
+} as const

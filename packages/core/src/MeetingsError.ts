@@ -42,13 +42,17 @@ export class MeetingNotFound extends Schema.TaggedError<MeetingNotFound>()("Meet
 
 /** 409: conflicting state (concurrent update, locked resource). */
 export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", {
-  message: Schema.String
+  message: Schema.String,
+  /** What the server's `Retry-After` asked for, if it sent one. */
+  retryAfter: Schema.optional(Schema.DurationFromMillis)
 }) {}
 
 /** 409 `idempotency_conflict`: the same key is still being processed by an earlier request. */
 export class IdempotencyConflict extends Schema.TaggedError<IdempotencyConflict>()("IdempotencyConflict", {
   message: Schema.String,
-  idempotencyKey: Schema.optional(Schema.String)
+  /** The key that was sent; without one the conflict is not retried. */
+  idempotencyKey: Schema.optional(Schema.String),
+  retryAfter: Schema.optional(Schema.DurationFromMillis)
 }) {}
 
 /** 422: valid JSON that breaks a business rule, located by `param`. */
@@ -74,6 +78,8 @@ export class MeetingsUnavailable extends Schema.TaggedError<MeetingsUnavailable>
   reason: Schema.Literal("Server", "Timeout", "Transport"),
   message: Schema.String,
   status: Schema.optional(Schema.Number),
+  /** What the server's `Retry-After` asked for (e.g. on a 503), if it sent one. */
+  retryAfter: Schema.optional(Schema.DurationFromMillis),
   cause: Schema.optional(Schema.Defect)
 }) {}
 
@@ -109,4 +115,6 @@ export const isUnreachable = (e: MeetingsError): e is Unreachable =>
 export const scopeFromMessage = (message: string): Option.Option<string> =>
   Option.fromNullable(/'([a-z_]+:[a-z_]+)'/.exec(message)?.[1])
 
-export const retryAfterOf = (e: RateLimited): Option.Option<Duration.Duration> => Option.fromNullable(e.retryAfter)
+/** The delay the server asked for (`retry-after-ms` / `Retry-After`), on any error that can carry one. */
+export const retryAfterOf = (e: MeetingsError): Option.Option<Duration.Duration> =>
+  "retryAfter" in e ? Option.fromNullable(e.retryAfter) : Option.none()

@@ -19,6 +19,20 @@ export interface ParamsProblem {
 
 const isBusiness = (ast: SchemaAST.AST): boolean => SchemaAST.getAnnotation(ast, BusinessRule).pipe(Option.isSome)
 
+/** The value is not even of the member's base type (wrong JSON type), as opposed to breaking one of its rules. */
+const isShallowMismatch = (issue: ParseResult.ParseIssue): boolean => {
+  switch (issue._tag) {
+    case "Type":
+      return true
+    case "Refinement":
+      return issue.kind === "From" && isShallowMismatch(issue.issue)
+    case "Transformation":
+      return issue.kind === "Encoded" && isShallowMismatch(issue.issue)
+    default:
+      return false
+  }
+}
+
 const leafMessage = (issue: ParseResult.ParseIssue): string => {
   const [first] = ParseResult.ArrayFormatter.formatIssueSync(issue)
   return first?.message ?? "is invalid"
@@ -38,10 +52,12 @@ export const fromIssue = (issue: ParseResult.ParseIssue): ParamsProblem => {
         continue
       }
       case "Composite": {
-        const issues = current.issues
-        current = Arr.isNonEmptyReadonlyArray(issues as ReadonlyArray<ParseResult.ParseIssue>)
-          ? (issues as Arr.NonEmptyReadonlyArray<ParseResult.ParseIssue>)[0]
-          : (issues as ParseResult.ParseIssue)
+        const issues = Arr.ensure<ParseResult.ParseIssue>(current.issues)
+        // In a union, the members whose type did not match at all say less than the one that matched
+        // and broke a rule (e.g. `["a","b"]` vs `string | string[] (max 1)`): report the latter.
+        const next = issues.find((i) => !isShallowMismatch(i)) ?? issues[0]
+        if (next === undefined) break
+        current = next
         continue
       }
       case "Refinement": {

@@ -1,0 +1,66 @@
+/**
+ * The stream's gap filling, against an in-memory list endpoint that answers the pages of one
+ * concurrent pair in the *reverse* order while meetings are inserted in between: the case where
+ * plain offset paging skips items. The sandbox answers requests in arrival order, so it cannot
+ * force this interleaving; everything else is tested against the sandbox.
+ */
+import { HttpClient, HttpClientResponse, UrlParams } from "@effect/platform"
+import { assert, describe, it } from "@effect/vitest"
+import { Chunk, Effect, Layer, Option, Redacted, Ref, Stream } from "effect"
+import { Meetings, MeetingsClient } from "../src/index.js"
+import * as fixtures from "./fixtures.js"
+
+const meeting = (id: string) => ({ ...fixtures.redactedMeeting, id })
+
+/** Newest first; `insert` puts new ids at the front (as new meetings sort first). */
+const makeServer = (initial: number) =>
+  Effect.gen(function*() {
+    const ids = yield* Ref.make(Array.from({ length: initial }, (_, i) => `mtg_${String(initial - i).padStart(5, "0")}`))
+    const inserted = yield* Ref.make(0)
+    const insert = (count: number) =>
+      Effect.flatMap(Ref.getAndUpdate(inserted, (n) => n + count), (n) =>
+        Ref.update(ids, (all) => [...Array.from({ length: count }, (_, i) => `mtg_new${n + count - i}`), ...all]))
+    const requests = yield* Ref.make(0)
+    const client = HttpClient.make((request) =>
+      Effect.gen(function*() {
+        const param = (name: string, fallback: number) =>
+          Option.match(UrlParams.getFirst(request.urlParams, name), { onNone: () => fallback, onSome: Number })
+        const limit = param("limit", 25)
+        const offset = param("offset", 0)
+        const n = yield* Ref.updateAndGet(requests, (n) => n + 1)
+        // Odd pages (after the first) are read late; their even successor is read at once and then 7
+        // meetings are inserted, so the odd page's tail has moved into the page already read.
+        const page = offset / limit
+        const late = page % 2 === 1
+        if (late) yield* Effect.sleep("30 millis")
+        const all = yield* Ref.get(ids)
+        const body = { data: all.slice(offset, offset + limit).map(meeting), object: "list", totalCount: all.length }
+        if (!late && n > 1) yield* insert(7)
+        return HttpClientResponse.fromWeb(request, new Response(JSON.stringify(body), { status: 200 }))
+      })
+    )
+    return { client, insert, ids, requests }
+  })
+
+describe("Meetings.stream (offset drift)", () => {
+  it.live("yields every initial id exactly once when pages of a pair are answered out of order", () =>
+    Effect.gen(function*() {
+      const server = yield* makeServer(300)
+      const initial = yield* Ref.get(server.ids)
+      const meetings = yield* MeetingsClient.make({ apiKey: Redacted.make("sk_lf_test"), rate: false }).pipe(
+        Effect.provide(Layer.succeed(HttpClient.HttpClient, server.client))
+      )
+      const progress = yield* Ref.make<ReadonlyArray<Meetings.StreamProgress>>([])
+      const seen = yield* meetings.stream({
+        concurrency: 2,
+        onProgress: (p) => Ref.update(progress, (ps) => [...ps, p])
+      }).pipe(Stream.map((m) => m.id), Stream.runCollect, Effect.map(Chunk.toReadonlyArray))
+      assert.strictEqual(new Set(seen).size, seen.length, "no id twice")
+      const seenIds = new Set<string>(seen)
+      const missing = initial.filter((id) => !seenIds.has(id))
+      assert.deepStrictEqual(missing, [])
+      const last = (yield* Ref.get(progress)).at(-1)
+      assert.strictEqual(last?.items, seen.length)
+      assert.strictEqual(last?.pages, yield* Ref.get(server.requests))
+    }))
+})

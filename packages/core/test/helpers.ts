@@ -1,0 +1,55 @@
+import { NodeHttpClient } from "@effect/platform-node"
+import { Sandbox } from "@lightfield-effect/sandbox"
+import { Clock, DateTime, Effect, Layer, Redacted } from "effect"
+import type { MeetingParams } from "../src/index.js"
+import { MeetingsClient, type MeetingsConfig } from "../src/index.js"
+
+/** A sandbox plus the real (undici) HTTP client, for `it.layer(…, { excludeTestServices: true })`. */
+export const sandboxLayer = (options?: Sandbox.SandboxOptions) =>
+  Layer.mergeAll(Sandbox.layer(options), NodeHttpClient.layerUndici)
+
+/** The real HTTP client against the sandbox, authenticated as one of its seeded keys (or any string). */
+export const clientFor = (
+  key: keyof Sandbox.SandboxKeys | { readonly raw: string },
+  options?: Omit<MeetingsConfig.Options, "apiKey" | "baseUrl">
+) =>
+  Effect.gen(function*() {
+    const sandbox = yield* Sandbox.Sandbox
+    const baseUrl = yield* sandbox.baseUrl
+    const apiKey = typeof key === "string" ? sandbox.keys[key] : key.raw
+    return yield* MeetingsClient.make({ ...options, apiKey: Redacted.make(apiKey), baseUrl })
+  })
+
+/** Start each test from a clean request log and no faults. */
+export const reset = Effect.gen(function*() {
+  const sandbox = yield* Sandbox.Sandbox
+  yield* sandbox.clearFaults
+  yield* sandbox.clearRequests
+  return sandbox
+})
+
+/** A valid create body for a meeting that ended an hour ago (by the fiber's clock). */
+export const pastMeeting = (title: string) =>
+  Effect.map(Clock.currentTimeMillis, (now): MeetingParams.CreateMeetingParams => ({
+    fields: {
+      $title: title,
+      $startDate: DateTime.formatIso(DateTime.unsafeMake(now - 2 * 60 * 60 * 1000)),
+      $endDate: DateTime.formatIso(DateTime.unsafeMake(now - 60 * 60 * 1000)),
+      $attendeeEmails: ["ada@acme.example"]
+    }
+  }))
+
+export const uuidV4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+
+/** Milliseconds an effect took on the live clock. */
+export const timed = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const start = yield* Clock.currentTimeMillis
+    const result = yield* self
+    return [result, (yield* Clock.currentTimeMillis) - start] as const
+  })
+
+/** The default retry policy with a 50 ms base, for tests that do not measure the backoff itself. */
+export const quickRetries = (maxRetries = 2) => ({
+  retrySchedule: MeetingsClient.retrySchedule({ maxRetries, base: "50 millis" })
+})

@@ -1,0 +1,109 @@
+/**
+ * THE ONLY MODULE WITH SQLITE-SPECIFIC SQL.
+ *
+ * Everything else in this package uses portable SQL (multi-row `INSERT … ON CONFLICT … DO UPDATE`,
+ * `BIGINT`/`TEXT`/`INTEGER` columns, `LIMIT/OFFSET` parameters) that runs unchanged on PostgreSQL
+ * through `@effect/sql-pg`. The SQLite-only parts are here:
+ *
+ * - connection PRAGMAs (busy timeout, synchronous mode; WAL is switched on by `SqliteClient`),
+ * - the FTS5 full-text index on title + description (virtual table + triggers),
+ * - the `MATCH` condition used by `query({ text })`, and the FTS `rebuild` command,
+ * - `PRAGMA data_version` (noticing other connections' commits) and `PRAGMA optimize`.
+ *
+ * A PostgreSQL backend replaces these with: nothing for the PRAGMAs, a generated `tsvector` column +
+ * GIN index for the full-text index, and `to_tsvector(...) @@ plainto_tsquery($1)` for the condition.
+ */
+import type { SqlClient, SqlError, Statement } from "@effect/sql"
+import { Effect } from "effect"
+
+export interface ConnectionOptions {
+  /** How long a statement waits for another connection's lock before failing (ms). */
+  readonly busyTimeoutMillis: number
+  /** `NORMAL` is durable in WAL mode except on power loss; `FULL` syncs every commit. */
+  readonly synchronous: "NORMAL" | "FULL"
+}
+
+/** PRAGMAs run once per connection, before the migrations. */
+export const configureConnection = (
+  sql: SqlClient.SqlClient,
+  options: ConnectionOptions
+): Effect.Effect<void, SqlError.SqlError> =>
+  sql.onDialectOrElse({
+    sqlite: () =>
+      Effect.all([
+        sql.unsafe(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMillis))}`),
+        sql.unsafe(`PRAGMA synchronous = ${options.synchronous}`),
+        sql.unsafe("PRAGMA temp_store = MEMORY")
+      ], { discard: true }),
+    orElse: () => Effect.void
+  })
+
+/**
+ * Migration body for the full-text index: an FTS5 table with external content (`meetings`), kept in
+ * step by triggers. The index therefore never holds text the `meetings` row no longer has: when a
+ * METADATA copy replaces FULL content, the update trigger deletes the old terms.
+ */
+export const createFullTextIndex = (sql: SqlClient.SqlClient): Effect.Effect<void, SqlError.SqlError> =>
+  sql.onDialectOrElse({
+    sqlite: () =>
+      Effect.all([
+        sql`CREATE VIRTUAL TABLE meetings_fts USING fts5(
+          title, description, content='meetings', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2'
+        )`,
+        sql`CREATE TRIGGER meetings_fts_insert AFTER INSERT ON meetings BEGIN
+          INSERT INTO meetings_fts(rowid, title, description) VALUES (new.rowid, new.title, new.description);
+        END`,
+        sql`CREATE TRIGGER meetings_fts_delete AFTER DELETE ON meetings BEGIN
+          INSERT INTO meetings_fts(meetings_fts, rowid, title, description)
+          VALUES ('delete', old.rowid, old.title, old.description);
+        END`,
+        sql`CREATE TRIGGER meetings_fts_update AFTER UPDATE OF title, description ON meetings
+          WHEN old.title IS NOT new.title OR old.description IS NOT new.description BEGIN
+          INSERT INTO meetings_fts(meetings_fts, rowid, title, description)
+          VALUES ('delete', old.rowid, old.title, old.description);
+          INSERT INTO meetings_fts(rowid, title, description) VALUES (new.rowid, new.title, new.description);
+        END`
+      ], { discard: true }),
+    orElse: () => Effect.void
+  })
+
+/** Re-derive the full-text index from `meetings` (used by `rebuild`). */
+export const rebuildFullTextIndex = (sql: SqlClient.SqlClient): Effect.Effect<void, SqlError.SqlError> =>
+  sql.onDialectOrElse({
+    sqlite: () => Effect.asVoid(sql`INSERT INTO meetings_fts(meetings_fts) VALUES ('rebuild')`),
+    orElse: () => Effect.void
+  })
+
+/**
+ * Turn free text into an FTS5 query: every word must occur (prefix match on each), quotes escaped,
+ * so user input can never inject FTS syntax. `None` when there is no word in the input.
+ */
+export const ftsQuery = (text: string): string | undefined => {
+  const words = text.split(/[^\p{L}\p{N}_]+/u).filter((w) => w.length > 0)
+  if (words.length === 0) return undefined
+  return words.map((w) => `"${w.replaceAll("\"", "\"\"")}"*`).join(" ")
+}
+
+/** `WHERE` fragment: the meeting row (alias `m`) matches the full-text query. */
+export const fullTextCondition = (sql: SqlClient.SqlClient, query: string): Statement.Fragment =>
+  sql`m.rowid IN (SELECT rowid FROM meetings_fts WHERE meetings_fts MATCH ${query})`
+
+/**
+ * A number that changes whenever ANOTHER connection commits to the database file (SQLite's
+ * `PRAGMA data_version`); `null` where there is no such thing. Lets the in-memory hot set notice
+ * writes made through other connections.
+ */
+export const dataVersion = (sql: SqlClient.SqlClient): Effect.Effect<number | null, SqlError.SqlError> =>
+  sql.onDialectOrElse({
+    sqlite: () =>
+      Effect.map(sql<{ data_version: number }>`PRAGMA data_version`.withoutTransform, (rows) =>
+        rows[0] === undefined ? null : Number(rows[0].data_version)),
+    orElse: () => Effect.succeed(null)
+  })
+
+/** Refresh the planner's statistics after large changes (SQLite's `PRAGMA optimize`). */
+export const optimize = (sql: SqlClient.SqlClient): Effect.Effect<void, SqlError.SqlError> =>
+  sql.onDialectOrElse({
+    sqlite: () => Effect.asVoid(sql.unsafe("PRAGMA optimize=0x10002")),
+    orElse: () => Effect.void
+  })

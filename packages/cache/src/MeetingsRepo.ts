@@ -1,0 +1,750 @@
+/**
+ * The SQL of the mirror: meetings (full wire JSON + extracted, indexed columns), their attendees,
+ * and the per-principal sync state. Every statement filters on `principal`; every primary key starts
+ * with it. Batches are multi-row statements inside one transaction.
+ *
+ * Portable SQL only; the full-text condition comes from `Dialect.ts`.
+ */
+import { SqlClient } from "@effect/sql"
+import type { Statement } from "@effect/sql"
+import { Meeting } from "@lightfield-effect/core"
+import { Array as Arr, Clock, Context, DateTime, Duration, Effect, Either, Option, Schedule, Schema } from "effect"
+import { CacheError, isBusy, mapSql } from "./CacheError.js"
+import * as Dialect from "./Dialect.js"
+import type { Principal } from "./Principal.js"
+
+type MeetingT = Meeting.Meeting
+
+/** A meeting as stored, with the bookkeeping the read policies need. */
+export interface StoredMeeting {
+  readonly meeting: MeetingT
+  /** Epoch millis of the last network fetch (or local write). */
+  readonly fetchedAt: number
+  /** Written locally, not confirmed by the server yet (an outbox entry is waiting). */
+  readonly pending: boolean
+  /** Vanished from the caller's view (always false from `findById`, which skips tombstones). */
+  readonly gone: boolean
+  /** Epoch millis of the last write through this cache that the list index has not shown yet. */
+  readonly writtenAt: number | null
+}
+
+/**
+ * How an upsert treats what is already stored.
+ * - `scan`: a list page; clears the read-your-writes marker, records the scan id; never touches
+ *   pending (locally written, unconfirmed) rows.
+ * - `fetch`: a retrieve by id; keeps the marker; never touches pending rows.
+ * - `write`: the server's answer to a create/update (or an outbox replay): always wins, sets the marker.
+ * - `local`: a provisional (offline) version: always wins, `pending = 1`.
+ */
+export type UpsertMode = "scan" | "fetch" | "write" | "local"
+
+export interface UpsertOptions {
+  readonly mode: UpsertMode
+  /** Epoch millis used for `fetched_at` (and `written_at` for writes). */
+  readonly now: number
+  readonly scanId?: string
+}
+
+/** Local query over the mirror. Dates filter on the meeting's start date. */
+export interface MeetingQuery {
+  /** Start date at or after this instant. */
+  readonly from?: DateTime.DateTime | Date | string
+  /** Start date strictly before this instant. */
+  readonly to?: DateTime.DateTime | Date | string
+  /** Organizer e-mail (case-insensitive). */
+  readonly organizer?: string
+  /** An attendee e-mail (case-insensitive). */
+  readonly attendee?: string
+  readonly accessLevel?: Meeting.AccessLevel
+  /** Full-text search on title and description (every word, prefix match). */
+  readonly text?: string
+  /** Include locally written, unconfirmed meetings (default true). */
+  readonly includePending?: boolean
+  /** Order by start date; default `"desc"` (newest first). */
+  readonly order?: "asc" | "desc"
+  /** Default 100. */
+  readonly limit?: number
+  /** Default 0. */
+  readonly offset?: number
+}
+
+export interface SyncState {
+  readonly scanId: string
+  readonly startedAt: number
+  readonly finishedAt: number | null
+  readonly lastCompleteAt: number | null
+  readonly pages: number
+  readonly items: number
+  /** How many scans were interrupted before finishing (since the last complete one). */
+  readonly interrupted: number
+}
+
+export interface MirrorStats {
+  readonly meetings: number
+  readonly full: number
+  readonly metadata: number
+  readonly pending: number
+  readonly gone: number
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+// ---------------------------------------------------------------------------------------------
+
+/** Fields a METADATA view may carry (spec §7); everything else is content and is nulled. */
+const metadataFields: ReadonlySet<string> = new Set([
+  Meeting.SystemField.title,
+  Meeting.SystemField.startDate,
+  Meeting.SystemField.endDate,
+  Meeting.SystemField.organizerEmail,
+  Meeting.SystemField.attendeeEmails,
+  Meeting.SystemField.meetingUrl,
+  Meeting.SystemField.privacySetting
+])
+
+/**
+ * The redacted copy of a METADATA meeting: content-bearing field values null, no `$transcript`.
+ * The server already redacts; this makes sure the stored row can never hold content the caller's
+ * access does not cover, whatever the server sent. FULL meetings are returned unchanged.
+ */
+export const redact = (meeting: MeetingT): MeetingT => {
+  if (meeting.accessLevel !== "METADATA") return meeting
+  const fields: Record<string, Meeting.Meeting["fields"][string]> = {}
+  for (const [key, field] of Object.entries(meeting.fields)) {
+    fields[key] = metadataFields.has(key) || field.value === null ? field : { ...field, value: null }
+  }
+  const relationships: Record<string, Meeting.Meeting["relationships"][string]> = {}
+  for (const [key, rel] of Object.entries(meeting.relationships)) {
+    if (key !== Meeting.SystemRelationship.transcript) relationships[key] = rel
+  }
+  return new Meeting.Meeting({ ...meeting, fields, relationships }, true)
+}
+
+/**
+ * The wire JSON of a meeting, equal to `JSON.stringify(Schema.encodeSync(Meeting)(meeting))` (a test
+ * checks it): the only non-JSON members of a decoded `Meeting` are its two `DateTime`s, which the
+ * schema encodes as ISO strings. Written by hand because the generic encoder walks the field unions
+ * and costs ~4x more per meeting on a sync.
+ */
+export const encodeBody = (meeting: MeetingT): string =>
+  JSON.stringify({
+    id: meeting.id,
+    accessLevel: meeting.accessLevel,
+    createdAt: DateTime.formatIso(meeting.createdAt),
+    fields: meeting.fields,
+    httpLink: meeting.httpLink,
+    objectType: meeting.objectType,
+    relationships: meeting.relationships,
+    updatedAt: meeting.updatedAt === null ? null : DateTime.formatIso(meeting.updatedAt),
+    ...(meeting.externalId === undefined ? {} : { externalId: meeting.externalId })
+  })
+
+/** The same through `Schema.encode(Meeting)` (slower; used to validate `encodeBody`). */
+export const encodeBodySchema = (meeting: MeetingT): Either.Either<string, CacheError> =>
+  Either.map(
+    Either.mapLeft(Schema.encodeEither(Meeting.Meeting)(meeting), (cause) =>
+      new CacheError({ reason: "Encode", message: `Cannot encode meeting ${meeting.id}`, cause })),
+    (encoded) => JSON.stringify(encoded)
+  )
+
+const millisOf = (dt: Option.Option<DateTime.Utc>): number | null =>
+  Option.isSome(dt) ? DateTime.toEpochMillis(dt.value) : null
+
+type MeetingRowInsert = {
+  readonly principal: string
+  readonly id: string
+  readonly title: string | null
+  readonly description: string | null
+  readonly start_date: number | null
+  readonly end_date: number | null
+  readonly organizer: string | null
+  readonly access_level: string
+  readonly created_at: number
+  readonly updated_at: number | null
+  readonly fetched_at: number
+  readonly written_at: number | null
+  readonly pending: number
+  readonly gone: number
+  readonly seen_scan: string | null
+  readonly body: string
+}
+
+type AttendeeRowInsert = {
+  readonly principal: string
+  readonly meeting_id: string
+  readonly email: string
+}
+
+const toRows = (
+  principal: Principal,
+  input: MeetingT,
+  options: UpsertOptions
+): Either.Either<{ readonly row: MeetingRowInsert; readonly attendees: ReadonlyArray<AttendeeRowInsert> }, CacheError> => {
+  const meeting = redact(input)
+  let body: string
+  try {
+    body = encodeBody(meeting)
+  } catch (cause) {
+    return Either.left(new CacheError({ reason: "Encode", message: `Cannot encode meeting ${meeting.id}`, cause }))
+  }
+  return Either.right(
+    (() => {
+      const description = meeting.accessLevel === "FULL" ? Option.getOrNull(meeting.description) : null
+      const attendees = Arr.dedupe(
+        Option.getOrElse(meeting.attendeeEmails, (): ReadonlyArray<string> => []).map((e) => e.trim().toLowerCase())
+      ).map((email) => ({ principal, meeting_id: meeting.id, email }))
+      return {
+        row: {
+          principal,
+          id: meeting.id,
+          title: Option.getOrNull(meeting.title),
+          description,
+          start_date: millisOf(meeting.startDate),
+          end_date: millisOf(meeting.endDate),
+          organizer: Option.getOrNull(Option.map(meeting.organizerEmail, (e) => e.trim().toLowerCase())),
+          access_level: meeting.accessLevel,
+          created_at: DateTime.toEpochMillis(meeting.createdAt),
+          updated_at: meeting.updatedAt === null ? null : DateTime.toEpochMillis(meeting.updatedAt),
+          fetched_at: options.now,
+          written_at: options.mode === "write" || options.mode === "local" ? options.now : null,
+          pending: options.mode === "local" ? 1 : 0,
+          gone: 0,
+          seen_scan: options.scanId ?? null,
+          body
+        },
+        attendees
+      }
+    })()
+  )
+}
+
+/**
+ * Decode a stored body. The JSON was produced by `Schema.encode(Meeting)` in this package, so it
+ * is rebuilt without re-validation (two timestamps parsed, nothing else) — this is the hot path of a
+ * cached `get`. A body that does not even parse is a `CacheError{reason:"Decode"}`.
+ */
+export const decodeBody = (id: string, body: string): Either.Either<MeetingT, CacheError> => {
+  try {
+    const json = JSON.parse(body) as typeof Meeting.Meeting.Encoded
+    const createdAt = DateTime.unsafeMake(json.createdAt)
+    const updatedAt = json.updatedAt === null ? null : DateTime.unsafeMake(json.updatedAt)
+    return Either.right(
+      new Meeting.Meeting({
+        ...json,
+        id: Meeting.MeetingId.make(json.id, { disableValidation: true }),
+        fields: json.fields as MeetingT["fields"],
+        createdAt,
+        updatedAt
+      }, true)
+    )
+  } catch (cause) {
+    return Either.left(new CacheError({ reason: "Decode", message: `Stored meeting ${id} cannot be decoded`, cause }))
+  }
+}
+
+interface StoredRow {
+  readonly id: string
+  readonly body: string
+  readonly fetched_at: number
+  readonly pending: number
+  readonly gone: number
+  readonly written_at: number | null
+}
+
+const toStored = (row: StoredRow): Either.Either<StoredMeeting, CacheError> =>
+  Either.map(decodeBody(row.id, row.body), (meeting) => ({
+    meeting,
+    fetchedAt: Number(row.fetched_at),
+    pending: row.pending === 1,
+    gone: row.gone === 1,
+    writtenAt: row.written_at === null ? null : Number(row.written_at)
+  }))
+
+const toMillis = (input: DateTime.DateTime | Date | string): number =>
+  DateTime.isDateTime(input) ? DateTime.toEpochMillis(input) : DateTime.toEpochMillis(DateTime.unsafeMake(input))
+
+/** Rows per multi-row statement (16 columns → 3,200 parameters, well under SQLite's 32,766). */
+const meetingRowsPerStatement = 200
+const attendeeRowsPerStatement = 1000
+
+const conflictClause: Record<UpsertMode, string> = {
+  scan: `ON CONFLICT (principal, id) DO UPDATE SET title = excluded.title, description = excluded.description,
+    start_date = excluded.start_date, end_date = excluded.end_date, organizer = excluded.organizer,
+    access_level = excluded.access_level, created_at = excluded.created_at, updated_at = excluded.updated_at,
+    fetched_at = excluded.fetched_at, written_at = NULL, pending = 0, gone = 0, seen_scan = excluded.seen_scan,
+    body = excluded.body WHERE meetings.pending = 0`,
+  fetch: `ON CONFLICT (principal, id) DO UPDATE SET title = excluded.title, description = excluded.description,
+    start_date = excluded.start_date, end_date = excluded.end_date, organizer = excluded.organizer,
+    access_level = excluded.access_level, created_at = excluded.created_at, updated_at = excluded.updated_at,
+    fetched_at = excluded.fetched_at, pending = 0, gone = 0, seen_scan = COALESCE(excluded.seen_scan, meetings.seen_scan),
+    body = excluded.body WHERE meetings.pending = 0`,
+  write: `ON CONFLICT (principal, id) DO UPDATE SET title = excluded.title, description = excluded.description,
+    start_date = excluded.start_date, end_date = excluded.end_date, organizer = excluded.organizer,
+    access_level = excluded.access_level, created_at = excluded.created_at, updated_at = excluded.updated_at,
+    fetched_at = excluded.fetched_at, written_at = excluded.written_at, pending = 0, gone = 0, body = excluded.body`,
+  local: `ON CONFLICT (principal, id) DO UPDATE SET title = excluded.title, description = excluded.description,
+    start_date = excluded.start_date, end_date = excluded.end_date, organizer = excluded.organizer,
+    access_level = excluded.access_level, created_at = excluded.created_at, updated_at = excluded.updated_at,
+    fetched_at = excluded.fetched_at, written_at = excluded.written_at, pending = 1, gone = 0, body = excluded.body`
+}
+
+/** Retry a write transaction that lost a lock race with another connection on the same file. */
+/**
+ * Lock contention is waited out here, asynchronously, rather than in SQLite's busy handler: the
+ * busy handler sleeps synchronously and would block the event loop (and, with two connections in
+ * one process, the very fiber holding the lock). SQLite waits only briefly (`Database`'s
+ * `busyTimeout`, default 25 ms); then this schedule retries with jittered exponential delays capped
+ * at 250 ms, for up to 15 seconds in total.
+ */
+export const busySchedule = Schedule.exponential("5 millis").pipe(
+  Schedule.modifyDelay((d) => Duration.min(d, Duration.millis(250))),
+  Schedule.jittered,
+  Schedule.upTo("15 seconds")
+)
+
+export const retryBusy = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.retry(self, { schedule: busySchedule, while: isBusy })
+
+/** How many decoded meetings the repo keeps in memory for hot reads (default 5,000; 0 disables). */
+export class HotCacheCapacity extends Context.Reference<HotCacheCapacity>()(
+  "@lightfield-effect/cache/MeetingsRepo/HotCacheCapacity",
+  { defaultValue: () => 5000 }
+) {}
+
+/** Commits by other connections are noticed within this many milliseconds. */
+const hotRecheckMillis = 100
+
+export const make = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+
+  /** One write transaction, retried on lock contention, failures as `CacheError`. */
+  const transaction = <A, E, R>(message: string, self: Effect.Effect<A, E, R>) =>
+    sql.withTransaction(self).pipe(retryBusy, mapSql(message))
+
+  const upsertRows = (
+    principal: Principal,
+    rows: ReadonlyArray<MeetingRowInsert>,
+    attendees: ReadonlyArray<AttendeeRowInsert>,
+    mode: UpsertMode
+  ) =>
+    Effect.gen(function*() {
+      invalidate(principal, rows.map((r) => r.id))
+      let skip: ReadonlySet<string> = new Set()
+      if (mode === "scan" || mode === "fetch") {
+        // Pending rows are not overwritten by the server's (older) view, so keep their attendees too.
+        const pending = yield* Effect.forEach(
+          Arr.chunksOf(rows.map((r) => r.id), 500),
+          (ids) => sql<{ id: string }>`SELECT id FROM meetings WHERE principal = ${principal} AND pending = 1 AND ${sql.in("id", ids)}`
+        )
+        skip = new Set(pending.flat().map((r) => r.id))
+      }
+      for (const chunk of Arr.chunksOf(rows, meetingRowsPerStatement)) {
+        yield* sql`INSERT INTO meetings ${sql.insert(chunk)} ${sql.literal(conflictClause[mode])}`
+      }
+      const ids = skip.size === 0 ? rows.map((r) => r.id) : rows.map((r) => r.id).filter((id) => !skip.has(id))
+      for (const chunk of Arr.chunksOf(ids, 500)) {
+        yield* sql`DELETE FROM meeting_attendees WHERE principal = ${principal} AND ${sql.in("meeting_id", chunk)}`
+      }
+      const keep = skip.size === 0 ? attendees : attendees.filter((a) => !skip.has(a.meeting_id))
+      for (const chunk of Arr.chunksOf(keep, attendeeRowsPerStatement)) {
+        yield* sql`INSERT INTO meeting_attendees ${sql.insert(chunk)} ON CONFLICT DO NOTHING`
+      }
+    })
+
+  /** The id of the scan running now (started, not finished), if any. */
+  const runningScan = (principal: Principal) =>
+    sql<{ scan_id: string }>`SELECT scan_id FROM sync_state WHERE principal = ${principal} AND finished_at IS NULL`.pipe(
+      Effect.map((rows) => rows[0]?.scan_id ?? null),
+      mapSql("Cannot read sync state")
+    )
+
+  /**
+   * Upsert a batch of meetings in one transaction. A meeting fetched by id while a scan is running
+   * counts as seen by that scan (it exists), so the scan's end does not mark it gone.
+   */
+  const upsert = Effect.fn("MeetingsRepo.upsert")(function*(
+    principal: Principal,
+    meetings: Iterable<MeetingT>,
+    options: UpsertOptions
+  ) {
+    const rows: Array<MeetingRowInsert> = []
+    const attendees: Array<AttendeeRowInsert> = []
+    const seen = new Set<string>()
+    // Last one wins inside a batch (a row may not appear twice in one multi-row upsert).
+    const items = Arr.reverse(Arr.fromIterable(meetings))
+    for (const meeting of items) {
+      if (seen.has(meeting.id)) continue
+      seen.add(meeting.id)
+      const encoded = toRows(principal, meeting, options)
+      if (Either.isLeft(encoded)) return yield* encoded.left
+      rows.push(encoded.right.row)
+      for (const a of encoded.right.attendees) attendees.push(a)
+    }
+    if (rows.length === 0) return 0
+    yield* transaction(
+      "Cannot store meetings",
+      Effect.gen(function*() {
+        if (options.mode === "fetch" && options.scanId === undefined) {
+          const running = yield* runningScan(principal)
+          if (running !== null) {
+            for (let i = 0; i < rows.length; i++) rows[i] = { ...rows[i]!, seen_scan: running }
+          }
+        }
+        yield* upsertRows(principal, rows, attendees, options.mode)
+      })
+    )
+    return rows.length
+  })
+
+  // Hot set: decoded rows by (principal, id), LRU, bounded. Writes through this repo (every
+  // in-process writer on this connection) invalidate their keys; commits by OTHER connections are
+  // detected through `PRAGMA data_version`, checked at most every `hotRecheckMillis`.
+  const hotCapacity = yield* HotCacheCapacity
+  const hot = new Map<string, StoredMeeting>()
+  let generation = 0
+  let lastCheck = -Infinity
+  let dataVersion: number | null = null
+  const hotKey = (principal: Principal, id: string) => `${principal}\u0000${id}`
+  const invalidate = (principal: Principal, ids: Iterable<string>) => {
+    generation++
+    if (hot.size === 0) return
+    for (const id of ids) hot.delete(hotKey(principal, id))
+  }
+  const invalidateAll = () => {
+    generation++
+    hot.clear()
+  }
+  const checkExternalWrites = Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    if (hotCapacity <= 0 || now - lastCheck < hotRecheckMillis) return Effect.void
+    lastCheck = now
+    return Dialect.dataVersion(sql).pipe(
+      Effect.map((version) => {
+        if (version !== dataVersion) {
+          dataVersion = version
+          invalidateAll()
+        }
+      }),
+      Effect.catchAll(() => Effect.sync(invalidateAll))
+    )
+  })
+
+  const loadById = (principal: Principal, id: string) =>
+    Effect.gen(function*() {
+      const before = generation
+      const rows = yield* sql<StoredRow>`SELECT id, body, fetched_at, pending, gone, written_at FROM meetings
+        WHERE principal = ${principal} AND id = ${id} AND gone = 0`.pipe(mapSql(`Cannot read meeting ${id}`))
+      const row = rows[0]
+      if (row === undefined) return Option.none<StoredMeeting>()
+      const stored = yield* toStored(row)
+      // Only remember it if no write happened while we were reading.
+      if (hotCapacity > 0 && before === generation) {
+        if (hot.size >= hotCapacity) {
+          const oldest = hot.keys().next()
+          if (oldest.done !== true) hot.delete(oldest.value)
+        }
+        hot.set(hotKey(principal, id), stored)
+      }
+      return Option.some(stored)
+    }).pipe(Effect.withSpan("MeetingsRepo.findById"))
+
+  /** Decode a row, reusing the hot copy when it is the same version (same `fetched_at` and flags). */
+  const fromRow = (principal: Principal, row: StoredRow): Either.Either<StoredMeeting, CacheError> => {
+    const cached = hot.get(hotKey(principal, row.id))
+    if (
+      cached !== undefined && cached.fetchedAt === Number(row.fetched_at) && cached.pending === (row.pending === 1) &&
+      !cached.gone && row.gone === 0
+    ) {
+      return Either.right(cached)
+    }
+    return toStored(row)
+  }
+
+  /** One servable row by id (gone rows are tombstones: `None`). Hot rows are answered from memory. */
+  const findById = (principal: Principal, id: string): Effect.Effect<Option.Option<StoredMeeting>, CacheError> =>
+    Effect.flatMap(checkExternalWrites, () => {
+      const key = hotKey(principal, id)
+      const cached = hot.get(key)
+      if (cached === undefined) return loadById(principal, id)
+      hot.delete(key)
+      hot.set(key, cached)
+      return Effect.succeed(Option.some(cached))
+    })
+
+  const conditions = (principal: Principal, q: MeetingQuery): Array<Statement.Fragment> => {
+    const where: Array<Statement.Fragment> = [sql`m.principal = ${principal}`, sql`m.gone = 0`]
+    if (q.includePending === false) where.push(sql`m.pending = 0`)
+    if (q.from !== undefined) where.push(sql`m.start_date >= ${toMillis(q.from)}`)
+    if (q.to !== undefined) where.push(sql`m.start_date < ${toMillis(q.to)}`)
+    if (q.organizer !== undefined) where.push(sql`m.organizer = ${q.organizer.trim().toLowerCase()}`)
+    if (q.accessLevel !== undefined) where.push(sql`m.access_level = ${q.accessLevel}`)
+    if (q.attendee !== undefined) {
+      where.push(
+        sql`m.id IN (SELECT a.meeting_id FROM meeting_attendees a WHERE a.principal = ${principal} AND a.email = ${q.attendee.trim().toLowerCase()})`
+      )
+    }
+    if (q.text !== undefined) {
+      const match = Dialect.ftsQuery(q.text)
+      // Text without a single word matches nothing.
+      where.push(match === undefined ? sql`1 = 0` : Dialect.fullTextCondition(sql, match))
+    }
+    return where
+  }
+
+  const query = Effect.fn("MeetingsRepo.query")(function*(principal: Principal, q: MeetingQuery = {}) {
+    const limit = Math.max(0, Math.floor(q.limit ?? 100))
+    const offset = Math.max(0, Math.floor(q.offset ?? 0))
+    const order = q.order === "asc" ? sql.literal("ASC") : sql.literal("DESC")
+    const rows = yield* sql<StoredRow>`SELECT m.id, m.body, m.fetched_at, m.pending, m.gone, m.written_at
+      FROM meetings m WHERE ${sql.and(conditions(principal, q))}
+      ORDER BY m.start_date ${order}, m.id ${order} LIMIT ${limit} OFFSET ${offset}`.pipe(
+      mapSql("Cannot query meetings")
+    )
+    const out: Array<StoredMeeting> = []
+    for (const row of rows) out.push(yield* fromRow(principal, row))
+    return out
+  })
+
+  const count = Effect.fn("MeetingsRepo.count")(function*(principal: Principal, q: MeetingQuery = {}) {
+    const rows = yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM meetings m WHERE ${
+      sql.and(conditions(principal, q))
+    }`.pipe(mapSql("Cannot count meetings"))
+    return Number(rows[0]?.n ?? 0)
+  })
+
+  /** A page in the API's own order (newest `createdAt` first, then id), for the `Meetings` layer. */
+  const page = Effect.fn("MeetingsRepo.page")(function*(principal: Principal, limit: number, offset: number) {
+    const rows = yield* sql<StoredRow>`SELECT id, body, fetched_at, pending, gone, written_at FROM meetings
+      WHERE principal = ${principal} AND gone = 0
+      ORDER BY created_at DESC, id DESC LIMIT ${limit} OFFSET ${offset}`.pipe(mapSql("Cannot list meetings"))
+    const out: Array<StoredMeeting> = []
+    for (const row of rows) out.push(yield* fromRow(principal, row))
+    return out
+  })
+
+  /**
+   * Keyset pagination in the API's order (newest `createdAt` first, then id), for streaming the
+   * whole mirror with flat memory. `after` is the last meeting of the previous page.
+   */
+  const pageAfter = Effect.fn("MeetingsRepo.pageAfter")(function*(
+    principal: Principal,
+    after: { readonly createdAt: number; readonly id: string } | null,
+    limit: number
+  ) {
+    const rows = after === null
+      ? yield* sql<StoredRow>`SELECT id, body, fetched_at, pending, gone, written_at FROM meetings
+          WHERE principal = ${principal} AND gone = 0
+          ORDER BY created_at DESC, id DESC LIMIT ${limit}`.pipe(mapSql("Cannot list meetings"))
+      : yield* sql<StoredRow>`SELECT id, body, fetched_at, pending, gone, written_at FROM meetings
+          WHERE principal = ${principal} AND gone = 0
+          AND (created_at < ${after.createdAt} OR (created_at = ${after.createdAt} AND id < ${after.id}))
+          ORDER BY created_at DESC, id DESC LIMIT ${limit}`.pipe(mapSql("Cannot list meetings"))
+    const out: Array<StoredMeeting> = []
+    for (const row of rows) out.push(yield* fromRow(principal, row))
+    return out
+  })
+
+  /** Forget that a row was written locally (a dead update: the server never took it). */
+  const clearPending = Effect.fn("MeetingsRepo.clearPending")(function*(principal: Principal, id: string) {
+    invalidate(principal, [id])
+    yield* sql`UPDATE meetings SET pending = 0 WHERE principal = ${principal} AND id = ${id}`.pipe(
+      retryBusy,
+      mapSql(`Cannot update meeting ${id}`)
+    )
+  })
+
+  /**
+   * Mark ids gone (they vanished from the caller's view or answered 404). The row stays as a
+   * tombstone (so stats and a later reappearance work) but its content is purged: the caller can no
+   * longer see the meeting, so the cache does not keep what it said.
+   */
+  const markGone = Effect.fn("MeetingsRepo.markGone")(function*(principal: Principal, ids: ReadonlyArray<string>) {
+    if (ids.length === 0) return
+    invalidate(principal, ids)
+    yield* transaction(
+      "Cannot mark meetings gone",
+      Effect.forEach(Arr.chunksOf(ids, 500), (chunk) =>
+        Effect.zipRight(
+          sql`UPDATE meetings SET gone = 1, written_at = NULL, pending = 0, description = NULL, body = '{}'
+            WHERE principal = ${principal} AND ${sql.in("id", chunk)}`,
+          sql`DELETE FROM meeting_attendees WHERE principal = ${principal} AND ${sql.in("meeting_id", chunk)}`
+        ), { discard: true })
+    )
+  })
+
+  /** Drop a row (a provisional meeting after its create was replayed). */
+  const remove = Effect.fn("MeetingsRepo.remove")(function*(principal: Principal, id: string) {
+    invalidate(principal, [id])
+    yield* transaction(
+      `Cannot remove meeting ${id}`,
+      Effect.all([
+        sql`DELETE FROM meeting_attendees WHERE principal = ${principal} AND meeting_id = ${id}`,
+        sql`DELETE FROM meetings WHERE principal = ${principal} AND id = ${id}`
+      ], { discard: true })
+    )
+  })
+
+  /** Locally written meetings the given scan has not seen (read-your-writes candidates). */
+  const writtenNotSeen = Effect.fn("MeetingsRepo.writtenNotSeen")(function*(principal: Principal, scanId: string) {
+    const rows = yield* sql<{ id: string }>`SELECT id FROM meetings WHERE principal = ${principal} AND gone = 0
+      AND pending = 0 AND written_at IS NOT NULL AND (seen_scan IS NULL OR seen_scan <> ${scanId})`.pipe(
+      mapSql("Cannot read locally written meetings")
+    )
+    return rows.map((r) => r.id)
+  })
+
+  /**
+   * After a COMPLETE scan: everything not seen by it (nor fetched by id while it ran), not pending and
+   * not awaiting read-your-writes confirmation is gone. Returns how many rows were marked.
+   */
+  const markUnseenGone = Effect.fn("MeetingsRepo.markUnseenGone")(function*(
+    principal: Principal,
+    scanId: string
+  ) {
+    const before = yield* sql<{ id: string }>`SELECT id FROM meetings WHERE principal = ${principal} AND gone = 0
+      AND pending = 0 AND written_at IS NULL AND (seen_scan IS NULL OR seen_scan <> ${scanId})`.pipe(mapSql("Cannot find vanished meetings"))
+    if (before.length > 0) yield* markGone(principal, before.map((r) => r.id))
+    return before.map((r) => r.id)
+  })
+
+  const syncState = Effect.fn("MeetingsRepo.syncState")(function*(principal: Principal) {
+    const rows = yield* sql<{
+      scan_id: string
+      started_at: number
+      finished_at: number | null
+      last_complete_at: number | null
+      pages: number
+      items: number
+      interrupted: number
+    }>`SELECT scan_id, started_at, finished_at, last_complete_at, pages, items, interrupted FROM sync_state
+      WHERE principal = ${principal}`.pipe(mapSql("Cannot read sync state"))
+    const row = rows[0]
+    if (row === undefined) return Option.none<SyncState>()
+    return Option.some<SyncState>({
+      scanId: row.scan_id,
+      startedAt: Number(row.started_at),
+      finishedAt: row.finished_at === null ? null : Number(row.finished_at),
+      lastCompleteAt: row.last_complete_at === null ? null : Number(row.last_complete_at),
+      pages: Number(row.pages),
+      items: Number(row.items),
+      interrupted: Number(row.interrupted)
+    })
+  })
+
+  /** Record the start of a scan; an unfinished previous scan counts as interrupted. */
+  const startScan = Effect.fn("MeetingsRepo.startScan")(function*(principal: Principal, scanId: string, now: number) {
+    yield* transaction(
+      "Cannot record sync start",
+      sql`INSERT INTO sync_state (principal, scan_id, started_at, finished_at, last_complete_at, pages, items, interrupted)
+        VALUES (${principal}, ${scanId}, ${now}, NULL, NULL, 0, 0, 0)
+        ON CONFLICT (principal) DO UPDATE SET scan_id = excluded.scan_id, started_at = excluded.started_at,
+          interrupted = CASE WHEN sync_state.finished_at IS NULL THEN sync_state.interrupted + 1 ELSE 0 END,
+          finished_at = NULL, pages = 0, items = 0`
+    )
+  })
+
+  const recordProgress = (principal: Principal, scanId: string, pages: number, items: number) =>
+    sql`UPDATE sync_state SET pages = ${pages}, items = ${items} WHERE principal = ${principal} AND scan_id = ${scanId}`
+
+  /** Upsert one scanned chunk and record progress in the same transaction. */
+  const upsertScanned = Effect.fn("MeetingsRepo.upsertScanned")(function*(
+    principal: Principal,
+    meetings: ReadonlyArray<MeetingT>,
+    options: { readonly now: number; readonly scanId: string; readonly pages: number; readonly items: number }
+  ) {
+    const rows: Array<MeetingRowInsert> = []
+    const attendees: Array<AttendeeRowInsert> = []
+    const seen = new Set<string>()
+    for (let i = meetings.length - 1; i >= 0; i--) {
+      const meeting = meetings[i]!
+      if (seen.has(meeting.id)) continue
+      seen.add(meeting.id)
+      const encoded = toRows(principal, meeting, { mode: "scan", now: options.now, scanId: options.scanId })
+      if (Either.isLeft(encoded)) return yield* encoded.left
+      rows.push(encoded.right.row)
+      for (const a of encoded.right.attendees) attendees.push(a)
+    }
+    yield* transaction(
+      "Cannot store synced meetings",
+      Effect.zipRight(
+        upsertRows(principal, rows, attendees, "scan"),
+        recordProgress(principal, options.scanId, options.pages, options.items)
+      )
+    )
+    return rows.length
+  })
+
+  const finishScan = Effect.fn("MeetingsRepo.finishScan")(function*(
+    principal: Principal,
+    scanId: string,
+    now: number
+  ) {
+    yield* transaction(
+      "Cannot record sync end",
+      sql`UPDATE sync_state SET finished_at = ${now}, last_complete_at = ${now}, interrupted = 0
+        WHERE principal = ${principal} AND scan_id = ${scanId}`
+    )
+  })
+
+  const stats = Effect.fn("MeetingsRepo.stats")(function*(principal: Principal) {
+    const rows = yield* sql<{ meetings: number; full: number; metadata: number; pending: number; gone: number }>`
+      SELECT
+        COALESCE(SUM(CASE WHEN gone = 0 THEN 1 ELSE 0 END), 0) AS meetings,
+        COALESCE(SUM(CASE WHEN gone = 0 AND access_level = 'FULL' THEN 1 ELSE 0 END), 0) AS full,
+        COALESCE(SUM(CASE WHEN gone = 0 AND access_level = 'METADATA' THEN 1 ELSE 0 END), 0) AS metadata,
+        COALESCE(SUM(CASE WHEN gone = 0 AND pending = 1 THEN 1 ELSE 0 END), 0) AS pending,
+        COALESCE(SUM(CASE WHEN gone = 1 THEN 1 ELSE 0 END), 0) AS gone
+      FROM meetings WHERE principal = ${principal}`.pipe(mapSql("Cannot read cache statistics"))
+    const row = rows[0]
+    return {
+      meetings: Number(row?.meetings ?? 0),
+      full: Number(row?.full ?? 0),
+      metadata: Number(row?.metadata ?? 0),
+      pending: Number(row?.pending ?? 0),
+      gone: Number(row?.gone ?? 0)
+    } satisfies MirrorStats
+  })
+
+  /** Drop this principal's mirror (meetings, attendees, sync state). The outbox is not touched. */
+  const clear = Effect.fn("MeetingsRepo.clear")(function*(principal: Principal) {
+    invalidateAll()
+    yield* transaction(
+      "Cannot clear the mirror",
+      Effect.all([
+        sql`DELETE FROM meeting_attendees WHERE principal = ${principal}`,
+        sql`DELETE FROM meetings WHERE principal = ${principal}`,
+        sql`DELETE FROM sync_state WHERE principal = ${principal}`
+      ], { discard: true })
+    )
+    // The FTS delete trigger has already removed their terms from the full-text index.
+  })
+
+  /** Re-derive the full-text index from the table (repairs it; not needed in normal operation). */
+  const rebuildFullText = Dialect.rebuildFullTextIndex(sql).pipe(retryBusy, mapSql("Cannot rebuild the full-text index"))
+
+  return {
+    upsert,
+    upsertScanned,
+    findById,
+    query,
+    count,
+    page,
+    pageAfter,
+    clearPending,
+    markGone,
+    remove,
+    writtenNotSeen,
+    markUnseenGone,
+    syncState,
+    startScan,
+    finishScan,
+    stats,
+    clear,
+    rebuildFullText,
+    runningScan,
+    optimize: Dialect.optimize(sql).pipe(mapSql("Cannot refresh planner statistics"))
+  } as const
+})
+
+export class MeetingsRepo extends Effect.Service<MeetingsRepo>()("@lightfield-effect/cache/MeetingsRepo", {
+  effect: make
+}) {}

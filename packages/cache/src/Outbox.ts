@@ -1,0 +1,275 @@
+/**
+ * The outbox: creates and updates that could not reach the API, stored durably in the same
+ * database (so they survive restarts), each with the idempotency key generated before the first
+ * attempt. They are replayed in order (`seq`); a create replayed with its original key is executed
+ * at most once by the server, even if the first attempt reached it before the connection dropped.
+ *
+ * - A queued create gets a provisional id `local_<uuid>`. After replay, `id_map` resolves it to
+ *   the real id, and queued updates against the local id are rewritten to the real id.
+ * - Permanent failures (400/403/404/422, undecodable answers, too many conflicts) become dead letters
+ *   with their error. They are kept until explicitly retried or discarded, never dropped.
+ */
+import { SqlClient } from "@effect/sql"
+import { Meeting, MeetingParams, MeetingsError } from "@lightfield-effect/core"
+import { DateTime, Effect, Option, Schema } from "effect"
+import { mapSql } from "./CacheError.js"
+import { retryBusy } from "./MeetingsRepo.js"
+import type { Principal } from "./Principal.js"
+
+export type OutboxOp = "create" | "update"
+export type OutboxStatus = "pending" | "dead"
+
+/** The error a dead letter died of (or the last transient error of a pending entry). */
+export interface OutboxError {
+  readonly tag: string
+  readonly message: string
+  readonly status?: number
+}
+
+export interface OutboxEntry {
+  readonly seq: number
+  readonly op: OutboxOp
+  /** The meeting id an update targets (a real id, or a `local_…` id until its create is replayed); for a create, its local id. */
+  readonly targetId: string
+  /** For creates: the provisional id handed out to the caller. */
+  readonly localId: string | null
+  readonly idempotencyKey: string
+  /** The request body as JSON (`CreateMeetingParams` or `UpdateMeetingParams`). */
+  readonly params: unknown
+  readonly status: OutboxStatus
+  readonly attempts: number
+  readonly lastError: OutboxError | null
+  readonly createdAt: number
+  readonly updatedAt: number
+}
+
+export const localIdPrefix = "local_"
+export const isLocalId = (id: string): boolean => id.startsWith(localIdPrefix)
+
+export const describeError = (e: MeetingsError.MeetingsError | { readonly _tag: string; readonly message: string }): OutboxError => {
+  const status = "status" in e && typeof e.status === "number" ? e.status : undefined
+  return status === undefined ? { tag: e._tag, message: e.message } : { tag: e._tag, message: e.message, status }
+}
+
+interface OutboxRow {
+  readonly seq: number
+  readonly op: string
+  readonly target_id: string
+  readonly local_id: string | null
+  readonly idempotency_key: string
+  readonly params: string
+  readonly status: string
+  readonly attempts: number
+  readonly last_error: string | null
+  readonly created_at: number
+  readonly updated_at: number
+}
+
+const parseJson = (text: string | null): unknown => {
+  if (text === null) return null
+  try {
+    return JSON.parse(text)
+  } catch {
+    return null
+  }
+}
+
+const OutboxErrorSchema = Schema.Struct({
+  tag: Schema.String,
+  message: Schema.String,
+  status: Schema.optionalWith(Schema.Number, { exact: true })
+})
+const decodeOutboxError = Schema.decodeUnknownOption(OutboxErrorSchema)
+
+const toEntry = (row: OutboxRow): OutboxEntry => ({
+  seq: Number(row.seq),
+  op: row.op === "update" ? "update" : "create",
+  targetId: row.target_id,
+  localId: row.local_id,
+  idempotencyKey: row.idempotency_key,
+  params: parseJson(row.params),
+  status: row.status === "dead" ? "dead" : "pending",
+  attempts: Number(row.attempts),
+  lastError: Option.getOrNull(decodeOutboxError(parseJson(row.last_error))),
+  createdAt: Number(row.created_at),
+  updatedAt: Number(row.updated_at)
+})
+
+export const make = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const columns = sql.literal(
+    "seq, op, target_id, local_id, idempotency_key, params, status, attempts, last_error, created_at, updated_at"
+  )
+
+  /** Append an entry; returns its sequence number. Run inside the caller's transaction. */
+  const enqueue = Effect.fn("Outbox.enqueue")(function*(
+    principal: Principal,
+    entry: {
+      readonly op: OutboxOp
+      readonly targetId: string
+      readonly localId: string | null
+      readonly idempotencyKey: string
+      readonly params: unknown
+    },
+    now: number
+  ) {
+    // One statement computes the next seq and inserts it, so two connections cannot pick the same one.
+    const rows = yield* sql<{ seq: number }>`INSERT INTO outbox
+      (principal, seq, op, target_id, local_id, idempotency_key, params, status, attempts, last_error, created_at, updated_at)
+      SELECT ${principal}, COALESCE(MAX(seq), 0) + 1, ${entry.op}, ${entry.targetId}, ${entry.localId},
+        ${entry.idempotencyKey}, ${JSON.stringify(entry.params)}, 'pending', 0, NULL, ${now}, ${now}
+      FROM outbox WHERE principal = ${principal}
+      RETURNING seq`
+    const seq = Number(rows[0]?.seq ?? 0)
+    return seq
+  }, mapSql("Cannot enqueue an offline write"))
+
+  const byStatus = (principal: Principal, status: OutboxStatus) =>
+    sql<OutboxRow>`SELECT ${columns} FROM outbox WHERE principal = ${principal} AND status = ${status} ORDER BY seq`.pipe(
+      Effect.map((rows) => rows.map(toEntry)),
+      mapSql("Cannot read the outbox")
+    )
+
+  /** Entries waiting for replay, oldest first. */
+  const pending = (principal: Principal) => byStatus(principal, "pending").pipe(Effect.withSpan("Outbox.pending"))
+  /** Dead letters, oldest first. */
+  const deadLetters = (principal: Principal) => byStatus(principal, "dead").pipe(Effect.withSpan("Outbox.deadLetters"))
+
+  const depth = (principal: Principal) =>
+    sql<{ n: number }>`SELECT COUNT(*) AS n FROM outbox WHERE principal = ${principal} AND status = 'pending'`.pipe(
+      Effect.map((rows) => Number(rows[0]?.n ?? 0)),
+      mapSql("Cannot read the outbox depth")
+    )
+
+  const deadCount = (principal: Principal) =>
+    sql<{ n: number }>`SELECT COUNT(*) AS n FROM outbox WHERE principal = ${principal} AND status = 'dead'`.pipe(
+      Effect.map((rows) => Number(rows[0]?.n ?? 0)),
+      mapSql("Cannot count dead letters")
+    )
+
+  /** Remove a replayed entry (inside the replay's transaction). */
+  const complete = (principal: Principal, seq: number) =>
+    sql`DELETE FROM outbox WHERE principal = ${principal} AND seq = ${seq}`.pipe(mapSql("Cannot complete an outbox entry"))
+
+  const markDead = (principal: Principal, seq: number, error: OutboxError, now: number) =>
+    sql`UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = ${JSON.stringify(error)},
+      updated_at = ${now} WHERE principal = ${principal} AND seq = ${seq}`.pipe(
+      retryBusy,
+      mapSql("Cannot record a dead letter")
+    )
+
+  /** Count a transient failure; returns the new attempt count. */
+  const recordAttempt = (principal: Principal, seq: number, error: OutboxError, now: number) =>
+    sql`UPDATE outbox SET attempts = attempts + 1, last_error = ${JSON.stringify(error)}, updated_at = ${now}
+      WHERE principal = ${principal} AND seq = ${seq}`.pipe(retryBusy, mapSql("Cannot record an outbox attempt"))
+
+  /** After a create was replayed: remember the real id and point queued updates at it. */
+  const resolveLocal = (principal: Principal, localId: string, realId: string, now: number) =>
+    Effect.all([
+      sql`INSERT INTO id_map ${sql.insert({ principal, local_id: localId, real_id: realId, resolved_at: now })}
+        ON CONFLICT (principal, local_id) DO UPDATE SET real_id = excluded.real_id, resolved_at = excluded.resolved_at`,
+      sql`UPDATE outbox SET target_id = ${realId} WHERE principal = ${principal} AND target_id = ${localId}
+        AND op = 'update'`
+    ], { discard: true }).pipe(mapSql("Cannot resolve a provisional id"))
+
+  /** The real id a provisional id resolved to, if its create was replayed. */
+  const resolve = (principal: Principal, localId: string) =>
+    sql<{ real_id: string }>`SELECT real_id FROM id_map WHERE principal = ${principal} AND local_id = ${localId}`.pipe(
+      Effect.map((rows) => Option.fromNullable(rows[0]?.real_id)),
+      mapSql("Cannot resolve a provisional id"),
+      Effect.withSpan("Outbox.resolve")
+    )
+
+  /** Put a dead letter back in the queue (same seq, same idempotency key). */
+  const retryDead = (principal: Principal, seq: number, now: number) =>
+    sql`UPDATE outbox SET status = 'pending', attempts = 0, updated_at = ${now}
+      WHERE principal = ${principal} AND seq = ${seq} AND status = 'dead'`.pipe(retryBusy, mapSql("Cannot retry a dead letter"))
+
+  /** Delete a dead letter for good. */
+  const discardDead = (principal: Principal, seq: number) =>
+    sql`DELETE FROM outbox WHERE principal = ${principal} AND seq = ${seq} AND status = 'dead'`.pipe(
+      retryBusy,
+      mapSql("Cannot discard a dead letter")
+    )
+
+  return {
+    enqueue,
+    pending,
+    deadLetters,
+    depth,
+    deadCount,
+    complete,
+    markDead,
+    recordAttempt,
+    resolveLocal,
+    resolve,
+    retryDead,
+    discardDead
+  } as const
+})
+
+export class Outbox extends Effect.Service<Outbox>()("@lightfield-effect/cache/Outbox", { effect: make }) {}
+
+// ---------------------------------------------------------------------------------------------
+// Provisional meetings: what local reads show for a queued write.
+// ---------------------------------------------------------------------------------------------
+
+type Field = Meeting.Meeting["fields"][string]
+
+const text = (value: string | null | undefined, valueType: "TEXT" | "DATETIME" | "URL" | "EMAIL" | "SINGLE_SELECT"): Field =>
+  ({ value: value ?? null, valueType })
+
+/** The meeting a queued create stands for, under its provisional id (accessLevel FULL: the creator's view). */
+export const provisionalMeeting = (
+  localId: string,
+  params: MeetingParams.CreateMeetingParams,
+  now: DateTime.Utc
+): Meeting.Meeting => {
+  const f = params.fields
+  const fields: Record<string, Field> = {
+    [Meeting.SystemField.title]: text(f.$title, "TEXT"),
+    [Meeting.SystemField.startDate]: text(DateTime.formatIso(DateTime.unsafeMake(f.$startDate)), "DATETIME"),
+    [Meeting.SystemField.endDate]: text(DateTime.formatIso(DateTime.unsafeMake(f.$endDate)), "DATETIME"),
+    [Meeting.SystemField.description]: text(f.$description, "TEXT"),
+    [Meeting.SystemField.meetingUrl]: text(f.$meetingUrl, "URL"),
+    [Meeting.SystemField.organizerEmail]: text(f.$organizerEmail, "EMAIL"),
+    [Meeting.SystemField.attendeeEmails]: { value: f.$attendeeEmails ?? [], valueType: "EMAIL" },
+    [Meeting.SystemField.privacySetting]: text(f.$privacySetting ?? "FULL", "SINGLE_SELECT")
+  }
+  const transcript = params.relationships?.$transcript
+  const transcriptIds = transcript === undefined ? [] : typeof transcript === "string" ? [transcript] : transcript
+  const relationships: Meeting.Meeting["relationships"] = transcriptIds.length === 0
+    ? {}
+    : { [Meeting.SystemRelationship.transcript]: { cardinality: "has_one", objectType: "file", values: transcriptIds } }
+  return new Meeting.Meeting({
+    id: Meeting.MeetingId.make(localId),
+    accessLevel: "FULL",
+    createdAt: now,
+    fields,
+    httpLink: null,
+    objectType: "meeting",
+    relationships,
+    updatedAt: null
+  }, true)
+}
+
+/** A cached meeting with a queued update applied (privacy setting, transcript). */
+export const applyUpdate = (
+  meeting: Meeting.Meeting,
+  params: MeetingParams.UpdateMeetingParams,
+  now: DateTime.Utc
+): Meeting.Meeting => {
+  const fields = { ...meeting.fields }
+  if (params.fields !== undefined) {
+    fields[Meeting.SystemField.privacySetting] = text(params.fields.$privacySetting ?? "FULL", "SINGLE_SELECT")
+  }
+  const relationships = { ...meeting.relationships }
+  if (params.relationships !== undefined) {
+    relationships[Meeting.SystemRelationship.transcript] = {
+      cardinality: "has_one",
+      objectType: "file",
+      values: [params.relationships.$transcript.replace]
+    }
+  }
+  return new Meeting.Meeting({ ...meeting, fields, relationships, updatedAt: now }, true)
+}

@@ -1,0 +1,30 @@
+/**
+ * Who the cached rows belong to. Every row in every table carries a principal and every query filters
+ * on it, so two API keys sharing one cache file never see each other's rows (or each other's
+ * redaction level).
+ *
+ * The principal is a non-reversible fingerprint of the API key: SHA-256 over a fixed
+ * domain-separation prefix plus the key, hex, truncated to 32 characters (128 bits). The key itself
+ * is never stored. An explicit principal (e.g. a user id) can be used instead.
+ */
+import { createHash } from "node:crypto"
+import { Redacted, Schema } from "effect"
+
+export const Principal = Schema.String.pipe(
+  Schema.pattern(/^[A-Za-z0-9_.:@-]{1,128}$/),
+  Schema.brand("@lightfield-effect/cache/Principal")
+)
+export type Principal = typeof Principal.Type
+
+/** Domain separation: a fingerprint made here never equals a hash of the key made elsewhere. */
+export const domainPrefix = "lightfield-effect/cache/principal/v1\u0000"
+
+/** The fingerprint of an API key (accepts a `Redacted` so the key stays wrapped up to here). */
+export const fromApiKey = (apiKey: string | Redacted.Redacted<string>): Principal => {
+  const key = Redacted.isRedacted(apiKey) ? Redacted.value(apiKey) : apiKey
+  const digest = createHash("sha256").update(domainPrefix).update(key, "utf8").digest("hex")
+  return Principal.make(`k_${digest.slice(0, 32)}`)
+}
+
+/** An explicit principal (letters, digits and `_.:@-`, at most 128 characters). */
+export const make = (value: string): Principal => Principal.make(value)

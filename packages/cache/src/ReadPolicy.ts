@@ -1,0 +1,76 @@
+/**
+ * Read policies and the `Cached<A>` envelope every cache read answers with, so a caller can tell
+ * where an answer came from and how old it is.
+ *
+ * - `CacheFirst`: answer from the cache; go to the network only on a miss.
+ * - `StaleWhileRevalidate`: answer from the cache; when the copy is older than `maxAge`, refresh it
+ *   in the background (the answer says `stale: true`). A miss goes to the network.
+ * - `NetworkFirst`: ask the network; when it is unreachable (transport errors, timeouts, 429, 5xx:
+ *   core's `isUnreachable`) answer from the cache instead. Other errors (404, 403…) pass through.
+ * - `CacheOnly`: never touch the network; a miss is a `CacheMiss`.
+ */
+import { DateTime, Duration } from "effect"
+
+export type ReadPolicy = "CacheFirst" | "StaleWhileRevalidate" | "NetworkFirst" | "CacheOnly"
+
+export const policies: ReadonlyArray<ReadPolicy> = ["CacheFirst", "StaleWhileRevalidate", "NetworkFirst", "CacheOnly"]
+
+export type Source = "network" | "cache"
+
+export interface Cached<A> {
+  readonly value: A
+  /** `network`: fetched (or written) by this call; `cache`: read from SQLite. */
+  readonly source: Source
+  /** When the value was fetched from the network (or written locally). */
+  readonly fetchedAt: DateTime.Utc
+  /** How old the value is now. */
+  readonly age: Duration.Duration
+  /** Older than the policy's `maxAge`. */
+  readonly stale: boolean
+  /** Written locally and not confirmed by the server yet (an outbox entry is waiting). */
+  readonly pending: boolean
+}
+
+export interface ReadOptions {
+  readonly policy?: ReadPolicy
+  /** Age above which a cached copy is stale (default: the cache's `maxAge`, 5 minutes). */
+  readonly maxAge?: Duration.DurationInput
+  /** Per-attempt network timeout for this call. */
+  readonly timeout?: Duration.DurationInput
+}
+
+export const fromNetwork = <A>(value: A, now: number): Cached<A> => ({
+  value,
+  source: "network",
+  fetchedAt: DateTime.unsafeMake(now),
+  age: Duration.zero,
+  stale: false,
+  pending: false
+})
+
+export const fromCache = <A>(
+  value: A,
+  stored: { readonly fetchedAt: number; readonly pending: boolean },
+  now: number,
+  maxAge: Duration.Duration
+): Cached<A> => {
+  const age = Duration.millis(Math.max(0, now - stored.fetchedAt))
+  return {
+    value,
+    source: "cache",
+    fetchedAt: DateTime.unsafeMake(stored.fetchedAt),
+    age,
+    stale: Duration.greaterThan(age, maxAge),
+    pending: stored.pending
+  }
+}
+
+/** A pending (locally written) answer: its own write is what the caller just did. */
+export const fromLocalWrite = <A>(value: A, now: number): Cached<A> => ({
+  value,
+  source: "cache",
+  fetchedAt: DateTime.unsafeMake(now),
+  age: Duration.zero,
+  stale: false,
+  pending: true
+})

@@ -1,0 +1,99 @@
+/**
+ * Versioned, forward-only migrations for `Migrator.make({})` + `Migrator.fromRecord`. Applied ids
+ * are never edited: a schema change is a new entry with the next number.
+ *
+ * The SQL is portable (SQLite and PostgreSQL): epoch-millisecond `BIGINT` timestamps, `INTEGER`
+ * 0/1 flags, composite primary keys that always start with `principal`. The only SQLite-specific
+ * migration is the full-text index, delegated to `Dialect.ts`.
+ */
+import { SqlClient } from "@effect/sql"
+import { Effect } from "effect"
+import * as Dialect from "./Dialect.js"
+
+const createMeetings = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE meetings (
+    principal TEXT NOT NULL,
+    id TEXT NOT NULL,
+    title TEXT,
+    description TEXT,
+    start_date BIGINT,
+    end_date BIGINT,
+    organizer TEXT,
+    access_level TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT,
+    fetched_at BIGINT NOT NULL,
+    written_at BIGINT,
+    pending INTEGER NOT NULL DEFAULT 0,
+    gone INTEGER NOT NULL DEFAULT 0,
+    seen_scan TEXT,
+    body TEXT NOT NULL,
+    PRIMARY KEY (principal, id)
+  )`
+  // Each index ends with (start_date, id): the filtered rows come out in the query's order.
+  yield* sql`CREATE INDEX meetings_by_start ON meetings (principal, start_date, id)`
+  yield* sql`CREATE INDEX meetings_by_organizer ON meetings (principal, organizer, start_date, id)`
+  yield* sql`CREATE INDEX meetings_by_access ON meetings (principal, access_level, start_date, id)`
+  yield* sql`CREATE INDEX meetings_by_created ON meetings (principal, created_at, id)`
+  yield* sql`CREATE TABLE meeting_attendees (
+    principal TEXT NOT NULL,
+    meeting_id TEXT NOT NULL,
+    email TEXT NOT NULL,
+    PRIMARY KEY (principal, meeting_id, email)
+  )`
+  yield* sql`CREATE INDEX meeting_attendees_by_email ON meeting_attendees (principal, email, meeting_id)`
+  yield* sql`CREATE TABLE sync_state (
+    principal TEXT NOT NULL,
+    scan_id TEXT NOT NULL,
+    started_at BIGINT NOT NULL,
+    finished_at BIGINT,
+    last_complete_at BIGINT,
+    pages INTEGER NOT NULL DEFAULT 0,
+    items INTEGER NOT NULL DEFAULT 0,
+    interrupted INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (principal)
+  )`
+})
+
+const createOutbox = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE outbox (
+    principal TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    op TEXT NOT NULL,
+    target_id TEXT NOT NULL,
+    local_id TEXT,
+    idempotency_key TEXT NOT NULL,
+    params TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (principal, seq)
+  )`
+  yield* sql`CREATE INDEX outbox_by_status ON outbox (principal, status, seq)`
+  yield* sql`CREATE TABLE id_map (
+    principal TEXT NOT NULL,
+    local_id TEXT NOT NULL,
+    real_id TEXT NOT NULL,
+    resolved_at BIGINT NOT NULL,
+    PRIMARY KEY (principal, local_id)
+  )`
+})
+
+const createFullText = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* Dialect.createFullTextIndex(sql)
+})
+
+/** All migrations, keyed `NNNN_name` as `Migrator.fromRecord` expects. Append only. */
+export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
+  "0001_create_meetings": createMeetings,
+  "0002_create_outbox": createOutbox,
+  "0003_create_full_text": createFullText
+}
+
+/** The migrations table (the `@effect/sql` default). */
+export const migrationsTable = "effect_sql_migrations"

@@ -1,0 +1,107 @@
+import { SqlClient } from "@effect/sql"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Layer } from "effect"
+import { mkdirSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { Database, MeetingsRepo, Principal } from "../src/index.js"
+import { dbLayer, meeting, tempDir } from "./fixtures.js"
+
+const tables = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const rows = yield* sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type IN ('table') ORDER BY name`
+  return rows.map((r) => r.name)
+})
+
+const migrationIds = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const rows = yield* sql<{ migration_id: number; name: string }>`SELECT migration_id, name FROM effect_sql_migrations ORDER BY migration_id`
+  return rows.map((r) => `${r.migration_id}_${r.name}`)
+})
+
+describe("Database", () => {
+  it.scoped("migrates an empty file and reopens it without re-running migrations", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const file = join(dir, "cache.db")
+      const principal = Principal.make("p1")
+      const first = yield* Effect.gen(function*() {
+        const names = yield* tables
+        const ids = yield* migrationIds
+        const repo = yield* MeetingsRepo.MeetingsRepo
+        yield* repo.upsert(principal, [meeting("mtg_1")], { mode: "fetch", now: 1 })
+        return { names, ids }
+      }).pipe(Effect.provide(MeetingsRepo.MeetingsRepo.Default.pipe(Layer.provideMerge(dbLayer(file)))))
+      assert.includeMembers(first.names, ["meetings", "meeting_attendees", "sync_state", "outbox", "id_map", "meetings_fts"])
+      assert.deepStrictEqual(first.ids, ["1_create_meetings", "2_create_outbox", "3_create_full_text"])
+
+      const second = yield* Effect.gen(function*() {
+        const ids = yield* migrationIds
+        const repo = yield* MeetingsRepo.MeetingsRepo
+        const found = yield* repo.findById(principal, "mtg_1")
+        return { ids, found }
+      }).pipe(Effect.provide(MeetingsRepo.MeetingsRepo.Default.pipe(Layer.provideMerge(dbLayer(file)))))
+      assert.deepStrictEqual(second.ids, first.ids)
+      assert.isTrue(second.found._tag === "Some")
+    }))
+
+  it.scoped("a file that is not a database is a typed CacheError naming the file", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const file = join(dir, "notes.txt")
+      writeFileSync(file, "this is definitely not a sqlite database, just some text that is long enough")
+      const exit = yield* Effect.exit(Layer.build(dbLayer(file)))
+      assert.isTrue(Exit.isFailure(exit))
+      if (Exit.isFailure(exit) && exit.cause._tag === "Fail") {
+        const error = exit.cause.error
+        assert.strictEqual(error._tag, "CacheError")
+        assert.strictEqual(error.reason, "Corrupt")
+        assert.strictEqual(error.file, file)
+        assert.include(error.message, file)
+      } else {
+        assert.fail(`expected a typed failure, got ${String(exit)}`)
+      }
+    }))
+
+  it.scoped("a file with a SQLite header but garbage content is Corrupt, naming the file", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const file = join(dir, "broken.db")
+      const garbage = Buffer.alloc(8192, 7)
+      Buffer.from("SQLite format 3\u0000", "latin1").copy(garbage, 0)
+      writeFileSync(file, garbage)
+      const error = yield* Effect.flip(Layer.build(dbLayer(file)))
+      assert.strictEqual(error._tag, "CacheError")
+      assert.strictEqual(error.reason, "Corrupt")
+      assert.strictEqual(error.file, file)
+    }))
+
+  it.scoped("a directory is an Open error", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = join(dir, "folder")
+      mkdirSync(path)
+      const error = yield* Effect.flip(Layer.build(dbLayer(path)))
+      assert.strictEqual(error.reason, "Open")
+      assert.strictEqual(error.file, path)
+    }))
+
+  it.scopedLive("three layers opening (and migrating) one fresh file at the same time", () =>
+    Effect.gen(function*() {
+      for (let round = 0; round < 5; round++) {
+        const dir = yield* tempDir
+        const file = join(dir, "race.db")
+        const open = Effect.gen(function*() {
+          const sql = yield* SqlClient.SqlClient
+          const rows = yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM meetings`
+          return (yield* migrationIds).length + rows[0]!.n
+        }).pipe(Effect.provide(dbLayer(file)))
+        assert.deepStrictEqual(yield* Effect.all([open, open, open], { concurrency: 3 }), [3, 3, 3])
+      }
+    }))
+
+  it.scoped("layerMemory migrates an in-memory database", () =>
+    Effect.gen(function*() {
+      const names = yield* tables.pipe(Effect.provide(Database.layerMemory))
+      assert.include(names, "meetings")
+    }))
+})

@@ -1,0 +1,147 @@
+import { SqlClient } from "@effect/sql"
+import { assert, describe, it, layer } from "@effect/vitest"
+import { Meeting } from "@lightfield-effect/core"
+import { Effect, Either, Layer, Option, Schema } from "effect"
+import { Database, MeetingsRepo, Principal } from "../src/index.js"
+import { meeting } from "./fixtures.js"
+
+const RepoLive = MeetingsRepo.MeetingsRepo.Default.pipe(Layer.provideMerge(Database.layerMemory))
+
+const alice = Principal.fromApiKey("sk_lf_alice")
+const bob = Principal.fromApiKey("sk_lf_bob")
+
+const storedRow = (principal: string, id: string) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql<{ body: string; description: string | null; access_level: string }>`
+      SELECT body, description, access_level FROM meetings WHERE principal = ${principal} AND id = ${id}`
+    return rows[0]
+  })
+
+describe("stored body", () => {
+  it("encodeBody is the wire JSON of Schema.encode(Meeting), and decodeBody restores an equal Meeting", () => {
+    const samples = [
+      meeting("e_1", { transcript: "fil_1" }),
+      meeting("e_2", { access: "METADATA", updatedAt: null }),
+      Meeting.Meeting.make({ ...meeting("e_3"), externalId: "ext-3" }),
+      Meeting.Meeting.make({ ...meeting("e_4"), externalId: null, httpLink: "https://app.lightfield.app/m/e_4" })
+    ]
+    for (const m of samples) {
+      const fast = MeetingsRepo.encodeBody(m)
+      const slow = MeetingsRepo.encodeBodySchema(m)
+      assert.isTrue(Either.isRight(slow))
+      assert.deepStrictEqual(JSON.parse(fast), JSON.parse(Either.getOrThrow(slow)))
+      const back = MeetingsRepo.decodeBody(m.id, fast)
+      assert.isTrue(Either.isRight(back))
+      assert.deepStrictEqual(Either.getOrThrow(back), m)
+      assert.deepStrictEqual(Schema.decodeUnknownSync(Meeting.Meeting)(JSON.parse(fast)), m)
+    }
+    assert.isTrue(Either.isLeft(MeetingsRepo.decodeBody("x", "{not json")))
+  })
+})
+
+describe("Principal", () => {
+  it("fingerprints keys without revealing them", () => {
+    assert.notStrictEqual(alice, bob)
+    assert.strictEqual(alice, Principal.fromApiKey("sk_lf_alice"))
+    assert.notInclude(alice, "alice")
+    assert.match(alice, /^k_[0-9a-f]{32}$/)
+  })
+})
+
+layer(RepoLive)("MeetingsRepo queries", (it) => {
+  const seed = Effect.gen(function*() {
+    const repo = yield* MeetingsRepo.MeetingsRepo
+    yield* repo.upsert(alice, [
+      meeting("q_1", { title: "Quarterly planning", start: "2026-01-05T09:00:00.000Z", organizer: "Olga@acme.test", attendees: ["x@acme.test", "y@acme.test"] }),
+      meeting("q_2", { title: "Customer call", start: "2026-01-15T09:00:00.000Z", organizer: "olga@acme.test", attendees: ["y@acme.test"], description: "Discuss the renewal pricing" }),
+      meeting("q_3", { title: "Retro", start: "2026-02-01T09:00:00.000Z", organizer: "pete@acme.test", attendees: ["x@acme.test"], access: "METADATA" }),
+      meeting("q_4", { title: "Planning poker", start: "2026-02-10T09:00:00.000Z", organizer: "pete@acme.test", attendees: [] })
+    ], { mode: "scan", now: 1000, scanId: "s1" })
+    return repo
+  })
+
+  it.effect("filters by date range, organizer, attendee, access level, text, with limit/offset", () =>
+    Effect.gen(function*() {
+      const repo = yield* seed
+      const ids = (rows: ReadonlyArray<MeetingsRepo.StoredMeeting>) => rows.map((r) => r.meeting.id)
+      assert.deepStrictEqual(ids(yield* repo.query(alice, { order: "asc" })), ["q_1", "q_2", "q_3", "q_4"])
+      assert.deepStrictEqual(
+        ids(yield* repo.query(alice, { from: "2026-01-10T00:00:00Z", to: "2026-02-05T00:00:00Z", order: "asc" })),
+        ["q_2", "q_3"]
+      )
+      assert.deepStrictEqual(ids(yield* repo.query(alice, { organizer: "OLGA@acme.test" })), ["q_2", "q_1"])
+      assert.deepStrictEqual(
+        ids(yield* repo.query(alice, { organizer: "olga@acme.test", from: new Date("2026-01-10T00:00:00Z") })),
+        ["q_2"]
+      )
+      assert.deepStrictEqual(ids(yield* repo.query(alice, { attendee: "x@acme.test", order: "asc" })), ["q_1", "q_3"])
+      assert.deepStrictEqual(ids(yield* repo.query(alice, { accessLevel: "METADATA" })), ["q_3"])
+      assert.deepStrictEqual(ids(yield* repo.query(alice, { text: "planning", order: "asc" })), ["q_1", "q_4"])
+      assert.deepStrictEqual(ids(yield* repo.query(alice, { text: "renewal" })), ["q_2"])
+      assert.deepStrictEqual(ids(yield* repo.query(alice, { text: "plan" , order: "asc"})), ["q_1", "q_4"])
+      assert.deepStrictEqual(ids(yield* repo.query(alice, { text: "\" OR *" })), [])
+      assert.deepStrictEqual(ids(yield* repo.query(alice, { order: "asc", limit: 2, offset: 1 })), ["q_2", "q_3"])
+      assert.strictEqual(yield* repo.count(alice, { organizer: "pete@acme.test" }), 2)
+      // Another principal sees none of it.
+      assert.deepStrictEqual(ids(yield* repo.query(bob, {})), [])
+      assert.isTrue(Option.isNone(yield* repo.findById(bob, "q_1")))
+    }))
+})
+
+layer(RepoLive)("MeetingsRepo privacy", (it) => {
+  it.effect("two principals keep separate rows and redaction levels for the same meeting id", () =>
+    Effect.gen(function*() {
+      const repo = yield* MeetingsRepo.MeetingsRepo
+      yield* repo.upsert(alice, [meeting("p_1", { description: "secret strategy", transcript: "fil_1" })], { mode: "fetch", now: 1 })
+      yield* repo.upsert(bob, [meeting("p_1", { access: "METADATA" })], { mode: "fetch", now: 1 })
+      const a = yield* storedRow(alice, "p_1")
+      const b = yield* storedRow(bob, "p_1")
+      assert.include(a!.body, "secret strategy")
+      assert.strictEqual(a!.description, "secret strategy")
+      assert.notInclude(b!.body, "secret strategy")
+      assert.notInclude(b!.body, "fil_1")
+      assert.isNull(b!.description)
+      assert.strictEqual(b!.access_level, "METADATA")
+      // Full-text search is per principal too.
+      assert.strictEqual((yield* repo.query(alice, { text: "strategy" })).length, 1)
+      assert.strictEqual((yield* repo.query(bob, { text: "strategy" })).length, 0)
+      const read = yield* repo.findById(bob, "p_1")
+      assert.isTrue(Option.isSome(read) && Option.isNone(read.value.meeting.description))
+    }))
+
+  it.effect("a METADATA copy replaces FULL content in the stored row and in the full-text index", () =>
+    Effect.gen(function*() {
+      const repo = yield* MeetingsRepo.MeetingsRepo
+      yield* repo.upsert(alice, [meeting("p_2", { description: "acquisition target zebra", transcript: "fil_9" })], {
+        mode: "fetch",
+        now: 1
+      })
+      assert.strictEqual((yield* repo.query(alice, { text: "zebra" })).length, 1)
+      yield* repo.upsert(alice, [meeting("p_2", { access: "METADATA" })], { mode: "scan", now: 2, scanId: "s" })
+      const row = yield* storedRow(alice, "p_2")
+      assert.notInclude(row!.body, "zebra")
+      assert.notInclude(row!.body, "fil_9")
+      assert.isNull(row!.description)
+      assert.strictEqual((yield* repo.query(alice, { text: "zebra" })).length, 0)
+      const sql = yield* SqlClient.SqlClient
+      const fts = yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM meetings_fts WHERE meetings_fts MATCH 'zebra'`
+      assert.strictEqual(fts[0]!.n, 0)
+    }))
+
+  it.effect("a METADATA copy that still carries content is redacted before it is stored", () =>
+    Effect.gen(function*() {
+      const repo = yield* MeetingsRepo.MeetingsRepo
+      const leaky = meeting("p_3", { access: "METADATA" })
+      const withContent = Meeting.Meeting.make({
+        ...leaky,
+        fields: { ...leaky.fields, $description: { value: "leaked", valueType: "TEXT" }, notes: { value: "custom", valueType: "TEXT" } },
+        relationships: { $transcript: { cardinality: "has_one", objectType: "file", values: ["fil_x"] } }
+      })
+      yield* repo.upsert(alice, [withContent], { mode: "fetch", now: 1 })
+      const row = yield* storedRow(alice, "p_3")
+      assert.notInclude(row!.body, "leaked")
+      assert.notInclude(row!.body, "fil_x")
+      assert.notInclude(row!.body, "custom")
+    }))
+})

@@ -1,0 +1,393 @@
+/**
+ * Integration: the cache over core's real HTTP client against the sandbox (real sockets).
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Sandbox } from "@lightfield-effect/sandbox"
+import { Meetings } from "@lightfield-effect/core"
+import { Chunk, Deferred, Effect, Fiber, Layer, Option, Stream } from "effect"
+import { MeetingsCache } from "../src/index.js"
+import { join } from "node:path"
+import { dbLayer, tempDir } from "./fixtures.js"
+import { cachedIds, cacheLayer, pastMeeting, principalOf, storedRows, withCache } from "./sandbox.js"
+
+const serverIds = (sandbox: Sandbox.SandboxShape) =>
+  Effect.map(sandbox.meetings, (ms) => ms.map((m) => m.id as string).sort())
+
+describe("cache over the sandbox: read policies", () => {
+  it.scopedLive("each policy online and with the sandbox stopped", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const sandbox = yield* Sandbox.make({ meetings: 30, rateLimit: false })
+      const [a, b] = (yield* serverIds(sandbox)).slice(0, 2) as [string, string]
+      yield* withCache(sandbox, "admin", join(dir, "c.db"), (cache) =>
+        Effect.gen(function*() {
+          // Online.
+          const miss = yield* Effect.flip(cache.get(a, { policy: "CacheOnly" }))
+          assert.strictEqual(miss._tag, "CacheMiss")
+          assert.strictEqual((yield* cache.get(a, { policy: "CacheFirst" })).source, "network")
+          assert.strictEqual((yield* cache.get(a, { policy: "CacheFirst" })).source, "cache")
+          assert.strictEqual((yield* cache.get(a, { policy: "NetworkFirst" })).source, "network")
+          assert.strictEqual((yield* cache.get(a, { policy: "StaleWhileRevalidate" })).source, "cache")
+          assert.strictEqual((yield* cache.get(a, { policy: "CacheOnly" })).source, "cache")
+
+          // Offline.
+          yield* sandbox.stop
+          for (const policy of ["CacheFirst", "StaleWhileRevalidate", "NetworkFirst", "CacheOnly"] as const) {
+            const answer = yield* cache.get(a, { policy, maxAge: "0 millis" })
+            assert.strictEqual(answer.source, "cache", policy)
+            assert.strictEqual(answer.value.id, a)
+          }
+          const offlineMiss = yield* Effect.flip(cache.get(b, { policy: "NetworkFirst" }))
+          assert.strictEqual(offlineMiss._tag, "MeetingsUnavailable")
+          const offlineMiss2 = yield* Effect.flip(cache.get(b, { policy: "CacheFirst" }))
+          assert.strictEqual(offlineMiss2._tag, "MeetingsUnavailable")
+          const cacheOnlyMiss = yield* Effect.flip(cache.get(b, { policy: "CacheOnly" }))
+          assert.strictEqual(cacheOnlyMiss._tag, "CacheMiss")
+
+          // Back online: NetworkFirst goes to the network again.
+          yield* sandbox.start
+          assert.strictEqual((yield* cache.get(b, { policy: "NetworkFirst" })).source, "network")
+        }))
+    }))
+})
+
+describe("cache over the sandbox: revalidation and the Meetings layer", () => {
+  it.scopedLive("StaleWhileRevalidate refreshes in the background (seen in the sandbox's request log)", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const sandbox = yield* Sandbox.make({ meetings: 10, rateLimit: false })
+      const [a] = yield* serverIds(sandbox)
+      yield* withCache(sandbox, "admin", join(dir, "c.db"), (cache) =>
+        Effect.gen(function*() {
+          yield* cache.get(a!, { policy: "CacheFirst" })
+          yield* sandbox.clearRequests
+          yield* Effect.sleep("5 millis")
+          const stale = yield* cache.get(a!, { policy: "StaleWhileRevalidate", maxAge: "1 milli" })
+          assert.isTrue(stale.stale)
+          assert.strictEqual(stale.source, "cache")
+          yield* Effect.sleep("200 millis")
+          const requests = yield* sandbox.requests
+          assert.isTrue(requests.some((r) => r.method === "GET" && r.path === `/v1/meetings/${a}`))
+          const fresh = yield* cache.get(a!, { policy: "CacheOnly", maxAge: "1 minute" })
+          assert.isFalse(fresh.stale)
+        }))
+    }))
+
+  it.scopedLive("layerMeetings serves core's Meetings online and with the sandbox stopped", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const sandbox = yield* Sandbox.make({ meetings: 40, rateLimit: false })
+      const ids = yield* serverIds(sandbox)
+      const live = MeetingsCache.layerMeetings({ policy: "NetworkFirst" }).pipe(
+        Layer.provide(cacheLayer(sandbox, "member", join(dir, "c.db")))
+      )
+      yield* Effect.gen(function*() {
+        const meetings = yield* Meetings.Meetings
+        const all = yield* Stream.runCollect(meetings.stream())
+        assert.strictEqual(Chunk.size(all), 40)
+        yield* sandbox.stop
+        const one = yield* meetings.retrieve(ids[3]!)
+        assert.strictEqual(one.id, ids[3])
+        const page = yield* meetings.list({ limit: 25, offset: 25 })
+        assert.strictEqual(page.data.length, 15)
+        const created = yield* meetings.create(pastMeeting("Offline via Meetings"))
+        assert.isTrue(created.id.startsWith("local_"))
+        const missing = yield* Effect.flip(meetings.retrieve("mtg_does_not_exist"))
+        assert.strictEqual(missing._tag, "MeetingsUnavailable")
+        yield* sandbox.start
+        const gone = yield* Effect.flip(meetings.retrieve("mtg_does_not_exist"))
+        assert.strictEqual(gone._tag, "MeetingNotFound")
+      }).pipe(Effect.provide(live))
+    }))
+
+  it.scopedLive("a write through one connection is seen by another connection of the same principal", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const file = join(dir, "c.db")
+      const sandbox = yield* Sandbox.make({ meetings: 10, rateLimit: false })
+      const [a] = yield* serverIds(sandbox)
+      const readerLayer = cacheLayer(sandbox, "member", file)
+      yield* Effect.gen(function*() {
+        const reader = yield* MeetingsCache.MeetingsCache
+        const before = yield* reader.get(a!, { policy: "CacheFirst" })
+        assert.strictEqual(before.source, "network")
+        yield* withCache(sandbox, "member", file, (writer) =>
+          Effect.asVoid(writer.update(a!, { fields: { $privacySetting: "METADATA" } })))
+        yield* Effect.sleep("150 millis")
+        const after = yield* reader.get(a!, { policy: "CacheOnly" })
+        assert.deepStrictEqual(after.value.privacySetting, Option.some("METADATA"))
+      }).pipe(Effect.provide(readerLayer))
+    }))
+})
+
+describe("cache over the sandbox: sync", () => {
+  it.scopedLive("a sync of 2,000 meetings, then every read served with the network down", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const sandbox = yield* Sandbox.make({ meetings: 2000, rateLimit: false })
+      const ids = yield* serverIds(sandbox)
+      yield* withCache(sandbox, "admin", join(dir, "c.db"), (cache) =>
+        Effect.gen(function*() {
+          const result = yield* cache.sync({ concurrency: 4 })
+          assert.strictEqual(result.meetings, 2000)
+          assert.strictEqual(result.pages, 80)
+          yield* sandbox.stop
+          assert.deepStrictEqual(yield* cachedIds(cache), ids)
+          for (const id of ids) {
+            const answer = yield* cache.get(id, { policy: "CacheFirst" })
+            assert.strictEqual(answer.source, "cache")
+          }
+          for (const id of ids.slice(0, 100)) {
+            const answer = yield* cache.get(id, { policy: "NetworkFirst" })
+            assert.strictEqual(answer.source, "cache")
+          }
+          const page = yield* cache.list({ limit: 25, offset: 100 }, { policy: "CacheFirst" })
+          assert.strictEqual(page.data.length, 25)
+          assert.strictEqual(page.totalCount, 2000)
+          yield* sandbox.start
+        }))
+    }), { timeout: 60_000 })
+
+  it.scopedLive("resume after an interrupted sync ends with exactly the server's set", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const file = join(dir, "c.db")
+      const sandbox = yield* Sandbox.make({ meetings: 800, rateLimit: { perSecond: 60, capacity: 5 } })
+      yield* withCache(sandbox, "admin", file, (cache) =>
+        Effect.gen(function*() {
+          const halfway = yield* Deferred.make<void>()
+          const fiber = yield* Effect.fork(cache.sync({
+            concurrency: 2,
+            batchSize: 50,
+            batchWindow: "50 millis",
+            onProgress: (p) => (p.meetings >= 150 ? Deferred.succeed(halfway, undefined) : Effect.void)
+          }))
+          yield* Deferred.await(halfway)
+          yield* Fiber.interrupt(fiber)
+          const state = yield* cache.syncState
+          assert.isTrue(Option.isSome(state) && state.value.finishedAt === null)
+          const partial = yield* cache.count()
+          assert.isTrue(partial >= 150 && partial < 800, `partial=${partial}`)
+          assert.strictEqual((yield* cache.stats).gone, 0)
+        }))
+
+      // The server moves on while we are down: some meetings vanish (seen and unseen ones), some appear.
+      const before = yield* serverIds(sandbox)
+      const removed = [before[0]!, before[400]!, before[799]!]
+      for (const id of removed) yield* sandbox.remove(id)
+      yield* sandbox.seedMore(7)
+      yield* sandbox.setRateLimit(false)
+
+      // A new process on the same file resumes.
+      yield* withCache(sandbox, "admin", file, (cache) =>
+        Effect.gen(function*() {
+          const result = yield* cache.sync()
+          assert.strictEqual(result.resumedAfterInterrupted, 1)
+          assert.deepStrictEqual(yield* cachedIds(cache), yield* serverIds(sandbox))
+          for (const id of removed) {
+            const gone = yield* Effect.flip(cache.get(id, { policy: "CacheOnly" }))
+            assert.strictEqual(gone._tag, "CacheMiss")
+          }
+          const state = yield* cache.syncState
+          assert.isTrue(Option.isSome(state) && state.value.finishedAt !== null)
+        }))
+    }), { timeout: 60_000 })
+
+  it.scopedLive("vanished meetings are marked gone by a complete sync; refresh(ids) handles 404", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const sandbox = yield* Sandbox.make({ meetings: 60, rateLimit: false })
+      yield* withCache(sandbox, "admin", join(dir, "c.db"), (cache) =>
+        Effect.gen(function*() {
+          yield* cache.sync()
+          const ids = yield* serverIds(sandbox)
+          yield* sandbox.remove(ids[5]!)
+          const result = yield* cache.sync()
+          assert.deepStrictEqual(result.gone, [ids[5]])
+          assert.strictEqual(yield* cache.count(), 59)
+          yield* sandbox.remove(ids[6]!)
+          const refreshed = yield* cache.refresh([ids[6]!, ids[7]!])
+          assert.deepStrictEqual(refreshed.gone, [ids[6]])
+          assert.deepStrictEqual(refreshed.refreshed, [ids[7]])
+          assert.strictEqual(yield* cache.count(), 58)
+        }))
+    }))
+
+  it.scopedLive("read-your-writes under index lag", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const sandbox = yield* Sandbox.make({ meetings: 40, rateLimit: false })
+      yield* withCache(sandbox, "member", join(dir, "c.db"), (cache) =>
+        Effect.gen(function*() {
+          yield* cache.sync()
+          yield* sandbox.setIndexLag("1 hour")
+          const created = yield* cache.create(pastMeeting("Lagging"))
+          assert.strictEqual(created.source, "network")
+          const result = yield* cache.sync()
+          assert.strictEqual(result.refetched, 1)
+          assert.deepStrictEqual(result.gone, [])
+          const read = yield* cache.get(created.value.id, { policy: "CacheOnly" })
+          assert.deepStrictEqual(read.value.title, Option.some("Lagging"))
+          // The index catches up (visibility is fixed at creation: move the sandbox clock past it).
+          yield* sandbox.setIndexLag(0)
+          yield* sandbox.advanceClock("2 hours")
+          const after = yield* cache.sync()
+          assert.strictEqual(after.refetched, 0)
+          assert.isTrue((yield* cachedIds(cache)).includes(created.value.id))
+        }))
+    }))
+})
+
+describe("cache over the sandbox: privacy", () => {
+  it.scopedLive("admin (FULL) and member (FULL/METADATA) on one file never leak, on stored rows and on reads", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const file = join(dir, "c.db")
+      const sandbox = yield* Sandbox.make({ meetings: 150, rateLimit: false })
+      yield* withCache(sandbox, "admin", file, (cache) => Effect.asVoid(cache.sync()))
+      const memberMetadata = yield* withCache(sandbox, "member", file, (cache) =>
+        Effect.gen(function*() {
+          yield* cache.sync()
+          const rows = yield* storedRows(principalOf(sandbox, "member"))
+          const metadata = rows.filter((r) => r.access_level === "METADATA")
+          assert.isTrue(metadata.length > 0, "the member sees some meetings as METADATA")
+          assert.isTrue(rows.some((r) => r.access_level === "FULL"), "and some as FULL")
+          for (const row of metadata) {
+            assert.isNull(row.description)
+            const body = JSON.parse(row.body) as { fields: Record<string, { value: unknown }>; relationships: Record<string, unknown> }
+            assert.isTrue(body.fields.$description === undefined || body.fields.$description.value === null)
+            assert.isUndefined(body.relationships.$transcript)
+            const read = yield* cache.get(row.id, { policy: "CacheOnly" })
+            assert.strictEqual(read.value.accessLevel, "METADATA")
+            assert.isTrue(Option.isNone(read.value.description))
+          }
+          return metadata.map((r) => r.id)
+        }))
+      // The admin's rows for the same ids keep FULL content, and the member's never got it.
+      const adminRows = yield* storedRows(principalOf(sandbox, "admin")).pipe(Effect.provide(dbLayer(file)))
+      const adminById = new Map(adminRows.map((r) => [r.id, r]))
+      const memberRows = yield* storedRows(principalOf(sandbox, "member")).pipe(Effect.provide(dbLayer(file)))
+      for (const id of memberMetadata) {
+        const admin = adminById.get(id)!
+        assert.strictEqual(admin.access_level, "FULL")
+        const member = memberRows.find((r) => r.id === id)!
+        if (admin.description !== null) assert.notInclude(member.body, admin.description)
+      }
+      // member2 shares the file and sees none of the member's rows.
+      yield* withCache(sandbox, "member2", file, (cache) =>
+        Effect.gen(function*() {
+          assert.strictEqual(yield* cache.count(), 0)
+          const miss = yield* Effect.flip(cache.get(memberMetadata[0]!, { policy: "CacheOnly" }))
+          assert.strictEqual(miss._tag, "CacheMiss")
+        }))
+    }), { timeout: 60_000 })
+
+  it.scopedLive("a downgrade to METADATA purges the cached FULL content on resync", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const file = join(dir, "c.db")
+      const sandbox = yield* Sandbox.make({ meetings: 150, rateLimit: false })
+      yield* withCache(sandbox, "member", file, (cache) =>
+        Effect.gen(function*() {
+          yield* cache.sync()
+          const full = (yield* cache.query({ accessLevel: "FULL", limit: 1000 })).filter((c) =>
+            Option.getOrUndefined(c.value.privacySetting) === "FULL" && Option.isSome(c.value.description)
+          )
+          assert.isTrue(full.length > 0)
+          for (const c of full) yield* sandbox.setPrivacy(c.value.id, "METADATA")
+          yield* cache.sync()
+          const rows = yield* storedRows(cache.principal)
+          const downgraded = rows.filter((r) => full.some((c) => c.value.id === r.id) && r.access_level === "METADATA")
+          assert.isTrue(downgraded.length > 0, "some meetings were FULL only through their privacy setting")
+          for (const row of downgraded) {
+            const before = full.find((c) => c.value.id === row.id)!
+            assert.isNull(row.description)
+            assert.notInclude(row.body, Option.getOrThrow(before.value.description))
+            const read = yield* cache.get(row.id, { policy: "CacheOnly" })
+            assert.isTrue(Option.isNone(read.value.description))
+            const text = Option.getOrThrow(before.value.description).split(/\s+/).find((w) => w.length > 6)
+            if (text !== undefined) {
+              const hits = yield* cache.query({ text, accessLevel: "METADATA" })
+              assert.isFalse(hits.some((h) => h.value.id === row.id))
+            }
+          }
+        }))
+    }), { timeout: 60_000 })
+})
+
+describe("cache over the sandbox: outbox", () => {
+  it.scopedLive("the outbox survives a restart and replays exactly once against the sandbox", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const file = join(dir, "c.db")
+      const sandbox = yield* Sandbox.make({ meetings: 10, rateLimit: false })
+      yield* sandbox.stop
+      const localId = yield* withCache(sandbox, "member", file, (cache) =>
+        Effect.gen(function*() {
+          const queued = yield* cache.create(pastMeeting("Written offline"))
+          assert.isTrue(queued.pending)
+          const again = yield* cache.get(queued.value.id, { policy: "NetworkFirst" })
+          assert.isTrue(again.pending)
+          yield* cache.update(queued.value.id, { fields: { $privacySetting: "METADATA" } })
+          return queued.value.id
+        }))
+      yield* sandbox.start
+      yield* sandbox.clearRequests
+      yield* withCache(sandbox, "member", file, (cache) =>
+        Effect.gen(function*() {
+          assert.strictEqual((yield* cache.outbox).length, 2)
+          const result = yield* cache.replay
+          assert.strictEqual(result.replayed, 2)
+          const realId = Option.getOrThrow(yield* cache.resolveId(localId))
+          assert.isFalse(realId.startsWith("local_"))
+          const viaLocal = yield* cache.get(localId, { policy: "CacheOnly" })
+          assert.strictEqual(viaLocal.value.id, realId)
+          assert.strictEqual((yield* cache.replay).replayed, 0)
+          const requests = yield* sandbox.requests
+          const creates = requests.filter((r) => r.method === "POST" && r.path === "/v1/meetings")
+          assert.strictEqual(creates.length, 1)
+          assert.isDefined(creates[0]!.idempotencyKey)
+          const updates = requests.filter((r) => r.method === "POST" && r.path === `/v1/meetings/${realId}`)
+          assert.strictEqual(updates.length, 1)
+          const onServer = (yield* sandbox.meetings).filter((m) => Option.getOrUndefined(m.title) === "Written offline")
+          assert.strictEqual(onServer.length, 1)
+          assert.deepStrictEqual(onServer[0]!.privacySetting, Option.some("METADATA"))
+        }))
+    }))
+
+  it.scopedLive("a create whose answer was lost (DropAfterCommit) is queued and replayed with the same key: one meeting", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const sandbox = yield* Sandbox.make({ meetings: 5, rateLimit: false })
+      yield* withCache(sandbox, "member", join(dir, "c.db"), (cache) =>
+        Effect.gen(function*() {
+          yield* sandbox.inject({ fault: { _tag: "DropAfterCommit" }, match: "POST /v1/meetings", times: 1 })
+          const queued = yield* cache.create(pastMeeting("Dropped answer"))
+          assert.isTrue(queued.pending)
+          const result = yield* cache.replay
+          assert.strictEqual(result.replayed, 1)
+          const creates = (yield* sandbox.requests).filter((r) => r.method === "POST" && r.path === "/v1/meetings")
+          assert.strictEqual(creates.length, 2)
+          assert.strictEqual(creates[0]!.idempotencyKey, creates[1]!.idempotencyKey)
+          const onServer = (yield* sandbox.meetings).filter((m) => Option.getOrUndefined(m.title) === "Dropped answer")
+          assert.strictEqual(onServer.length, 1)
+        }))
+    }))
+
+  it.scopedLive("permanent failures are kept as dead letters (403 for a read-only key)", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const sandbox = yield* Sandbox.make({ meetings: 5, rateLimit: false })
+      yield* withCache(sandbox, "readOnly", join(dir, "c.db"), (cache) =>
+        Effect.gen(function*() {
+          const queued = yield* cache.create(pastMeeting("Not allowed"), { offline: true })
+          const result = yield* cache.replay
+          assert.strictEqual(result.dead, 1)
+          const dead = yield* cache.deadLetters
+          assert.strictEqual(dead.length, 1)
+          assert.strictEqual(dead[0]!.lastError?.tag, "Forbidden")
+          assert.strictEqual(dead[0]!.localId, queued.value.id)
+          assert.strictEqual((yield* cache.stats).deadLetters, 1)
+        }))
+    }))
+})

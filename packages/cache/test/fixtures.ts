@@ -1,0 +1,200 @@
+/** Hand-made meetings, temp database files and an in-memory fake of the network `Meetings`. */
+import { Meeting, Meetings, MeetingsError } from "@lightfield-effect/core"
+import type { MeetingParams } from "@lightfield-effect/core"
+import { Chunk, DateTime, Effect, Layer, Option, Stream } from "effect"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Database } from "../src/index.js"
+
+export interface MeetingSpec {
+  readonly title?: string
+  readonly start?: string
+  readonly end?: string
+  readonly organizer?: string
+  readonly attendees?: ReadonlyArray<string>
+  readonly access?: "FULL" | "METADATA"
+  readonly description?: string | null
+  readonly createdAt?: string
+  readonly updatedAt?: string | null
+  readonly transcript?: string
+  readonly privacy?: "FULL" | "METADATA"
+}
+
+export const meeting = (id: string, spec: MeetingSpec = {}): Meeting.Meeting => {
+  const access = spec.access ?? "FULL"
+  const start = spec.start ?? "2026-01-10T10:00:00.000Z"
+  const fields: Record<string, Meeting.Meeting["fields"][string]> = {
+    $title: { value: spec.title ?? `Meeting ${id}`, valueType: "TEXT" },
+    $startDate: { value: start, valueType: "DATETIME" },
+    $endDate: { value: spec.end ?? start, valueType: "DATETIME" },
+    $description: { value: access === "FULL" ? (spec.description ?? `Notes of ${id}`) : null, valueType: "TEXT" },
+    $organizerEmail: { value: spec.organizer ?? "owner@acme.test", valueType: "EMAIL" },
+    $attendeeEmails: { value: [...(spec.attendees ?? ["a@acme.test"])], valueType: "EMAIL" },
+    $privacySetting: { value: spec.privacy ?? "FULL", valueType: "SINGLE_SELECT" }
+  }
+  const relationships: Meeting.Meeting["relationships"] = access === "FULL" && spec.transcript !== undefined
+    ? { $transcript: { cardinality: "has_one", objectType: "file", values: [spec.transcript] } }
+    : {}
+  return Meeting.Meeting.make({
+    id: Meeting.MeetingId.make(id),
+    accessLevel: access,
+    createdAt: DateTime.unsafeMake(spec.createdAt ?? start),
+    fields,
+    httpLink: null,
+    objectType: "meeting",
+    relationships,
+    updatedAt: spec.updatedAt === undefined ? DateTime.unsafeMake(start) : spec.updatedAt === null ? null : DateTime.unsafeMake(spec.updatedAt)
+  })
+}
+
+/** A temp folder removed when the scope closes. */
+export const tempDir = Effect.acquireRelease(
+  Effect.sync(() => mkdtempSync(join(tmpdir(), "lf-cache-"))),
+  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+)
+
+export const dbLayer = (filename: string) => Database.layer({ filename })
+
+// ---------------------------------------------------------------------------------------------
+// Fake network
+// ---------------------------------------------------------------------------------------------
+
+export interface FakeRequest {
+  readonly op: "create" | "update" | "retrieve" | "list"
+  readonly id?: string
+  readonly idempotencyKey?: string
+  readonly replayed?: boolean
+}
+
+export interface FakeState {
+  down: boolean
+  readonly meetings: Map<string, Meeting.Meeting>
+  /** Ids the list does not show yet (index lag). */
+  readonly hidden: Set<string>
+  readonly requests: Array<FakeRequest>
+  readonly idempotency: Map<string, Meeting.Meeting>
+  /** Failure for the next writes (e.g. a 422), until cleared. */
+  writeFailure: MeetingsError.MeetingsError | undefined
+  /** Store the create, then answer as if the connection dropped (once per flag set). */
+  dropAfterCommit: boolean
+  counter: number
+}
+
+export const makeFake = (initial: Iterable<Meeting.Meeting> = []) => {
+  const state: FakeState = {
+    down: false,
+    meetings: new Map(Array.from(initial, (m) => [m.id, m] as const)),
+    hidden: new Set(),
+    requests: [],
+    idempotency: new Map(),
+    writeFailure: undefined,
+    dropAfterCommit: false,
+    counter: 0
+  }
+  const unavailable = () =>
+    new MeetingsError.MeetingsUnavailable({ reason: "Transport", message: "connection refused (fake)" })
+  const guard = Effect.suspend(() => (state.down ? Effect.fail(unavailable()) : Effect.void))
+  const visible = (): ReadonlyArray<Meeting.Meeting> =>
+    Array.from(state.meetings.values())
+      .filter((m) => !state.hidden.has(m.id))
+      .sort((a, b) => DateTime.toEpochMillis(b.createdAt) - DateTime.toEpochMillis(a.createdAt) || (a.id < b.id ? 1 : -1))
+
+  const shape: Meetings.MeetingsShape = {
+    create: (params: MeetingParams.CreateMeetingParams, options) =>
+      Effect.zipRight(
+        guard,
+        Effect.suspend(() => {
+          const key = options?.idempotencyKey
+          const cached = key === undefined ? undefined : state.idempotency.get(`create:${key}`)
+          state.requests.push({
+            op: "create",
+            ...(key === undefined ? {} : { idempotencyKey: key }),
+            replayed: cached !== undefined
+          })
+          if (cached !== undefined) return Effect.succeed(cached)
+          if (state.writeFailure !== undefined) return Effect.fail(state.writeFailure)
+          state.counter++
+          const id = `mtg_fake_${state.counter}`
+          const m = meeting(id, {
+            title: params.fields.$title,
+            start: params.fields.$startDate,
+            end: params.fields.$endDate,
+            ...(params.fields.$organizerEmail ? { organizer: params.fields.$organizerEmail } : {}),
+            attendees: params.fields.$attendeeEmails ?? [],
+            description: params.fields.$description ?? null,
+            createdAt: new Date(Date.now()).toISOString()
+          })
+          state.meetings.set(id, m)
+          if (key !== undefined) state.idempotency.set(`create:${key}`, m)
+          if (state.dropAfterCommit) {
+            state.dropAfterCommit = false
+            return Effect.fail(unavailable())
+          }
+          return Effect.succeed(m)
+        })
+      ),
+    update: (id, params, options) =>
+      Effect.zipRight(
+        guard,
+        Effect.suspend(() => {
+          const key = options?.idempotencyKey
+          state.requests.push({ op: "update", id, ...(key === undefined ? {} : { idempotencyKey: key }) })
+          if (state.writeFailure !== undefined) return Effect.fail(state.writeFailure)
+          const current = state.meetings.get(id)
+          if (current === undefined) {
+            return Effect.fail(new MeetingsError.MeetingNotFound({ id, message: "No resource found" }))
+          }
+          const fields = { ...current.fields }
+          if (params.fields !== undefined) {
+            fields.$privacySetting = { value: params.fields.$privacySetting ?? "FULL", valueType: "SINGLE_SELECT" }
+          }
+          const next = Meeting.Meeting.make({ ...current, fields, updatedAt: DateTime.unsafeMake(Date.now()) })
+          state.meetings.set(id, next)
+          return Effect.succeed(next)
+        })
+      ),
+    retrieve: (id) =>
+      Effect.zipRight(
+        guard,
+        Effect.suspend(() => {
+          state.requests.push({ op: "retrieve", id })
+          const m = state.meetings.get(id)
+          return m === undefined
+            ? Effect.fail(new MeetingsError.MeetingNotFound({ id, message: "No resource found" }))
+            : Effect.succeed(m)
+        })
+      ),
+    list: (params) =>
+      Effect.zipRight(
+        guard,
+        Effect.sync(() => {
+          state.requests.push({ op: "list" })
+          const all = visible()
+          const offset = params?.offset ?? 0
+          const limit = params?.limit ?? 25
+          return Meeting.MeetingListPage.make({
+            data: all.slice(offset, offset + limit),
+            object: "list",
+            totalCount: all.length
+          })
+        })
+      ),
+    stream: (options) =>
+      Stream.paginateChunkEffect(0, (offset) =>
+        Effect.zipRight(
+          guard,
+          Effect.sync(() => {
+            const all = visible()
+            const size = options?.pageSize ?? 25
+            const page = all.slice(offset, offset + size)
+            return [Chunk.fromIterable(page), page.length < size ? Option.none<number>() : Option.some(offset + size)] as const
+          })
+        ))
+  }
+  return { state, shape }
+}
+
+export type Fake = ReturnType<typeof makeFake>
+
+export const fakeLayer = (fake: Fake) => Layer.succeed(Meetings.Meetings, fake.shape)

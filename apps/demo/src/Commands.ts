@@ -258,7 +258,9 @@ const status = Command.make("status", { db, json }, (o) =>
         lastSync: Option.match(s.lastSync, {
           onNone: () => null,
           onSome: (l) => l.lastCompleteAt === null ? null : new Date(l.lastCompleteAt).toISOString()
-        })
+        }),
+        reads: s.reads.hits + s.reads.misses,
+        hitRatio: Option.getOrNull(s.reads.hitRatio)
       }
       yield* o.json
         ? Output.json(summary)

@@ -32,7 +32,7 @@ import {
 import type { ParseResult, Scope } from "effect"
 import { CacheError, CacheMiss, mapSql } from "./CacheError.js"
 import * as CacheMetrics from "./CacheMetrics.js"
-import type { MirrorStats, SyncState } from "./MeetingsRepo.js"
+import type { MirrorStats, ReadCounts, SyncState } from "./MeetingsRepo.js"
 import { MeetingsRepo, redact, retryBusy } from "./MeetingsRepo.js"
 import type { MeetingQuery, StoredMeeting } from "./MeetingsRepo.js"
 import type { OutboxEntry, OutboxError } from "./Outbox.js"
@@ -97,6 +97,8 @@ export interface ReplayResult {
 
 export interface CacheStats extends MirrorStats {
   readonly principal: Principal.Principal
+  /** Reads of this principal over the file's life (`get` calls), with the share answered from SQLite. */
+  readonly reads: ReadCounts & { readonly hitRatio: Option.Option<number> }
   readonly outbox: number
   readonly deadLetters: number
   readonly lastSync: Option.Option<SyncState>
@@ -265,6 +267,18 @@ export const make = (
       NetworkFirst: make("NetworkFirst"),
       CacheOnly: make("CacheOnly")
     })
+    // Counted here as well as in the metrics, and persisted when the service closes (and on `stats`).
+    const reads = { hits: 0, misses: 0, stale: 0 }
+    const flushReads = Effect.suspend(() => {
+      const counts = { ...reads }
+      reads.hits = 0
+      reads.misses = 0
+      reads.stale = 0
+      return repo.addReadStats(principal, counts)
+    })
+    yield* Effect.addFinalizer(() =>
+      flushReads.pipe(Effect.catchTag("CacheError", (e) => Effect.logWarning("read statistics not saved", e.message)))
+    )
     const hitsBy = perPolicy((p) => Metric.tagged(CacheMetrics.hits, "policy", p))
     const missesBy = perPolicy((p) => Metric.tagged(CacheMetrics.misses, "policy", p))
     const staleBy = perPolicy((p) => Metric.tagged(CacheMetrics.staleAnswers, "policy", p))
@@ -285,6 +299,8 @@ export const make = (
         return Effect.flatMap(Clock.currentTimeMillis, (now) => {
           const maxAge = readOptions.maxAge === undefined ? defaultMaxAge : Duration.decode(readOptions.maxAge)
           const cached = fromCache(s.meeting, s, now, maxAge)
+          reads.hits++
+          if (cached.stale) reads.stale++
           const counted = cached.stale
             ? Effect.zipRight(Metric.increment(hitsBy[policy]), Metric.increment(staleBy[policy]))
             : Metric.increment(hitsBy[policy])
@@ -305,11 +321,15 @@ export const make = (
       const hit = (s: StoredMeeting) =>
         Effect.gen(function*() {
           const cached = fromCache(s.meeting, s, now, maxAge)
+          reads.hits++
           yield* Metric.increment(hitsBy[policy])
-          if (cached.stale) yield* Metric.increment(staleBy[policy])
+          if (cached.stale) {
+            reads.stale++
+            yield* Metric.increment(staleBy[policy])
+          }
           return cached
         })
-      const miss = Metric.increment(missesBy[policy])
+      const miss = Effect.zipRight(Effect.sync(() => reads.misses++), Metric.increment(missesBy[policy]))
       // Built only when needed: constructing an error captures a stack trace.
       const cacheMiss = () =>
         new CacheMiss({
@@ -712,7 +732,11 @@ export const make = (
       const outbox = yield* outboxStore.depth(principal)
       const deadLetters = yield* outboxStore.deadCount(principal)
       const lastSync = yield* repo.syncState(principal)
-      return { ...mirror, principal, outbox, deadLetters, lastSync } satisfies CacheStats
+      yield* flushReads
+      const counts = yield* repo.readStats(principal)
+      const answered = counts.hits + counts.misses
+      const readStats = { ...counts, hitRatio: answered === 0 ? Option.none() : Option.some(counts.hits / answered) }
+      return { ...mirror, principal, outbox, deadLetters, lastSync, reads: readStats } satisfies CacheStats
     }).pipe(Effect.withSpan("MeetingsCache.stats"))
 
     yield* updateOutboxGauges

@@ -79,6 +79,13 @@ export interface SyncState {
   readonly interrupted: number
 }
 
+/** Cache reads answered from SQLite (hits, of which stale) and not (misses). */
+export interface ReadCounts {
+  readonly hits: number
+  readonly misses: number
+  readonly stale: number
+}
+
 export interface MirrorStats {
   readonly meetings: number
   readonly full: number
@@ -704,6 +711,24 @@ export const make = Effect.gen(function*() {
     } satisfies MirrorStats
   })
 
+  /** Add this process's read counts to the persisted ones. */
+  const addReadStats = Effect.fn("MeetingsRepo.addReadStats")(function*(principal: Principal, reads: ReadCounts) {
+    if (reads.hits === 0 && reads.misses === 0 && reads.stale === 0) return
+    yield* transaction(
+      "Cannot record read statistics",
+      sql`INSERT INTO read_stats (principal, hits, misses, stale) VALUES (${principal}, ${reads.hits}, ${reads.misses}, ${reads.stale})
+        ON CONFLICT (principal) DO UPDATE SET hits = read_stats.hits + excluded.hits,
+          misses = read_stats.misses + excluded.misses, stale = read_stats.stale + excluded.stale`
+    )
+  })
+
+  const readStats = Effect.fn("MeetingsRepo.readStats")(function*(principal: Principal) {
+    const rows = yield* sql<{ hits: number; misses: number; stale: number }>`
+      SELECT hits, misses, stale FROM read_stats WHERE principal = ${principal}`.pipe(mapSql("Cannot read read statistics"))
+    const row = rows[0]
+    return { hits: Number(row?.hits ?? 0), misses: Number(row?.misses ?? 0), stale: Number(row?.stale ?? 0) } satisfies ReadCounts
+  })
+
   /** Drop this principal's mirror (meetings, attendees, sync state). The outbox is not touched. */
   const clear = Effect.fn("MeetingsRepo.clear")(function*(principal: Principal) {
     invalidateAll()
@@ -738,6 +763,8 @@ export const make = Effect.gen(function*() {
     startScan,
     finishScan,
     stats,
+    addReadStats,
+    readStats,
     clear,
     rebuildFullText,
     runningScan,

@@ -88,11 +88,24 @@ const createFullText = Effect.gen(function*() {
   yield* Dialect.createFullTextIndex(sql)
 })
 
+/** Read counters per principal, so a hit ratio survives the process (flushed when the service closes). */
+const createReadStats = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE read_stats (
+    principal TEXT NOT NULL,
+    hits BIGINT NOT NULL DEFAULT 0,
+    misses BIGINT NOT NULL DEFAULT 0,
+    stale BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (principal)
+  )`
+})
+
 /** All migrations, keyed `NNNN_name` as `Migrator.fromRecord` expects. Append only. */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
   "0001_create_meetings": createMeetings,
   "0002_create_outbox": createOutbox,
-  "0003_create_full_text": createFullText
+  "0003_create_full_text": createFullText,
+  "0004_create_read_stats": createReadStats
 }
 
 /** The migrations table (the `@effect/sql` default). */

@@ -474,6 +474,29 @@ describe("MeetingsCache progress, metrics and config", () => {
         }))
     }))
 
+  it.scopedLive("read counts and the hit ratio persist across restarts of the service", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const file = join(dir, "c.db")
+      const fake = makeFake([meeting("mtg_1")])
+      yield* withCache(file, fake, (cache) =>
+        Effect.gen(function*() {
+          const before = yield* cache.stats
+          assert.deepStrictEqual(before.reads, { hits: 0, misses: 0, stale: 0, hitRatio: Option.none() })
+          yield* cache.get("mtg_1") // miss, then fetched
+          yield* cache.get("mtg_1") // hit
+          yield* cache.get("mtg_1", { policy: "CacheOnly" }) // hit
+        }))
+      // A new service on the same file sees what the closed one counted.
+      const after = yield* withCache(file, fake, (cache) => cache.stats)
+      assert.strictEqual(after.reads.hits, 2)
+      assert.strictEqual(after.reads.misses, 1)
+      assert.deepStrictEqual(after.reads.hitRatio, Option.some(2 / 3))
+      // Another principal's counts are its own.
+      const other = yield* withCache(file, fake, (cache) => cache.stats, { principal: "someone-else" })
+      assert.strictEqual(other.reads.hits + other.reads.misses, 0)
+    }))
+
   it.scopedLive("layerConfig reads the principal, policy and path from Config", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir

@@ -3,7 +3,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Layer } from "effect"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { Database, MeetingsRepo, Principal } from "../src/index.js"
+import { Database, MeetingsRepo, Migrations, Principal } from "../src/index.js"
+
+const migrationCount = Object.keys(Migrations.migrations).length
 import { dbLayer, meeting, tempDir } from "./fixtures.js"
 
 const tables = Effect.gen(function*() {
@@ -32,7 +34,9 @@ describe("Database", () => {
         return { names, ids }
       }).pipe(Effect.provide(MeetingsRepo.MeetingsRepo.Default.pipe(Layer.provideMerge(dbLayer(file)))))
       assert.includeMembers(first.names, ["meetings", "meeting_attendees", "sync_state", "outbox", "id_map", "meetings_fts"])
-      assert.deepStrictEqual(first.ids, ["1_create_meetings", "2_create_outbox", "3_create_full_text"])
+      // Every migration of the record, applied in order, as `id_name` with the leading zeros dropped.
+      assert.deepStrictEqual(first.ids, Object.keys(Migrations.migrations).map((k) => k.replace(/^0+/, "")))
+      assert.deepStrictEqual(first.ids.slice(0, 3), ["1_create_meetings", "2_create_outbox", "3_create_full_text"])
 
       const second = yield* Effect.gen(function*() {
         const ids = yield* migrationIds
@@ -95,7 +99,7 @@ describe("Database", () => {
           const rows = yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM meetings`
           return (yield* migrationIds).length + rows[0]!.n
         }).pipe(Effect.provide(dbLayer(file)))
-        assert.deepStrictEqual(yield* Effect.all([open, open, open], { concurrency: 3 }), [3, 3, 3])
+        assert.deepStrictEqual(yield* Effect.all([open, open, open], { concurrency: 3 }), Array(3).fill(migrationCount))
       }
     }))
 

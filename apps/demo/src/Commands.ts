@@ -26,8 +26,9 @@ const withCache = <A, E>(
     if (Option.isSome(target.sandbox)) {
       yield* Output.note(`(no LIGHTFIELD_API_KEY set: talking to an embedded sandbox at ${target.baseUrl})`)
     }
+    const file = yield* Target.dbPath(dbOption)
     return yield* Effect.flatMap(MeetingsCache.MeetingsCache, (cache) => f(cache, target)).pipe(
-      Effect.provide(Target.cacheLayer(target, Target.dbPath(dbOption)))
+      Effect.provide(Target.cacheLayer(target, file))
     )
   }).pipe(Effect.scoped)
 
@@ -242,7 +243,7 @@ const status = Command.make("status", { db, json }, (o) =>
   withCache(o.db, (cache) =>
     Effect.gen(function*() {
       const s = yield* cache.stats
-      const file = Target.dbPath(o.db)
+      const file = yield* Target.dbPath(o.db)
       const size = yield* Effect.sync(() => fileSize(file))
       const summary = {
         file,
@@ -270,6 +271,7 @@ const status = Command.make("status", { db, json }, (o) =>
 
 // -- sandbox ---------------------------------------------------------------------------------------
 const sandbox = Command.make("sandbox", {
+  json,
   port: Options.integer("port").pipe(Options.withDefault(4010)),
   seed: Options.integer("seed").pipe(Options.withDefault(1)),
   meetings: Options.integer("meetings").pipe(Options.withDefault(200)),
@@ -282,13 +284,19 @@ const sandbox = Command.make("sandbox", {
       meetings: o.meetings,
       rateLimit: o.rate === 0 ? false : { perSecond: o.rate }
     })
-    yield* Console.log(`Lightfield sandbox listening on ${yield* s.baseUrl} (${o.meetings} meetings)`)
-    for (const [label, key] of Object.entries(s.keys)) yield* Console.log(`  ${label.padEnd(9)} ${key}`)
+    const baseUrl = yield* s.baseUrl
+    if (o.json) {
+      // One line, so a script can read it and go on reading nothing else.
+      yield* Console.log(JSON.stringify({ baseUrl, meetings: o.meetings, keys: s.keys }))
+    } else {
+      yield* Console.log(`Lightfield sandbox listening on ${baseUrl} (${o.meetings} meetings)`)
+      for (const [label, key] of Object.entries(s.keys)) yield* Console.log(`  ${label.padEnd(9)} ${key}`)
+    }
     return yield* Effect.never
   }).pipe(Effect.scoped)).pipe(Command.withDescription("Serve the sandbox standalone until Ctrl-C"))
 
 // -- root: the story -------------------------------------------------------------------------------
-export const root = Command.make("lightfield-demo", { db }, (o) => Story.run(Target.dbPath(o.db))).pipe(
+export const root = Command.make("lightfield-demo", { db }, (o) => Effect.flatMap(Target.dbPath(o.db), Story.run)).pipe(
   Command.withDescription("With no subcommand: the whole story against an embedded sandbox"),
   Command.withSubcommands([sync, list, get, create, update, outbox, status, sandbox])
 )

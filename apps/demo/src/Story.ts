@@ -90,7 +90,11 @@ export const run = (dbFile: string) =>
     // -- 5. offline reads ------------------------------------------------------------------------
     yield* sandbox.stop
     yield* step(5, "Stopped the sandbox: reads are still served, from the cache")
-    const sample = latest[0]!.value
+    if (latest[0] === undefined) {
+      yield* say("the cache is empty: nothing to read offline (did the sync store anything?)")
+      return
+    }
+    const sample = latest[0].value
     const offline = yield* Effect.gen(function*() {
       const cache = yield* MeetingsCache.MeetingsCache
       const [byId, getTime] = yield* timed(cache.get(sample.id, { policy: "NetworkFirst" }))

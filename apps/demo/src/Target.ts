@@ -22,7 +22,7 @@ export interface Target {
 export const embeddedMeetings = 1000
 
 export const startSandbox = (options: Sandbox.SandboxOptions = {}) =>
-  Effect.map(Sandbox.make({ meetings: embeddedMeetings, ...options }), (sandbox) => sandbox)
+  Sandbox.make({ meetings: embeddedMeetings, ...options })
 
 /** The configured server, or a fresh embedded sandbox (the admin key) when none is configured. */
 export const fromEnvironment: Effect.Effect<Target, never, Scope.Scope> = Effect.gen(function*() {
@@ -39,12 +39,19 @@ export const fromEnvironment: Effect.Effect<Target, never, Scope.Scope> = Effect
   return { baseUrl: yield* sandbox.baseUrl, apiKey: Redacted.make(sandbox.keys.admin), sandbox: Option.some(sandbox) }
 })
 
-/** Default cache file: `.lightfield-demo/cache.db` under the directory the user ran pnpm from. */
-export const dbPath = (db: Option.Option<string>): string => {
-  const base = process.env["INIT_CWD"] ?? process.cwd()
-  const file = Option.getOrElse(db, () => ".lightfield-demo/cache.db")
-  return isAbsolute(file) ? file : resolve(base, file)
-}
+/**
+ * The cache file: `--db`, else `LIGHTFIELD_CACHE_PATH`, else `.lightfield-demo/cache.db`; relative
+ * paths start at the directory the user ran pnpm from (`INIT_CWD`, which pnpm sets), not apps/demo.
+ */
+export const dbPath = (db: Option.Option<string>): Effect.Effect<string> =>
+  Effect.gen(function*() {
+    const base = yield* Config.string("INIT_CWD").pipe(Effect.orElseSucceed(() => process.cwd()))
+    const configured = yield* Config.option(Config.string("LIGHTFIELD_CACHE_PATH")).pipe(
+      Effect.orElseSucceed(() => Option.none<string>())
+    )
+    const file = Option.getOrElse(Option.orElse(db, () => configured), () => ".lightfield-demo/cache.db")
+    return isAbsolute(file) ? file : resolve(base, file)
+  })
 
 const ensureFolder = (file: string) => Effect.sync(() => mkdirSync(dirname(file), { recursive: true }))
 

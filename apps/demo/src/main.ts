@@ -4,7 +4,7 @@
  */
 import { CliConfig, Command, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Cause, Console, Effect, Exit, Layer, Logger, LogLevel } from "effect"
+import { Cause, Config, Console, Effect, Exit, Layer, Logger, LogLevel } from "effect"
 import { root } from "./Commands.js"
 import { describe, exitCodeOf, isDemoFailure } from "./Failure.js"
 
@@ -17,11 +17,16 @@ const program = Effect.suspend(() => cli(process.argv)).pipe(
   Effect.catchIf(ValidationError.isValidationError, () => Effect.succeed(2))
 )
 
-const MainLive = Layer.mergeAll(
-  NodeContext.layer,
-  CliConfig.layer({ showBuiltIns: false }),
-  Logger.minimumLogLevel(process.env["LIGHTFIELD_DEBUG"] ? LogLevel.Debug : LogLevel.Warning)
+// Warnings only, unless LIGHTFIELD_DEBUG is set (then retries and their delays show).
+const LogLevelLive = Layer.unwrapEffect(
+  Config.boolean("LIGHTFIELD_DEBUG").pipe(
+    Config.withDefault(false),
+    Effect.orElseSucceed(() => false),
+    Effect.map((debug) => Logger.minimumLogLevel(debug ? LogLevel.Debug : LogLevel.Warning))
+  )
 )
+
+const MainLive = Layer.mergeAll(NodeContext.layer, CliConfig.layer({ showBuiltIns: false }), LogLevelLive)
 
 program.pipe(
   Effect.provide(MainLive),

@@ -4,12 +4,14 @@
  */
 import type { MeetingsError } from "@lightfield-effect/core"
 import type { CacheError } from "@lightfield-effect/cache"
+import type { Sandbox } from "@lightfield-effect/sandbox"
 import { Schema } from "effect"
 
 export type DemoFailure =
   | MeetingsError.MeetingsError
   | CacheError.CacheError
   | CacheError.CacheMiss
+  | Sandbox.SandboxError
   | UsageError
 
 /** Bad command-line input that the schemas cannot see (an unparsable date, a negative limit). */
@@ -24,7 +26,8 @@ export const ExitCode = {
   Conflict: 5,
   Unavailable: 6,
   BadResponse: 7,
-  Cache: 8
+  Cache: 8,
+  Sandbox: 9
 } as const
 
 export const exitCodeOf = (e: DemoFailure): number => {
@@ -50,6 +53,8 @@ export const exitCodeOf = (e: DemoFailure): number => {
       return ExitCode.BadResponse
     case "CacheError":
       return ExitCode.Cache
+    case "SandboxError":
+      return ExitCode.Sandbox
   }
 }
 
@@ -61,7 +66,8 @@ export const describe = (e: DemoFailure): string => {
 
 const demoTags: ReadonlySet<string> = new Set([
   "InvalidParams", "BadRequest", "Unauthorized", "Forbidden", "MeetingNotFound", "Conflict", "IdempotencyConflict",
-  "Unprocessable", "RateLimited", "MeetingsUnavailable", "UndecodableResponse", "CacheError", "CacheMiss", "UsageError"
+  "Unprocessable", "RateLimited", "MeetingsUnavailable", "UndecodableResponse", "CacheError", "CacheMiss", "SandboxError",
+  "UsageError"
 ])
 
 export const isDemoFailure = (u: unknown): u is DemoFailure =>

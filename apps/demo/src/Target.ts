@@ -25,7 +25,7 @@ export const startSandbox = (options: Sandbox.SandboxOptions = {}) =>
   Sandbox.make({ meetings: embeddedMeetings, ...options })
 
 /** The configured server, or a fresh embedded sandbox (the admin key) when none is configured. */
-export const fromEnvironment: Effect.Effect<Target, never, Scope.Scope> = Effect.gen(function*() {
+export const fromEnvironment: Effect.Effect<Target, Sandbox.SandboxError, Scope.Scope> = Effect.gen(function*() {
   const apiKey = yield* Config.option(Config.redacted("LIGHTFIELD_API_KEY")).pipe(Effect.orElseSucceed(() => Option.none()))
   if (Option.isSome(apiKey)) {
     const baseUrl = yield* Config.string("LIGHTFIELD_BASE_URL").pipe(

@@ -31,6 +31,12 @@ export interface StreamProgress {
   readonly items: number
   /** The server's `totalCount` from the latest page. */
   readonly totalCount: number
+  /**
+   * `false` on each page's event. One last event closes the stream: `true` when the end rule held
+   * and every offset of the listing was covered (a complete scan: safe to reconcile deletions),
+   * `false` when the scan gave up early (inserts kept shifting the listing).
+   */
+  readonly complete: boolean
 }
 
 export interface StreamOptions extends CallOptions {

@@ -16,7 +16,6 @@ import {
   Config,
   Duration,
   Effect,
-  HashSet,
   Layer,
   Metric,
   MetricLabel,
@@ -172,7 +171,32 @@ interface Answer {
   readonly text: string
 }
 
-/** Maps a non-2xx answer to its typed error (spec §8.2), keeping the server's message/code/param. */
+/** The spec's default message for each status (§8.2), used when the body is not an API error. */
+const defaultMessages: Readonly<Record<number, string>> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  408: "Request Timeout",
+  409: "Conflict",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Content",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout"
+}
+
+const defaultTypes: Readonly<Record<number, string>> = { ...ErrorBody.ErrorType, 408: "request_timeout" }
+
+/**
+ * Maps a non-2xx answer to its typed error (spec §8.2) by its STATUS, keeping the server's
+ * message/code/param when the body is an API error. A body that is not one (an HTML page from a
+ * proxy or gateway) still maps by status, with the spec's default message, so a 408/409/5xx from a
+ * proxy stays retryable and a 404 stays `MeetingNotFound`. Only statuses outside 4xx/5xx (1xx,
+ * 3xx) become `UndecodableResponse`.
+ */
 const statusError = (
   call: { readonly id?: string; readonly idempotencyKey?: string },
   answer: Answer,
@@ -180,45 +204,47 @@ const statusError = (
 ): MeetingsError => {
   const { status } = answer
   const body = decodeErrorBody(answer.text).pipe(Option.map(ErrorBody.detail))
+  const message = Option.match(body, {
+    onNone: () => defaultMessages[status] ?? `HTTP ${status}`,
+    onSome: (d) => d.message
+  })
   const delay = Option.getOrUndefined(retryAfter)
-  // Gateways answer 5xx and 429 with HTML; the status alone is what matters there.
   if (status >= 500) {
-    return new MeetingsUnavailable({
-      reason: "Server",
-      status,
-      message: Option.match(body, { onNone: () => `HTTP ${status}`, onSome: (d) => d.message }),
-      retryAfter: delay
-    })
+    return new MeetingsUnavailable({ reason: "Server", status, message, retryAfter: delay })
   }
-  if (status === 429) {
-    return new RateLimited({
-      message: Option.match(body, { onNone: () => "Too Many Requests", onSome: (d) => d.message }),
-      retryAfter: delay,
-      limit: Option.getOrUndefined(headerNumber(answer.headers, "x-ratelimit-limit")),
-      remaining: Option.getOrUndefined(headerNumber(answer.headers, "x-ratelimit-remaining"))
-    })
+  if (status < 400) {
+    return new UndecodableResponse({ status, path: "", message: `Unexpected HTTP ${status}` })
   }
-  if (Option.isNone(body)) {
-    return new UndecodableResponse({ status, path: "", message: `HTTP ${status} with a body that is not an API error` })
-  }
-  const detail = body.value
+  const detail = Option.getOrUndefined(body)
   switch (status) {
     case 401:
-      return new Unauthorized({ message: detail.message })
+      return new Unauthorized({ message })
     case 403:
-      return new Forbidden({ message: detail.message, scope: Option.getOrUndefined(scopeFromMessage(detail.message)) })
+      return new Forbidden({ message, scope: Option.getOrUndefined(scopeFromMessage(message)) })
     case 404:
-      return new MeetingNotFound({ id: call.id, message: detail.message })
+      return new MeetingNotFound({ id: call.id, message })
     case 409:
-      return detail.type === ErrorBody.IdempotencyConflictType
-        ? new IdempotencyConflict({ message: detail.message, idempotencyKey: call.idempotencyKey, retryAfter: delay })
-        : new Conflict({ message: detail.message, retryAfter: delay })
+      return detail?.type === ErrorBody.IdempotencyConflictType
+        ? new IdempotencyConflict({ message, idempotencyKey: call.idempotencyKey, retryAfter: delay })
+        : new Conflict({ message, retryAfter: delay })
     case 422:
-      return new Unprocessable({ message: detail.message, param: detail.param })
+      return new Unprocessable({ message, param: detail?.param })
+    case 429:
+      return new RateLimited({
+        message,
+        retryAfter: delay,
+        limit: Option.getOrUndefined(headerNumber(answer.headers, "x-ratelimit-limit")),
+        remaining: Option.getOrUndefined(headerNumber(answer.headers, "x-ratelimit-remaining"))
+      })
     default:
-      return status >= 400
-        ? new BadRequest({ status, type: detail.type, message: detail.message, code: detail.code, param: detail.param })
-        : new UndecodableResponse({ status, path: "", message: `Unexpected HTTP ${status}` })
+      // 400, 408 (retried), 415 and any other 4xx.
+      return new BadRequest({
+        status,
+        type: detail?.type ?? defaultTypes[status] ?? "bad_request",
+        message,
+        code: detail?.code,
+        param: detail?.param
+      })
   }
 }
 
@@ -333,9 +359,15 @@ export const make = (options: MeetingsConfig.Options): Effect.Effect<MeetingsSha
         : Option.none()
       const untilRetry = answer.status === 429 ? Option.map(retryAfter, Duration.toMillis) : Option.none<number>()
       const waits = Arr.getSomes([untilReset, untilRetry])
-      return waits.length === 0
+      const pause = waits.length === 0
         ? Effect.void
         : limiters[category].pauseUntil(now + Math.min(cap, Math.max(0, ...waits)))
+      // Spec §9: the header is the source of truth at runtime; a lower limit lowers our rate.
+      const limit = Option.match(headerNumber(answer.headers, "x-ratelimit-limit"), {
+        onNone: () => Effect.void,
+        onSome: (perSecond) => limiters[category].observeLimit(perSecond)
+      })
+      return Effect.zipRight(limit, pause)
     }
 
     const labels = (call: Call<unknown>, ...more: ReadonlyArray<MetricLabel.MetricLabel>) => [
@@ -519,7 +551,6 @@ interface Covered {
 }
 
 interface ScanState {
-  readonly seen: HashSet.HashSet<string>
   /** `totalCount` of the first page: the listing every existing id must be found in. */
   readonly initialTotal: number
   readonly latestTotal: number
@@ -555,8 +586,11 @@ const scan = (
       }
       const concurrency = Math.max(1, Math.floor(options?.concurrency ?? 2))
       const callOptions: CallOptions = options?.timeout === undefined ? {} : { timeout: options.timeout }
+      // The ids emitted so far: a mutable set local to this run of the stream (adding an id is O(1);
+      // an immutable set would be copied on every page, O(N²/pageSize) over a large listing). It is
+      // only touched inside `Ref.modify`, so concurrent pages update it one at a time.
+      const seen = new Set<string>()
       const state = yield* Ref.make<ScanState>({
-        seen: HashSet.empty(),
         initialTotal: 0,
         latestTotal: 0,
         covered: [],
@@ -572,17 +606,21 @@ const scan = (
               const n = page.data.length
               const ended = n < limit || offset + n >= page.totalCount
               const from = offset - drift
-              const fresh = page.data.filter((m) => !HashSet.has(s.seen, m.id))
-              const seen = HashSet.union(s.seen, fresh.map((m) => m.id))
+              const fresh = page.data.filter((m) => !seen.has(m.id))
+              for (const m of fresh) seen.add(m.id)
               const next: ScanState = {
-                seen,
                 initialTotal,
                 latestTotal: page.totalCount,
                 covered: [...s.covered, { from, to: ended ? Number.POSITIVE_INFINITY : from + n }],
                 pages: s.pages + 1
               }
               return [
-                [Chunk.unsafeFromArray(fresh), { pages: next.pages, items: HashSet.size(seen), totalCount: page.totalCount }],
+                [Chunk.unsafeFromArray(fresh), {
+                  pages: next.pages,
+                  items: seen.size,
+                  totalCount: page.totalCount,
+                  complete: false
+                }],
                 next
               ]
             })
@@ -630,7 +668,18 @@ const scan = (
         })
       )
 
-      return Stream.concat(Stream.flattenChunks(Stream.concat(first, planned)), gaps)
+      // The closing event says whether the scan covered the whole listing.
+      const closing = Stream.execute(
+        Effect.flatMap(Ref.get(state), (s) =>
+          options?.onProgress === undefined ? Effect.void : options.onProgress({
+            pages: s.pages,
+            items: seen.size,
+            totalCount: s.latestTotal,
+            complete: Option.isNone(firstGap(s))
+          }))
+      )
+
+      return Stream.concat(Stream.concat(Stream.flattenChunks(Stream.concat(first, planned)), gaps), closing)
     })
   ).pipe(Stream.withSpan("Meetings.stream"))
 

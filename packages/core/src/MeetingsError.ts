@@ -13,7 +13,10 @@ export class InvalidParams extends Schema.TaggedError<InvalidParams>()("InvalidP
   status: Schema.Literal(400, 422)
 }) {}
 
-/** 400 (and 415, or another unexpected 4xx): the request itself was wrong; see `code` and `param`. */
+/**
+ * 400 (and 408, 415, or another unexpected 4xx): the request itself was wrong; see `code` and
+ * `param`. A 408 (`type: "request_timeout"` unless the server sent one) is retried.
+ */
 export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", {
   status: Schema.Number,
   type: Schema.String,

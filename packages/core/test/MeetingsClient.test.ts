@@ -20,7 +20,10 @@ import {
 } from "effect"
 import type { Meeting } from "../src/index.js"
 import { Meetings, MeetingsClient, MeetingsError, MeetingsMetrics } from "../src/index.js"
-import { clientFor, pastMeeting, quickRetries, reset, sandboxLayer, timed, uuidV4 } from "./helpers.js"
+import { awaitInFlight, clientFor, pastMeeting, quickRetries, reset, sandboxLayer, timed, uuidV4 } from "./helpers.js"
+
+/** What a proxy or gateway answers instead of the API. */
+const html = (title: string) => `<!DOCTYPE html><html><head><title>${title}</title></head><body><h1>${title}</h1></body></html>`
 
 describe("MeetingsClient", () => {
   layer(sandboxLayer({ rateLimit: false }), { excludeTestServices: true })("against the sandbox", (it) => {
@@ -164,7 +167,10 @@ describe("MeetingsClient", () => {
           }).pipe(Stream.map((m) => m.id), Stream.runCollect, Effect.map(Chunk.toReadonlyArray))
           assert.strictEqual(ids.length, total)
           assert.strictEqual(new Set(ids).size, total)
-          assert.deepStrictEqual(progress.at(-1), { pages: Math.ceil(total / 20) + (total % 20 === 0 ? 1 : 0), items: total, totalCount: total })
+          const pages = Math.ceil(total / 20) + (total % 20 === 0 ? 1 : 0)
+          assert.deepStrictEqual(progress.at(-2), { pages, items: total, totalCount: total, complete: false })
+          // The closing event: the whole listing was covered.
+          assert.deepStrictEqual(progress.at(-1), { pages, items: total, totalCount: total, complete: true })
           const log = yield* sandbox.requests
           assert.isTrue(log.every((r) => r.query.includes("limit=20")))
         }))
@@ -305,7 +311,8 @@ describe("MeetingsClient", () => {
           const impatient = yield* clientFor("admin", { maxRetries: 0 })
           const params = yield* pastMeeting("Slow create")
           const original = yield* Effect.fork(patient.create(params, { idempotencyKey: "key-in-flight" }))
-          yield* Effect.sleep("100 millis")
+          // The original is held by the Latency fault, its key reserved: no race with a sleep.
+          yield* awaitInFlight(sandbox)
           const error = yield* Effect.flip(impatient.create(params, { idempotencyKey: "key-in-flight" }))
           assert.strictEqual(error._tag, "IdempotencyConflict")
           if (error._tag === "IdempotencyConflict") assert.strictEqual(error.idempotencyKey, "key-in-flight")
@@ -320,7 +327,8 @@ describe("MeetingsClient", () => {
           const meetings = yield* clientFor("admin", quickRetries(6))
           const params = yield* pastMeeting("Conflict then replay")
           const original = yield* Effect.fork(meetings.create(params, { idempotencyKey: "key-conflict-retry" }))
-          yield* Effect.sleep("100 millis")
+          // The original is held by the Latency fault, its key reserved: no race with a sleep.
+          yield* awaitInFlight(sandbox)
           const second = yield* meetings.create(params, { idempotencyKey: "key-conflict-retry" })
           const first = yield* Fiber.join(original)
           assert.strictEqual(second.id, first.id)
@@ -409,7 +417,7 @@ describe("MeetingsClient", () => {
           const sandbox = yield* reset
           const meetings = yield* clientFor("admin", { maxRetries: 0 })
           yield* sandbox.stop
-          const error = yield* Effect.flip(meetings.list()).pipe(Effect.ensuring(sandbox.start))
+          const error = yield* Effect.flip(meetings.list()).pipe(Effect.ensuring(Effect.orDie(sandbox.start)))
           assert.strictEqual(error._tag, "MeetingsUnavailable")
           if (error._tag === "MeetingsUnavailable") assert.strictEqual(error.reason, "Transport")
         }))
@@ -461,6 +469,83 @@ describe("MeetingsClient", () => {
           assert.deepStrictEqual(yield* sandbox.requests, [])
         }))
 
+      it.effect("a proxy's HTML 502 -> MeetingsUnavailable{Server, 502}, retried", () =>
+        Effect.gen(function*() {
+          const sandbox = yield* reset
+          yield* sandbox.inject({
+            fault: { _tag: "Respond", status: 502, body: html("502 Bad Gateway"), contentType: "text/html" },
+            match: "GET /v1/meetings"
+          })
+          const meetings = yield* clientFor("admin", quickRetries(1))
+          const error = yield* Effect.flip(meetings.list())
+          assert.strictEqual(error._tag, "MeetingsUnavailable")
+          if (error._tag === "MeetingsUnavailable") {
+            assert.strictEqual(error.reason, "Server")
+            assert.strictEqual(error.status, 502)
+            assert.strictEqual(error.message, "Bad Gateway")
+          }
+          assert.deepStrictEqual((yield* sandbox.requests).map((r) => [r.status, r.fault]), [[502, "Respond"], [502, "Respond"]])
+        }))
+
+      it.effect("a 404 with an HTML body -> MeetingNotFound (not UndecodableResponse), not retried", () =>
+        Effect.gen(function*() {
+          const sandbox = yield* reset
+          yield* sandbox.inject({
+            fault: { _tag: "Respond", status: 404, body: html("404 Not Found"), contentType: "text/html" },
+            match: "GET /v1/meetings/*"
+          })
+          const meetings = yield* clientFor("admin", quickRetries())
+          const error = yield* Effect.flip(meetings.retrieve("mtg_behind_a_proxy"))
+          assert.strictEqual(error._tag, "MeetingNotFound")
+          if (error._tag === "MeetingNotFound") {
+            assert.strictEqual(error.id, "mtg_behind_a_proxy")
+            assert.strictEqual(error.message, "Not Found")
+          }
+          assert.strictEqual((yield* sandbox.requests).length, 1)
+        }))
+
+      it.effect("every error status maps by status when the body is not an API error, with the spec's message", () =>
+        Effect.gen(function*() {
+          const sandbox = yield* reset
+          const meetings = yield* clientFor("admin", { maxRetries: 0 })
+          const cases: ReadonlyArray<readonly [number, MeetingsError.MeetingsError["_tag"], string]> = [
+            [400, "BadRequest", "Bad Request"],
+            [401, "Unauthorized", "Unauthorized"],
+            [403, "Forbidden", "Forbidden"],
+            [404, "MeetingNotFound", "Not Found"],
+            [408, "BadRequest", "Request Timeout"],
+            [409, "Conflict", "Conflict"],
+            [415, "BadRequest", "Unsupported Media Type"],
+            [422, "Unprocessable", "Unprocessable Content"],
+            [429, "RateLimited", "Too Many Requests"],
+            [418, "BadRequest", "HTTP 418"],
+            [500, "MeetingsUnavailable", "Internal Server Error"],
+            [504, "MeetingsUnavailable", "Gateway Timeout"]
+          ]
+          for (const [status, tag, message] of cases) {
+            yield* sandbox.inject({
+              fault: { _tag: "Respond", status, body: html(`${status}`), contentType: "text/html" },
+              match: "GET /v1/meetings/*",
+              times: 1
+            })
+            const error = yield* Effect.flip(meetings.retrieve("mtg_any"))
+            assert.strictEqual(error._tag, tag, `HTTP ${status}`)
+            assert.strictEqual(error.message, message, `HTTP ${status}`)
+            if (error._tag === "BadRequest") assert.strictEqual(error.status, status)
+          }
+          // A 2xx body that does not match stays UndecodableResponse.
+          yield* sandbox.inject({ fault: { _tag: "Respond", status: 200, body: html("OK") }, match: "GET /v1/meetings/*", times: 1 })
+          assert.strictEqual((yield* Effect.flip(meetings.retrieve("mtg_any")))._tag, "UndecodableResponse")
+          // A decodable body still wins for the message (the default envelope of a 415).
+          yield* sandbox.inject({ fault: { _tag: "Respond", status: 415 }, match: "GET /v1/meetings/*", times: 1 })
+          const unsupported = yield* Effect.flip(meetings.retrieve("mtg_any"))
+          assert.strictEqual(unsupported._tag, "BadRequest")
+          if (unsupported._tag === "BadRequest") {
+            assert.strictEqual(unsupported.status, 415)
+            assert.strictEqual(unsupported.type, "unsupported_media_type")
+          }
+        }))
+
       it.effect("catchTags over every MeetingsError tag leaves never", () =>
         Effect.gen(function*() {
           yield* reset
@@ -495,6 +580,37 @@ describe("MeetingsClient", () => {
           assert.deepStrictEqual((yield* sandbox.requests).map((r) => r.status), [503, 200])
         }))
 
+      it.effect("408 (an HTML page from a proxy) then success is retried", () =>
+        Effect.gen(function*() {
+          const sandbox = yield* reset
+          yield* sandbox.inject({
+            fault: { _tag: "Respond", status: 408, body: html("408 Request Timeout"), contentType: "text/html" },
+            match: "GET /v1/meetings",
+            times: 1
+          })
+          const meetings = yield* clientFor("admin", quickRetries())
+          const page = yield* meetings.list({ limit: 2 })
+          assert.strictEqual(page.data.length, 2)
+          assert.deepStrictEqual((yield* sandbox.requests).map((r) => r.status), [408, 200])
+        }))
+
+      it.effect("a plain 409 conflict (JSON, then HTML) then success is retried with the same Idempotency-Key", () =>
+        Effect.gen(function*() {
+          const sandbox = yield* reset
+          yield* sandbox.inject(
+            { fault: { _tag: "Respond", status: 409 }, match: "POST /v1/meetings", times: 1 },
+            { fault: { _tag: "Respond", status: 409, body: html("409 Conflict") }, match: "POST /v1/meetings", times: 1 }
+          )
+          const meetings = yield* clientFor("admin", quickRetries())
+          const created = yield* meetings.create(yield* pastMeeting("Conflict then created"))
+          const log = yield* sandbox.requests
+          assert.deepStrictEqual(log.map((r) => r.status), [409, 409, 200])
+          assert.match(log[0]!.idempotencyKey ?? "", uuidV4)
+          assert.deepStrictEqual(log.map((r) => r.idempotencyKey), Array(3).fill(log[0]!.idempotencyKey))
+          const stored = (yield* sandbox.meetings).filter((m) => Option.getOrNull(m.title) === "Conflict then created")
+          assert.deepStrictEqual(stored.map((m) => m.id), [created.id])
+        }))
+
       it.effect("Retry-After is honoured", () =>
         Effect.gen(function*() {
           const sandbox = yield* reset
@@ -520,8 +636,11 @@ describe("MeetingsClient", () => {
           const [updated, elapsed] = yield* timed(meetings.update(first!.id, {}, { timeout: "300 millis" }))
           assert.strictEqual(updated.id, first!.id)
           assert.isAtLeast(elapsed, 300)
-          // The sandbox does not log a request whose client went away (the timed-out first update).
-          assert.deepStrictEqual((yield* sandbox.requests).map((r) => r.status), [0, 200, 200])
+          // The timed-out first update is logged as abandoned by its client (499), then the retry.
+          const log = yield* sandbox.requests
+          assert.deepStrictEqual(log.map((r) => r.status), [0, 200, 499, 200])
+          assert.strictEqual(log[2]!.fault, "Latency")
+          assert.strictEqual(log[2]!.note, "client closed the connection")
         }))
 
       it.effect("a create whose answer was dropped after commit is retried with the same key: one meeting", () =>
@@ -549,6 +668,47 @@ describe("MeetingsClient", () => {
           assert.strictEqual((yield* sandbox.requests).length, 1)
         }))
     })
+  })
+
+  layer(sandboxLayer({ rateLimit: false }), { excludeTestServices: true })("client-side rate limiting", (it) => {
+    it.effect("a 429's pause also holds the requests already waiting for their slot", () =>
+      Effect.gen(function*() {
+        const sandbox = yield* reset
+        yield* sandbox.inject({ fault: { _tag: "RateLimit", retryAfterSeconds: 1 }, match: "GET /v1/meetings", times: 1 })
+        // 4/s with a burst of 2: two requests leave at once, the other two wait for 250 and 500 ms.
+        const meetings = yield* clientFor("admin", { rate: 4, ...quickRetries() })
+        yield* Effect.all(Array.from({ length: 4 }, () => meetings.list({ limit: 1 })), { concurrency: "unbounded" })
+        const log = yield* sandbox.requests
+        assert.strictEqual(log.length, 5)
+        const limited = log.filter((r) => r.status === 429)
+        assert.strictEqual(limited.length, 1)
+        const pausedAt = limited[0]!.at
+        // The two of the first burst arrive together; nothing else is sent during the second asked for.
+        const during = log.filter((r) => r.at > pausedAt + 100 && r.at < pausedAt + 950)
+        assert.deepStrictEqual(during.map((r) => r.at - pausedAt), [])
+        assert.strictEqual(log.filter((r) => r.at >= pausedAt + 950).length, 3)
+      }))
+
+    it.effect("an X-RateLimit-Limit below the configured rate lowers it: a stream and a burst get no 429", () =>
+      Effect.gen(function*() {
+        const sandbox = yield* reset
+        yield* sandbox.setRateLimit({ perSecond: 5 })
+        // The default 25/s (burst 12); the first answer says the bucket holds 5.
+        const meetings = yield* clientFor("admin")
+        const total = (yield* sandbox.meetings).length
+        const [count, burst] = yield* Effect.all([
+          Stream.runCount(meetings.stream({ pageSize: 25, concurrency: 4 })),
+          Effect.all(Array.from({ length: 8 }, () => meetings.list({ limit: 1 })), { concurrency: "unbounded" })
+        ]).pipe(
+          // The stream's first page goes alone and teaches the limit; the burst follows it.
+          Effect.map(([count, pages]) => [count, pages.length] as const),
+          Effect.ensuring(sandbox.setRateLimit(false))
+        )
+        assert.strictEqual(count, total)
+        assert.strictEqual(burst, 8)
+        const log = yield* sandbox.requests
+        assert.deepStrictEqual(log.filter((r) => r.status === 429).map((r) => r.at - log[0]!.at), [])
+      }))
   })
 
   layer(sandboxLayer({ rateLimit: false, meetings: 1000 }), { excludeTestServices: true })("offset drift", (it) => {

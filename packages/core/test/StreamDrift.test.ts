@@ -59,8 +59,65 @@ describe("Meetings.stream (offset drift)", () => {
       const seenIds = new Set<string>(seen)
       const missing = initial.filter((id) => !seenIds.has(id))
       assert.deepStrictEqual(missing, [])
-      const last = (yield* Ref.get(progress)).at(-1)
+      const events = yield* Ref.get(progress)
+      const last = events.at(-1)
       assert.strictEqual(last?.items, seen.length)
       assert.strictEqual(last?.pages, yield* Ref.get(server.requests))
+      // Every gap was filled: the closing event says the scan is complete; page events never do.
+      assert.strictEqual(last?.complete, true)
+      assert.isTrue(events.slice(0, -1).every((p) => !p.complete))
+      assert.strictEqual(events.length, (yield* Ref.get(server.requests)) + 1)
+    }))
+
+  it.live("gives up filling gaps when inserts outrun the scan, and the closing event says complete: false", () =>
+    Effect.gen(function*() {
+      // After every answer a whole page of meetings is inserted at the front: each page read shows
+      // the part of the initial listing already covered, so the gaps never close.
+      const ids = yield* Ref.make(Array.from({ length: 50 }, (_, i) => `mtg_${String(50 - i).padStart(5, "0")}`))
+      const requests = yield* Ref.make(0)
+      const client = HttpClient.make((request) =>
+        Effect.gen(function*() {
+          const param = (name: string, fallback: number) =>
+            Option.match(UrlParams.getFirst(request.urlParams, name), { onNone: () => fallback, onSome: Number })
+          const limit = param("limit", 25)
+          const offset = param("offset", 0)
+          const n = yield* Ref.updateAndGet(requests, (n) => n + 1)
+          const all = yield* Ref.get(ids)
+          const body = { data: all.slice(offset, offset + limit).map(meeting), object: "list", totalCount: all.length }
+          yield* Ref.update(ids, (all) => [...Array.from({ length: limit }, (_, i) => `mtg_flood${n}_${i}`), ...all])
+          return HttpClientResponse.fromWeb(request, new Response(JSON.stringify(body), { status: 200 }))
+        })
+      )
+      const meetings = yield* MeetingsClient.make({ apiKey: Redacted.make("sk_lf_test"), rate: false }).pipe(
+        Effect.provide(Layer.succeed(HttpClient.HttpClient, client))
+      )
+      const progress = yield* Ref.make<ReadonlyArray<Meetings.StreamProgress>>([])
+      const count = yield* Stream.runCount(meetings.stream({
+        pageSize: 10,
+        concurrency: 1,
+        onProgress: (p) => Ref.update(progress, (ps) => [...ps, p])
+      }))
+      const events = yield* Ref.get(progress)
+      const last = events.at(-1)
+      assert.strictEqual(last?.complete, false)
+      assert.strictEqual(last?.items, count)
+      assert.isTrue(events.every((p) => !p.complete))
+      // The first page, the 4 planned ones, then the bounded gap fetches (5 + 10 extra pages).
+      assert.strictEqual(yield* Ref.get(requests), 1 + 4 + 15)
+      assert.strictEqual(last?.pages, yield* Ref.get(requests))
+    }))
+
+  it.live("each run of the same stream starts from an empty set of seen ids", () =>
+    Effect.gen(function*() {
+      const server = yield* makeServer(60)
+      const meetings = yield* MeetingsClient.make({ apiKey: Redacted.make("sk_lf_test"), rate: false }).pipe(
+        Effect.provide(Layer.succeed(HttpClient.HttpClient, server.client))
+      )
+      // The seen ids live in each run: a second run yields the listing again instead of filtering it out.
+      const stream = meetings.stream({ concurrency: 1 })
+      const first = yield* Stream.runCount(stream)
+      const second = yield* Stream.runCount(stream)
+      assert.isAtLeast(first, 60)
+      assert.isAtLeast(second, 60)
     }))
 })

@@ -1,6 +1,6 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import { Sandbox } from "@lightfield-effect/sandbox"
-import { Clock, DateTime, Effect, Layer, Redacted } from "effect"
+import { Clock, DateTime, Effect, Layer, Redacted, Schedule } from "effect"
 import type { MeetingParams } from "../src/index.js"
 import { MeetingsClient, type MeetingsConfig } from "../src/index.js"
 
@@ -53,3 +53,13 @@ export const timed = <A, E, R>(self: Effect.Effect<A, E, R>) =>
 export const quickRetries = (maxRetries = 2) => ({
   retrySchedule: MeetingsClient.retrySchedule({ maxRetries, base: "50 millis" })
 })
+
+/**
+ * Wait (polling the sandbox, at most 5 s) until at least `atLeast` API requests are being handled:
+ * a deterministic gate for "the first request has reached the server", instead of a sleep.
+ */
+export const awaitInFlight = (sandbox: Sandbox.SandboxShape, atLeast = 1) =>
+  Effect.flatMap(sandbox.inFlight, (n) => (n >= atLeast ? Effect.succeed(n) : Effect.fail(n))).pipe(
+    Effect.retry(Schedule.spaced("2 millis").pipe(Schedule.upTo("5 seconds"))),
+    Effect.orDieWith((n) => new Error(`${n} requests in flight after 5 s, expected ${atLeast}`))
+  )

@@ -14,7 +14,13 @@ export const FaultSchema = Schema.Union(
   Schema.TaggedStruct("DropAfterCommit", {}),
   Schema.TaggedStruct("MalformedJson", {}),
   Schema.TaggedStruct("SchemaViolation", {}),
-  Schema.TaggedStruct("UnknownValueType", {})
+  Schema.TaggedStruct("UnknownValueType", {}),
+  Schema.TaggedStruct("Respond", {
+    status: Schema.Int.pipe(Schema.between(200, 599)),
+    body: Schema.optionalWith(Schema.String, { exact: true }),
+    contentType: Schema.optionalWith(Schema.String, { exact: true }),
+    headers: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), { exact: true })
+  })
 ).annotations({ identifier: "Fault" })
 
 export const FaultRuleSchema = Schema.Struct({
@@ -126,3 +132,6 @@ export const withSchemaViolation = (body: unknown): unknown => {
 
 /** Looks like the start of a meeting and then stops: not JSON. */
 export const malformedBody = "{\"id\":\"mtg_"
+
+/** The default `Content-Type` of a `Respond` fault's own `body`. */
+export const respondContentType = "text/plain; charset=utf-8"

@@ -1,8 +1,9 @@
 /**
  * The `/v1/meetings` routes. Every API request runs the same pipeline, in this order:
- * fault (Drop / Status / RateLimit storm) → auth (401) → rate limit (429) → version header (400)
+ * fault (Drop / Status / Respond / RateLimit storm) → auth (401) → rate limit (429) → version header (400)
  * → scope (403) → Idempotency-Key (400 / replay / 409) → Latency fault → handler → DropAfterCommit
- * or body faults. The rate-limit headers go on every response, and every request is logged.
+ * or body faults. The rate-limit headers go on every response, and every request is logged (one
+ * whose client leaves before the answer as 499).
  */
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServerRequest } from "@effect/platform-node"
@@ -17,7 +18,7 @@ import type { RateLimiter } from "./RateLimiter.js"
 import * as RateLimiterModule from "./RateLimiter.js"
 import * as Reply from "./Reply.js"
 import type { RequestLog } from "./RequestLog.js"
-import type { Fault } from "./Sandbox.js"
+import type { Fault, LoggedRequest } from "./Sandbox.js"
 import type { SandboxClock } from "./SandboxClock.js"
 import type { Store } from "./Store.js"
 import * as StoreModule from "./Store.js"
@@ -33,6 +34,8 @@ export interface State {
   readonly idempotency: Idempotency
   readonly faults: FaultSet
   readonly log: RequestLog
+  /** API requests read and not yet logged (`SandboxShape.inFlight`). */
+  readonly inFlight: { count: number }
   readonly indexLagMillis: () => number
 }
 
@@ -249,6 +252,13 @@ interface Outcome {
 const toResponse = (outcome: Outcome): HttpServerResponse.HttpServerResponse => {
   const { decision, fault, reply } = outcome
   const headers = { ...RateLimiterModule.headers(decision), ...reply.headers }
+  if (fault?._tag === "Respond" && fault.body !== undefined) {
+    return HttpServerResponse.text(fault.body, {
+      status: fault.status,
+      contentType: fault.contentType ?? Faults.respondContentType,
+      headers
+    })
+  }
   if (fault?._tag === "MalformedJson") {
     return HttpServerResponse.text(Faults.malformedBody, { status: 200, contentType: "application/json", headers })
   }
@@ -259,7 +269,8 @@ const toResponse = (outcome: Outcome): HttpServerResponse.HttpServerResponse => 
     ? Faults.withUnknownValueType(reply.body)
     : reply.body
   const status = fault?._tag === "SchemaViolation" ? 200 : reply.status
-  return HttpServerResponse.text(JSON.stringify(body), { status, contentType: "application/json", headers })
+  const contentType = fault?._tag === "Respond" ? fault.contentType ?? "application/json" : "application/json"
+  return HttpServerResponse.text(JSON.stringify(body), { status, contentType, headers })
 }
 
 /** Close the connection without an answer; the server interrupts this fiber when the socket closes. */
@@ -269,7 +280,17 @@ const destroySocket = (request: HttpServerRequest.HttpServerRequest) =>
     Effect.as(HttpServerResponse.empty({ status: 499 }))
   )
 
-const pipeline = (state: State, operation: Operation, incoming: Incoming): Effect.Effect<Outcome> =>
+/** What the pipeline got to before it finished: the log entry of an abandoned request uses it. */
+interface Progress {
+  fault: Fault | undefined
+}
+
+const pipeline = (
+  state: State,
+  operation: Operation,
+  incoming: Incoming,
+  progress: Progress
+): Effect.Effect<Outcome> =>
   Effect.gen(function*() {
     const token = Auth.bearer(incoming.headers.authorization)
     const principal = token === undefined ? undefined : state.keyring.lookup(token)
@@ -307,12 +328,16 @@ const pipeline = (state: State, operation: Operation, incoming: Incoming): Effec
     } else {
       fault = state.faults.take(incoming.method, incoming.path)
     }
+    progress.fault = fault
 
     switch (fault?._tag) {
       case "Drop":
         return outcome(Reply.error(499), peek(), { fault, drop: true })
       case "Status":
         return outcome(Reply.error(fault.status), peek(), { fault })
+      case "Respond":
+        // The body itself (or the default envelope) is written by `toResponse`.
+        return outcome(Reply.error(fault.status, { headers: fault.headers ?? {} }), peek(), { fault })
       case "RateLimit":
         return outcome(
           Reply.error(429, {
@@ -398,26 +423,26 @@ const pipeline = (state: State, operation: Operation, incoming: Incoming): Effec
     return outcome(yield* run, decision, { fault, drop: dropAfter })
   })
 
+const incomingOf = (request: HttpServerRequest.HttpServerRequest, id: string | undefined) => {
+  const { path, query } = splitUrl(request.originalUrl)
+  return { request, method: request.method, path, query, headers: request.headers, id }
+}
+
 const readIncoming = (id: string | undefined) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
-    const { path, query } = splitUrl(request.originalUrl)
     const bodyText = request.method === "GET" || request.method === "HEAD"
       ? ""
       : yield* Effect.orElseSucceed(request.text, () => "")
-    const incoming: Incoming = {
-      request,
-      method: request.method,
-      path,
-      query,
-      headers: request.headers,
-      bodyText,
-      id
-    }
+    const incoming: Incoming = { ...incomingOf(request, id), bodyText }
     return incoming
   })
 
-const logOutcome = (state: State, incoming: Incoming, outcome: Outcome) =>
+const logEntry = (
+  state: State,
+  incoming: Incoming,
+  entry: Pick<LoggedRequest, "status" | "replayed"> & { readonly fault?: Fault | undefined; readonly note?: string }
+) =>
   state.log.add({
     method: incoming.method,
     path: incoming.path,
@@ -425,22 +450,63 @@ const logOutcome = (state: State, incoming: Incoming, outcome: Outcome) =>
     apiKey: Auth.bearer(incoming.headers.authorization),
     idempotencyKey: incoming.headers["idempotency-key"],
     body: bodyForLog(incoming.bodyText),
+    status: entry.status,
+    replayed: entry.replayed,
+    at: state.clock.now(),
+    ...(entry.fault === undefined ? {} : { fault: entry.fault._tag }),
+    ...(entry.note === undefined ? {} : { note: entry.note })
+  })
+
+const logOutcome = (state: State, incoming: Incoming, outcome: Outcome) =>
+  logEntry(state, incoming, {
     status: outcome.drop ? 0 : outcome.fault?._tag === "SchemaViolation" || outcome.fault?._tag === "MalformedJson"
       ? 200
       : outcome.reply.status,
     replayed: outcome.replayed,
-    at: state.clock.now(),
-    ...(outcome.fault === undefined ? {} : { fault: outcome.fault._tag })
+    fault: outcome.fault
   })
 
-/** One API route: read, run the pipeline, log, answer (or drop the connection). */
+/** The status logged for a request whose client went away before it was answered (nginx's 499). */
+export const clientClosedStatus = 499
+export const clientClosedNote = "client closed the connection"
+
+/**
+ * One API route: read, run the pipeline, log, answer (or drop the connection). A request whose
+ * client goes away meanwhile (the server interrupts this fiber) is still logged, as 499.
+ */
 const route = (state: State, operation: Operation) =>
   Effect.gen(function*() {
     const params = yield* HttpRouter.params
-    const incoming = yield* readIncoming(params.id)
-    const outcome = yield* pipeline(state, operation, incoming)
-    logOutcome(state, incoming, outcome)
-    if (outcome.drop) return yield* destroySocket(incoming.request)
+    const request = yield* HttpServerRequest.HttpServerRequest
+    // Until the body is read, an abandoned request is logged without it.
+    let seen: Incoming = { ...incomingOf(request, params.id), bodyText: "" }
+    let logged = false
+    const progress: Progress = { fault: undefined }
+    const handled = Effect.gen(function*() {
+      const incoming = yield* readIncoming(params.id)
+      seen = incoming
+      state.inFlight.count++
+      const outcome = yield* pipeline(state, operation, incoming, progress).pipe(
+        Effect.ensuring(Effect.sync(() => state.inFlight.count--))
+      )
+      logOutcome(state, incoming, outcome)
+      logged = true
+      return outcome
+    }).pipe(
+      Effect.onInterrupt(() =>
+        Effect.sync(() => {
+          if (logged) return
+          logEntry(state, seen, {
+            status: clientClosedStatus,
+            replayed: false,
+            fault: progress.fault,
+            note: clientClosedNote
+          })
+        })
+      )
+    )
+    const outcome = yield* handled
+    if (outcome.drop) return yield* destroySocket(seen.request)
     return toResponse(outcome)
   })
 

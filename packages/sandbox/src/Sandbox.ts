@@ -12,7 +12,7 @@ import { HttpRouter } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import type { Meeting } from "@lightfield-effect/core"
 import type { Scope } from "effect"
-import { Context, Duration, Effect, Layer } from "effect"
+import { Context, Duration, Effect, Layer, Schema } from "effect"
 import { createServer } from "node:http"
 import * as Admin from "./Admin.js"
 import * as Auth from "./Auth.js"
@@ -53,6 +53,19 @@ export type Fault =
   | { readonly _tag: "SchemaViolation" }
   /** Add a field with an undocumented valueType (`HTML`) to every meeting served. */
   | { readonly _tag: "UnknownValueType" }
+  /**
+   * Answer this status (200-599) instead of running anything (before auth, like `Status`): `body`
+   * as is with `contentType` (default `text/plain; charset=utf-8`), or, without `body`, the
+   * wrapped error envelope for the status (`application/json`). `headers` are added (they win
+   * over the rate-limit headers). E.g. a proxy's HTML 502, a 408, a plain 409 `conflict`, a 415.
+   */
+  | {
+    readonly _tag: "Respond"
+    readonly status: number
+    readonly body?: string
+    readonly contentType?: string
+    readonly headers?: Readonly<Record<string, string>>
+  }
 
 export interface FaultRule {
   readonly fault: Fault
@@ -76,6 +89,12 @@ export interface LoggedRequest {
   readonly at: number
   /** The fault that hit this request, if any. A dropped connection is logged with `status: 0`. */
   readonly fault?: Fault["_tag"]
+  /**
+   * Why the request has no ordinary answer. A request whose client went away while it was being
+   * handled (e.g. the client timed out during a `Latency` fault) is logged with `status: 499` and
+   * `note: "client closed the connection"`.
+   */
+  readonly note?: string
 }
 
 export interface SandboxOptions {
@@ -111,6 +130,12 @@ export interface SandboxShape {
   readonly setRateLimit: (limit: false | { readonly perSecond: number; readonly capacity?: number }) => Effect.Effect<void>
   /** Every request received (including refused ones), oldest first. */
   readonly requests: Effect.Effect<ReadonlyArray<LoggedRequest>>
+  /**
+   * API requests received and not yet logged: counted from when a request's body has been read
+   * until its outcome is logged (answered, dropped or abandoned by its client). Lets a test wait,
+   * without sleeping, until a request is being handled (e.g. held by a `Latency` fault).
+   */
+  readonly inFlight: Effect.Effect<number>
   readonly clearRequests: Effect.Effect<void>
   /** Stored meetings as the admin sees them (FULL), newest first. */
   readonly meetings: Effect.Effect<ReadonlyArray<Meeting.Meeting>>
@@ -124,8 +149,26 @@ export interface SandboxShape {
   readonly advanceClock: (by: Duration.DurationInput) => Effect.Effect<void>
   /** Stop listening (connections are refused); state is kept. */
   readonly stop: Effect.Effect<void>
-  /** Listen again on the same port with the same state. */
-  readonly start: Effect.Effect<void>
+  /** Listen again on the same port with the same state; fails if the port was taken meanwhile. */
+  readonly start: Effect.Effect<void, SandboxError>
+}
+
+/** The sandbox could not listen (e.g. `EADDRINUSE`: the port is taken). */
+export class SandboxError extends Schema.TaggedError<SandboxError>()("SandboxError", {
+  reason: Schema.Literal("Listen"),
+  port: Schema.Number,
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect)
+}) {}
+
+const listenError = (port: number, host: string, cause: unknown) => {
+  const code = typeof cause === "object" && cause !== null && "code" in cause ? String(cause.code) : undefined
+  const detail = code === "EADDRINUSE"
+    ? `port ${port} on ${host} is already in use`
+    : code === "EACCES"
+    ? `no permission to listen on port ${port} on ${host}`
+    : `cannot listen on ${host}:${port}: ${cause instanceof Error ? cause.message : String(cause)}`
+  return new SandboxError({ reason: "Listen", port, message: `Sandbox ${detail}`, cause })
 }
 
 export class Sandbox extends Context.Tag("@lightfield-effect/sandbox/Sandbox")<Sandbox, SandboxShape>() {}
@@ -137,7 +180,7 @@ export const apiVersion = Routes.apiVersion
 export const keysFor = (seed = 1): SandboxKeys => Auth.makeKeyring(seed).keys
 
 /** Implemented by the sandbox package. Scoped: the server stops when the scope closes. */
-export const make = (options: SandboxOptions = {}): Effect.Effect<SandboxShape, never, Scope.Scope> =>
+export const make = (options: SandboxOptions = {}): Effect.Effect<SandboxShape, SandboxError, Scope.Scope> =>
   Effect.gen(function*() {
     const seed = options.seed ?? 1
     const host = options.host ?? "127.0.0.1"
@@ -150,11 +193,14 @@ export const make = (options: SandboxOptions = {}): Effect.Effect<SandboxShape, 
     const idempotency = Idempotency.make()
     const faults = Faults.make(options.faults)
     const log = RequestLog.make(options.requestLogLimit ?? 100_000)
+    const inFlight = { count: 0 }
     let indexLagMillis = Duration.toMillis(options.indexLag ?? 0)
 
     const sandboxScope = yield* Effect.scope
     const nodeServer = createServer()
-    const server = yield* NodeHttpServer.make(() => nodeServer, { port: options.port ?? 0, host }).pipe(Effect.orDie)
+    const server = yield* NodeHttpServer.make(() => nodeServer, { port: options.port ?? 0, host }).pipe(
+      Effect.mapError((error) => listenError(options.port ?? 0, host, error.cause))
+    )
     // Runs before the server's own release: refuse restarts, and do not wait for idle keep-alives.
     let closed = false
     yield* Effect.addFinalizer(() =>
@@ -168,9 +214,9 @@ export const make = (options: SandboxOptions = {}): Effect.Effect<SandboxShape, 
     const baseUrl = `http://${urlHost}:${port}`
 
     const lock = yield* Effect.makeSemaphore(1)
-    const listen = Effect.async<void>((resume) => {
+    const listen = Effect.async<void, SandboxError>((resume) => {
       if (nodeServer.listening || closed) return resume(Effect.void)
-      const onError = (error: Error) => resume(Effect.die(error))
+      const onError = (error: Error) => resume(Effect.fail(listenError(port, host, error)))
       nodeServer.once("error", onError)
       nodeServer.listen({ port, host }, () => {
         nodeServer.off("error", onError)
@@ -195,6 +241,7 @@ export const make = (options: SandboxOptions = {}): Effect.Effect<SandboxShape, 
         }),
       setRateLimit: (limit) => Effect.sync(() => limiter.set(limit)),
       requests: Effect.sync(() => log.entries()),
+      inFlight: Effect.sync(() => inFlight.count),
       clearRequests: Effect.sync(() => log.clear()),
       meetings: Effect.sync(() => store.all(Auth.acme.id).map((record) => Store.toMeeting(record, "FULL"))),
       seedMore: (count) => Effect.sync(() => store.seedMore(Auth.acme, Math.max(0, count), clock.now())),
@@ -219,6 +266,7 @@ export const make = (options: SandboxOptions = {}): Effect.Effect<SandboxShape, 
       idempotency,
       faults,
       log,
+      inFlight,
       indexLagMillis: () => indexLagMillis
     }
     const admin: Admin.AdminContext = {
@@ -232,6 +280,8 @@ export const make = (options: SandboxOptions = {}): Effect.Effect<SandboxShape, 
           Effect.zipRight(shape.stop),
           Effect.zipRight(Effect.sleep(down)),
           Effect.zipRight(shape.start),
+          // Nobody awaits this fiber: a failed listen (the port was taken meanwhile) is logged.
+          Effect.catchTag("SandboxError", (error) => Effect.logWarning(error.message)),
           Effect.forkIn(sandboxScope),
           Effect.asVoid
         )
@@ -247,4 +297,4 @@ export const make = (options: SandboxOptions = {}): Effect.Effect<SandboxShape, 
   })
 
 /** The sandbox as a scoped layer: it listens while the layer is alive. */
-export const layer = (options?: SandboxOptions): Layer.Layer<Sandbox> => Layer.scoped(Sandbox, make(options))
+export const layer = (options?: SandboxOptions): Layer.Layer<Sandbox, SandboxError> => Layer.scoped(Sandbox, make(options))

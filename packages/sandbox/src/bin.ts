@@ -73,4 +73,15 @@ const program = Effect.gen(function*() {
   return yield* Effect.never
 }).pipe(Effect.scoped)
 
-NodeRuntime.runMain(program)
+// A port that is taken is an expected failure: one clear line and a non-zero exit, no stack trace.
+const main = program.pipe(
+  // (`catchIf`, not `catchTag`: the argument errors are plain `Error`s, which absorb the union.)
+  Effect.catchIf((error): error is Sandbox.SandboxError => error instanceof Sandbox.SandboxError, (error) =>
+    Console.error(`${error.message} (pick another with --port N, or --port 0 for a free one)`).pipe(
+      Effect.zipRight(Effect.sync(() => {
+        process.exitCode = 1
+      }))
+    ))
+)
+
+NodeRuntime.runMain(main)

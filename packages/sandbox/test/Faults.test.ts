@@ -1,8 +1,8 @@
 import { assert, describe, layer } from "@effect/vitest"
 import { Meeting } from "@lightfield-effect/core"
-import { Effect, Either, Option, Schema } from "effect"
+import { Effect, Either, Fiber, Option, Schema } from "effect"
 import * as Sandbox from "../src/Sandbox.js"
-import { createBody, errorOf, json, meetingOf, pageOf, send, testLayer } from "./utils.js"
+import { createBody, errorOf, json, meetingOf, pageOf, pollUntil, send, testLayer } from "./utils.js"
 
 const keys = Sandbox.keysFor(5)
 
@@ -149,6 +149,109 @@ layer(testLayer({ seed: 5, meetings: 30, rateLimit: false }), { excludeTestServi
       assert.strictEqual(bad.status, 400)
       assert.strictEqual((yield* errorOf(bad)).param, "X-Sandbox-Fault")
       assert.strictEqual((yield* send("GET", "/v1/meetings", { key: keys.admin })).status, 200)
+    }))
+
+  it.effect("Respond answers a status with a raw body (e.g. a proxy's HTML page) before anything runs", () =>
+    Effect.gen(function*() {
+      yield* clean
+      const sandbox = yield* Sandbox.Sandbox
+      yield* sandbox.clearRequests
+      const page = "<html><body><h1>502 Bad Gateway</h1></body></html>"
+      yield* sandbox.inject({
+        fault: { _tag: "Respond", status: 502, body: page, contentType: "text/html", headers: { "x-proxy": "edge-1" } },
+        match: "GET /v1/meetings",
+        times: 1
+      })
+      // No key: nothing runs, not even auth.
+      const res = yield* send("GET", "/v1/meetings")
+      assert.strictEqual(res.status, 502)
+      assert.strictEqual(res.text, page)
+      assert.match(res.headers["content-type"] ?? "", /^text\/html/)
+      assert.strictEqual(res.headers["x-proxy"], "edge-1")
+      assert.isDefined(res.headers["x-ratelimit-limit"])
+      const [logged] = yield* sandbox.requests
+      assert.deepStrictEqual([logged!.status, logged!.fault], [502, "Respond"])
+      assert.strictEqual((yield* send("GET", "/v1/meetings", { key: keys.admin })).status, 200)
+    }))
+
+  it.effect("Respond without a body answers the wrapped envelope of the status (409 conflict, 408, 415)", () =>
+    Effect.gen(function*() {
+      yield* clean
+      const sandbox = yield* Sandbox.Sandbox
+      yield* sandbox.inject(
+        { fault: { _tag: "Respond", status: 409 }, match: "POST /v1/meetings", times: 1 },
+        { fault: { _tag: "Respond", status: 408 }, match: "POST /v1/meetings", times: 1 },
+        { fault: { _tag: "Respond", status: 415, body: "nope" }, match: "POST /v1/meetings", times: 1 }
+      )
+      const body = createBody({ $title: "not created by a Respond fault" })
+      const conflict = yield* send("POST", "/v1/meetings", { key: keys.admin, body })
+      assert.strictEqual(conflict.status, 409)
+      assert.match(conflict.headers["content-type"] ?? "", /^application\/json/)
+      assert.deepStrictEqual(yield* errorOf(conflict), { type: "conflict", message: "Conflict" })
+      const timeout = yield* send("POST", "/v1/meetings", { key: keys.admin, body })
+      assert.strictEqual(timeout.status, 408)
+      assert.strictEqual((yield* errorOf(timeout)).type, "bad_request")
+      const unsupported = yield* send("POST", "/v1/meetings", { key: keys.admin, body })
+      assert.strictEqual(unsupported.status, 415)
+      assert.strictEqual(unsupported.text, "nope")
+      assert.match(unsupported.headers["content-type"] ?? "", /^text\/plain/)
+      const stored = (yield* sandbox.meetings).filter((m) => Option.getOrNull(m.title) === "not created by a Respond fault")
+      assert.strictEqual(stored.length, 0)
+    }))
+
+  it.effect("Respond works from the admin endpoint and the X-Sandbox-Fault header; a bad status is refused", () =>
+    Effect.gen(function*() {
+      yield* clean
+      const injected = yield* send("POST", "/__sandbox/faults", {
+        body: { fault: { _tag: "Respond", status: 404, body: "<h1>Not Found</h1>", contentType: "text/html" }, times: 1 }
+      })
+      assert.strictEqual(injected.status, 200)
+      const res = yield* send("GET", "/v1/meetings", { key: keys.admin })
+      assert.deepStrictEqual([res.status, res.text], [404, "<h1>Not Found</h1>"])
+      const viaHeader = yield* send("GET", "/v1/meetings", {
+        key: keys.admin,
+        headers: { "X-Sandbox-Fault": JSON.stringify({ _tag: "Respond", status: 418, body: "teapot" }) }
+      })
+      assert.deepStrictEqual([viaHeader.status, viaHeader.text], [418, "teapot"])
+      const refused = yield* send("POST", "/__sandbox/faults", { body: { fault: { _tag: "Respond", status: 700 } } })
+      assert.strictEqual(refused.status, 400)
+      assert.strictEqual((yield* send("GET", "/v1/meetings", { key: keys.admin })).status, 200)
+    }))
+
+  it.effect("a request whose client leaves mid-handling is still logged (499, with a note)", () =>
+    Effect.gen(function*() {
+      yield* clean
+      const sandbox = yield* Sandbox.Sandbox
+      yield* sandbox.clearRequests
+      yield* sandbox.inject({ fault: { _tag: "Latency", millis: 2000 }, match: "GET /v1/meetings", times: 1 })
+      const gaveUp = yield* send("GET", "/v1/meetings?limit=3", { key: keys.admin }).pipe(Effect.timeout("200 millis"), Effect.flip)
+      assert.strictEqual(gaveUp._tag, "TimeoutException")
+      // The server notices the closed connection asynchronously: poll the log (bounded).
+      const logged = yield* pollUntil(sandbox.requests, (log) => log.length > 0)
+      assert.strictEqual(logged.length, 1)
+      assert.deepStrictEqual(
+        [logged[0]!.status, logged[0]!.fault, logged[0]!.note, logged[0]!.query],
+        [499, "Latency", "client closed the connection", "limit=3"]
+      )
+      assert.strictEqual(yield* sandbox.inFlight, 0)
+    }))
+
+  it.effect("inFlight counts the requests being handled", () =>
+    Effect.gen(function*() {
+      yield* clean
+      const sandbox = yield* Sandbox.Sandbox
+      assert.strictEqual(yield* sandbox.inFlight, 0)
+      yield* sandbox.inject({ fault: { _tag: "Latency", millis: 300 }, match: "GET /v1/meetings", times: 2 })
+      const slow = yield* Effect.fork(
+        Effect.all([send("GET", "/v1/meetings", { key: keys.admin }), send("GET", "/v1/meetings", { key: keys.admin })], {
+          concurrency: "unbounded"
+        })
+      )
+      const seen = yield* pollUntil(sandbox.inFlight, (n) => n >= 2)
+      assert.strictEqual(seen, 2)
+      const answers = yield* Fiber.join(slow)
+      assert.deepStrictEqual(answers.map((r) => r.status), [200, 200])
+      assert.strictEqual(yield* sandbox.inFlight, 0)
     }))
 
   it.effect("index lag: a new meeting is retrievable at once but listed only after the lag", () =>

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { NodeHttpClient } from "@effect/platform-node"
-import { Effect, Exit, Scope } from "effect"
+import { Effect, Exit, Layer, Scope } from "effect"
 import * as Sandbox from "../src/Sandbox.js"
 import { createBody, meetingOf, pageOf, send, withSandbox } from "./utils.js"
 
@@ -36,6 +36,30 @@ describe("Lifecycle", () => {
         yield* Effect.sleep("400 millis")
         assert.strictEqual((yield* send("GET", "/v1/meetings", { key: keys.member })).status, 200)
       })))
+
+  it.scopedLive("a taken port fails make and start with a typed SandboxError, not a defect", () =>
+    Effect.gen(function*() {
+      const first = yield* Sandbox.make({ meetings: 1 })
+      const port = Number(new URL(yield* first.baseUrl).port)
+      const error = yield* Effect.flip(Sandbox.make({ meetings: 1, port }))
+      assert.instanceOf(error, Sandbox.SandboxError)
+      assert.deepStrictEqual([error.reason, error.port], ["Listen", port])
+      assert.strictEqual(error.message, `Sandbox port ${port} on 127.0.0.1 is already in use`)
+      // The same through the layer.
+      const viaLayer = yield* Effect.flip(Layer.build(Sandbox.layer({ meetings: 1, port })))
+      assert.strictEqual(viaLayer._tag, "SandboxError")
+      // start: another server takes the port while the first is stopped.
+      yield* first.stop
+      const squatter = yield* Sandbox.make({ meetings: 1, port })
+      const restart = yield* Effect.flip(first.start)
+      assert.deepStrictEqual([restart._tag, restart.reason, restart.port], ["SandboxError", "Listen", port])
+      yield* squatter.stop
+      yield* first.start
+      assert.strictEqual((yield* send("GET", "/v1/meetings", { key: keys.member }).pipe(
+        Effect.provideService(Sandbox.Sandbox, first),
+        Effect.provide(NodeHttpClient.layerUndici)
+      )).status, 200)
+    }))
 
   it.scopedLive("closing the scope stops the server", () =>
     Effect.gen(function*() {

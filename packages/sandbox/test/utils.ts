@@ -1,7 +1,7 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { ErrorBody, Meeting } from "@lightfield-effect/core"
-import { Effect, Layer, Schema } from "effect"
+import { Duration, Effect, Layer, Schedule, Schema } from "effect"
 import * as Sandbox from "../src/Sandbox.js"
 
 export interface SendOptions {
@@ -79,3 +79,14 @@ export const withSandbox = <A, E, R>(
     const sandbox = yield* Sandbox.make(options)
     return yield* f(sandbox).pipe(Effect.provideService(Sandbox.Sandbox, sandbox))
   }).pipe(Effect.provide(NodeHttpClient.layerUndici))
+
+/** Poll `self` (every few ms, at most `within`) until `done` holds; dies if it never does. */
+export const pollUntil = <A, R>(
+  self: Effect.Effect<A, never, R>,
+  done: (a: A) => boolean,
+  within: Duration.DurationInput = "3 seconds"
+) =>
+  Effect.filterOrFail(self, done, () => "pending" as const).pipe(
+    Effect.retry(Schedule.spaced("2 millis").pipe(Schedule.upTo(within))),
+    Effect.orDieWith(() => new Error(`condition not reached within ${Duration.format(Duration.decode(within))}`))
+  )

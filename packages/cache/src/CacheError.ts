@@ -20,7 +20,9 @@ export const CacheErrorReason = Schema.Literal(
   /** A meeting or outbox entry could not be encoded for storage. */
   "Encode",
   /** A stored row could not be decoded. */
-  "Decode"
+  "Decode",
+  /** The cache's options are invalid (e.g. an explicit principal with characters it may not hold). */
+  "Config"
 )
 export type CacheErrorReason = typeof CacheErrorReason.Type
 

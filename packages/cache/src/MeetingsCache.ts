@@ -8,7 +8,7 @@
  * (`Database.layer`).
  */
 import { SqlClient } from "@effect/sql"
-import { Meeting, MeetingParams, Meetings, MeetingsError, ParamsProblem } from "@lightfield-effect/core"
+import { Meeting, MeetingParams, Meetings, MeetingsClient, MeetingsError, ParamsProblem } from "@lightfield-effect/core"
 import {
   Chunk,
   Clock,
@@ -29,7 +29,7 @@ import {
   Schema,
   Stream
 } from "effect"
-import type { ParseResult, Scope } from "effect"
+import type { ParseResult, Queue, Scope } from "effect"
 import { CacheError, CacheMiss, mapSql } from "./CacheError.js"
 import * as CacheMetrics from "./CacheMetrics.js"
 import type { MirrorStats, ReadCounts, SyncState } from "./MeetingsRepo.js"
@@ -119,12 +119,23 @@ export interface MeetingsCacheShape {
     params?: MeetingParams.ListMeetingsParams,
     options?: ReadOptions
   ) => Effect.Effect<Meeting.MeetingListPage, MeetingsError.MeetingsError | CacheError>
+  /**
+   * `list` with provenance: where the page came from (`network`, or `cache` when served from
+   * SQLite), when its oldest meeting was fetched, how old that is, whether it is stale under the
+   * policy's `maxAge`, and whether it holds locally written (pending) meetings.
+   */
+  readonly listCached: (
+    params?: MeetingParams.ListMeetingsParams,
+    options?: ReadOptions
+  ) => Effect.Effect<Cached<Meeting.MeetingListPage>, MeetingsError.MeetingsError | CacheError>
   /** Every cached meeting in the API's order, streamed from SQLite (keyset pages, flat memory). */
   readonly streamLocal: Stream.Stream<MeetingT, CacheError>
   /** Full sync (one at a time; see `Sync`). */
   readonly sync: (options?: Sync.SyncOptions) => Effect.Effect<Sync.SyncResult, MeetingsError.MeetingsError | CacheError>
-  /** Progress events of every sync run by this service. */
+  /** Progress events of every sync run by this service (subscribes when the stream starts). */
   readonly progress: Stream.Stream<Sync.SyncProgress>
+  /** Subscribe to progress events now (for the life of the scope), then read them from the queue. */
+  readonly subscribeProgress: Effect.Effect<Queue.Dequeue<Sync.SyncProgress>, never, Scope.Scope>
   readonly syncState: Effect.Effect<Option.Option<SyncState>, CacheError>
   /** Re-retrieve just these ids (404 → gone). */
   readonly refresh: (
@@ -171,19 +182,45 @@ const toInvalidParams = (error: { readonly issue: ParseResult.ParseIssue }) => {
 
 const decodeCreate = Schema.decodeUnknown(MeetingParams.CreateMeetingParams, MeetingParams.strictParse)
 const decodeUpdate = Schema.decodeUnknown(MeetingParams.UpdateMeetingParams, MeetingParams.strictParse)
+const decodeList = Schema.decodeUnknown(MeetingParams.ListMeetingsParams, MeetingParams.strictParse)
+
+/** The caller's idempotency key, checked as core's client would, before anything is stored or sent. */
+const checkIdempotencyKey = (key: string | undefined): Effect.Effect<string, MeetingsError.InvalidParams> => {
+  if (key === undefined) return Effect.sync(() => crypto.randomUUID())
+  if (key.length === 0) {
+    return Effect.fail(
+      new MeetingsError.InvalidParams({ param: "Idempotency-Key", message: "Idempotency-Key must not be empty", status: 400 })
+    )
+  }
+  if (key.length > MeetingsClient.MaxIdempotencyKeyLength) {
+    return Effect.fail(
+      new MeetingsError.InvalidParams({
+        param: "Idempotency-Key",
+        message: `Idempotency-Key must be at most ${MeetingsClient.MaxIdempotencyKeyLength} characters`,
+        status: 400
+      })
+    )
+  }
+  return Effect.succeed(key)
+}
 
 /** Failures that may pass if the same entry is tried again later (the API is reachable). */
 const isRetryableLater = (e: MeetingsError.MeetingsError): boolean =>
   e._tag === "IdempotencyConflict" || e._tag === "Conflict" || e._tag === "Unauthorized"
 
-const principalOf = (options: PrincipalSource): Principal.Principal =>
-  options.principal !== undefined ? Principal.make(options.principal) : Principal.fromApiKey(options.apiKey)
+const principalOf = (options: PrincipalSource): Effect.Effect<Principal.Principal, CacheError> =>
+  options.principal !== undefined
+    ? Either.match(Principal.validate(options.principal), {
+      onLeft: (message) => Effect.fail(new CacheError({ reason: "Config", message: `Invalid principal: ${message}` })),
+      onRight: Effect.succeed
+    })
+    : Effect.sync(() => Principal.fromApiKey(options.apiKey))
 
 export const make = (
   options: MeetingsCacheOptions
 ): Effect.Effect<
   MeetingsCacheShape,
-  never,
+  CacheError,
   Meetings.Meetings | MeetingsRepo | Outbox | SqlClient.SqlClient | Scope.Scope
 > =>
   Effect.gen(function*() {
@@ -191,7 +228,7 @@ export const make = (
     const repo = yield* MeetingsRepo
     const outboxStore = yield* Outbox
     const sql = yield* SqlClient.SqlClient
-    const principal = principalOf(options)
+    const principal = yield* principalOf(options)
     const defaultPolicy: ReadPolicy = options.policy ?? "CacheFirst"
     const defaultMaxAge = Duration.decode(options.maxAge ?? "5 minutes")
     const offlineWrites = options.offlineWrites ?? true
@@ -392,51 +429,83 @@ export const make = (
 
     const syncState = repo.syncState(principal)
 
+    const runSync = (syncOptions: Sync.SyncOptions) =>
+      Sync.run({ principal, repo, network, publish: (p) => Effect.asVoid(PubSub.publish(progressHub, p)) }, {
+        ...options.sync,
+        ...syncOptions
+      })
+
     const sync = (syncOptions: Sync.SyncOptions = {}) =>
-      syncLock.withPermits(1)(
-        Sync.run({ principal, repo, network, publish: (p) => Effect.asVoid(PubSub.publish(progressHub, p)) }, {
-          ...options.sync,
-          ...syncOptions
-        })
-      ).pipe(Effect.withSpan("MeetingsCache.sync"))
+      syncLock.withPermits(1)(runSync(syncOptions)).pipe(Effect.withSpan("MeetingsCache.sync"))
 
-    const backgroundSync = Effect.suspend(() =>
-      FiberSet.run(
-        background,
-        sync().pipe(
-          Effect.catchAll((e) => Effect.logDebug("background sync failed", { error: e._tag })),
-          Effect.withSpan("MeetingsCache.backgroundSync")
-        )
-      )
-    ).pipe(Effect.asVoid)
+    /** The last complete sync is older than `maxAge` (or there is none). */
+    const mirrorStale = (maxAge: Duration.Duration) =>
+      Effect.gen(function*() {
+        const state = yield* repo.syncState(principal)
+        const lastComplete = Option.flatMapNullable(state, (s) => s.lastCompleteAt)
+        const now = yield* Clock.currentTimeMillis
+        return Option.isNone(lastComplete) || now - lastComplete.value > Duration.toMillis(maxAge)
+      })
 
-    const localPage = (limit: number, offset: number) =>
+    // Single-flight: at most one background sync in flight; callers meanwhile do not queue another.
+    let backgroundSyncing = false
+    const backgroundSync = (maxAge: Duration.Duration) =>
+      Effect.suspend(() => {
+        if (backgroundSyncing) return Effect.void
+        backgroundSyncing = true
+        return FiberSet.run(
+          background,
+          syncLock.withPermits(1)(
+            // Another sync may have completed while we waited for the lock.
+            Effect.flatMap(mirrorStale(maxAge), (stale) =>
+              stale ? Effect.asVoid(runSync({})) : Effect.logDebug("mirror refreshed meanwhile; background sync skipped"))
+          ).pipe(
+            Effect.catchAll((e) => Effect.logDebug("background sync failed", { error: e._tag })),
+            Effect.ensuring(Effect.sync(() => {
+              backgroundSyncing = false
+            })),
+            Effect.withSpan("MeetingsCache.backgroundSync")
+          )
+        ).pipe(Effect.asVoid)
+      })
+
+    const localPage = (limit: number, offset: number, maxAge: Duration.Duration) =>
       Effect.gen(function*() {
         const rows = yield* repo.page(principal, limit, offset)
         const total = yield* repo.count(principal, {})
-        return new Meeting.MeetingListPage({ data: rows.map((r) => r.meeting), object: "list", totalCount: total }, true)
+        const page = new Meeting.MeetingListPage({ data: rows.map((r) => r.meeting), object: "list", totalCount: total }, true)
+        const now = yield* Clock.currentTimeMillis
+        // The page is as old as its oldest meeting; an empty page as old as the last complete sync.
+        const lastComplete = Option.flatMapNullable(yield* repo.syncState(principal), (s) => s.lastCompleteAt)
+        const fetchedAt = rows.length === 0
+          ? Option.getOrElse(lastComplete, () => now)
+          : Math.min(...rows.map((r) => r.fetchedAt))
+        return fromCache(page, { fetchedAt, pending: rows.some((r) => r.pending) }, now, maxAge)
       })
 
-    const list = Effect.fn("MeetingsCache.list")(function*(
-      params: MeetingParams.ListMeetingsParams = {},
+    const listCached = Effect.fn("MeetingsCache.listCached")(function*(
+      input: MeetingParams.ListMeetingsParams = {},
       readOptions: ReadOptions = {}
     ) {
+      // Validated under every policy: a bad limit must not become `LIMIT -1` over the whole mirror.
+      const params = yield* Effect.mapError(decodeList(input), toInvalidParams)
       const policy = readOptions.policy ?? defaultPolicy
       const maxAge = readOptions.maxAge === undefined ? defaultMaxAge : Duration.decode(readOptions.maxAge)
       const limit = params.limit ?? MeetingParams.MaxLimit
       const offset = params.offset ?? 0
       const remote = network.list(params, timeoutOf(readOptions.timeout)).pipe(
         Effect.map((page) => new Meeting.MeetingListPage({ ...page, data: page.data.map(redact) }, true)),
-        Effect.tap((page) => store(page.data, "fetch"))
+        Effect.tap((page) => store(page.data, "fetch")),
+        Effect.flatMap((page) => Effect.map(Clock.currentTimeMillis, (now) => fromNetwork(page, now)))
       )
       switch (policy) {
         case "CacheOnly":
-          return yield* localPage(limit, offset)
+          return yield* localPage(limit, offset, maxAge)
         case "NetworkFirst":
           return yield* remote.pipe(
             Effect.catchIf(MeetingsError.isUnreachable, () =>
               Metric.increment(fallbacksBy[policy]).pipe(
-                Effect.zipRight(localPage(limit, offset))
+                Effect.zipRight(localPage(limit, offset, maxAge))
               ))
           )
         case "CacheFirst":
@@ -446,12 +515,15 @@ export const make = (
           if (Option.isNone(lastComplete)) return yield* remote
           if (policy === "StaleWhileRevalidate") {
             const now = yield* Clock.currentTimeMillis
-            if (now - lastComplete.value > Duration.toMillis(maxAge)) yield* backgroundSync
+            if (now - lastComplete.value > Duration.toMillis(maxAge)) yield* backgroundSync(maxAge)
           }
-          return yield* localPage(limit, offset)
+          return yield* localPage(limit, offset, maxAge)
         }
       }
     })
+
+    const list = (params?: MeetingParams.ListMeetingsParams, readOptions?: ReadOptions) =>
+      Effect.map(listCached(params, readOptions), (cached) => cached.value)
 
     const streamLocal: Stream.Stream<MeetingT, CacheError> = Stream.paginateChunkEffect(
       null as { readonly createdAt: number; readonly id: string } | null,
@@ -644,7 +716,7 @@ export const make = (
       writeOptions: CacheWriteOptions = {}
     ) {
       const valid = yield* Effect.mapError(decodeCreate(params), toInvalidParams)
-      const idempotencyKey = writeOptions.idempotencyKey ?? crypto.randomUUID()
+      const idempotencyKey = yield* checkIdempotencyKey(writeOptions.idempotencyKey)
       return yield* writeLock.withPermits(1)(Effect.gen(function*() {
         if (writeOptions.offline !== true && (yield* drained)) {
           const result = yield* Effect.either(
@@ -672,7 +744,7 @@ export const make = (
       writeOptions: CacheWriteOptions = {}
     ) {
       const valid = yield* Effect.mapError(decodeUpdate(params), toInvalidParams)
-      const idempotencyKey = writeOptions.idempotencyKey ?? crypto.randomUUID()
+      const idempotencyKey = yield* checkIdempotencyKey(writeOptions.idempotencyKey)
       return yield* writeLock.withPermits(1)(Effect.gen(function*() {
         const resolveTarget = Effect.map(lookup(id), ({ key }) => key)
         let target = yield* resolveTarget
@@ -713,17 +785,27 @@ export const make = (
         : Effect.succeed(Option.some(id))
 
     const rebuild = writeLock.withPermits(1)(Effect.gen(function*() {
-      yield* repo.clear(principal)
-      // Queued creates stay visible under their provisional ids.
-      const entries = yield* outboxStore.pending(principal)
-      const now = yield* Clock.currentTimeMillis
-      const provisional: Array<MeetingT> = []
-      for (const entry of entries) {
-        if (entry.op !== "create" || entry.localId === null) continue
-        const params = yield* Effect.either(decodeCreate(entry.params))
-        if (Either.isRight(params)) provisional.push(provisionalMeeting(entry.localId, params.right, DateTime.unsafeMake(entry.createdAt)))
-      }
-      yield* repo.upsert(principal, provisional, { mode: "local", now })
+      // One transaction: clear the mirror (pending rows stay) and restore any queued create whose
+      // provisional row is missing, so queued writes stay visible under their ids.
+      const entries = yield* inTransaction(
+        "Cannot rebuild the mirror",
+        Effect.gen(function*() {
+          yield* repo.clear(principal)
+          const entries = yield* outboxStore.pending(principal)
+          const now = yield* Clock.currentTimeMillis
+          const provisional: Array<MeetingT> = []
+          for (const entry of entries) {
+            if (entry.op !== "create" || entry.localId === null) continue
+            if (Option.isSome(yield* repo.findById(principal, entry.localId))) continue
+            const params = yield* Effect.either(decodeCreate(entry.params))
+            if (Either.isRight(params)) {
+              provisional.push(provisionalMeeting(entry.localId, params.right, DateTime.unsafeMake(entry.createdAt)))
+            }
+          }
+          yield* repo.upsert(principal, provisional, { mode: "local", now })
+          return entries
+        })
+      )
       yield* Effect.logInfo("cache mirror rebuilt", { keptOutbox: entries.length })
     })).pipe(Effect.withSpan("MeetingsCache.rebuild"))
 
@@ -756,9 +838,11 @@ export const make = (
       query,
       count,
       list,
+      listCached,
       streamLocal,
       sync,
       progress: Stream.fromPubSub(progressHub),
+      subscribeProgress: PubSub.subscribe(progressHub),
       syncState,
       refresh,
       create,
@@ -767,7 +851,10 @@ export const make = (
       outbox: outboxStore.pending(principal),
       deadLetters: outboxStore.deadLetters(principal),
       retryDeadLetter: (seq: number) =>
-        Clock.currentTimeMillis.pipe(Effect.flatMap((now) => outboxStore.retryDead(principal, seq, now)), Effect.asVoid),
+        Clock.currentTimeMillis.pipe(
+          Effect.flatMap((now) => outboxStore.retryDead(principal, seq, now)),
+          Effect.zipRight(updateOutboxGauges)
+        ),
       discardDeadLetter: (seq: number) => Effect.asVoid(outboxStore.discardDead(principal, seq)),
       resolveId,
       rebuild,
@@ -782,7 +869,7 @@ export const make = (
 /** The cache service. Needs the network `Meetings` and a `SqlClient` (see `Database.layer`). */
 export const layer = (
   options: MeetingsCacheOptions
-): Layer.Layer<MeetingsCache, never, Meetings.Meetings | SqlClient.SqlClient> =>
+): Layer.Layer<MeetingsCache, CacheError, Meetings.Meetings | SqlClient.SqlClient> =>
   Layer.scoped(MeetingsCache, make(options)).pipe(Layer.provide(Layer.merge(MeetingsRepo.Default, Outbox.Default)))
 
 /**
@@ -790,7 +877,14 @@ export const layer = (
  * `LIGHTFIELD_CACHE_POLICY` (default `CacheFirst`), `LIGHTFIELD_CACHE_MAX_AGE` (default 5 minutes).
  */
 export const config: Config.Config<MeetingsCacheOptions> = Config.all({
-  principal: Config.option(Config.string("LIGHTFIELD_CACHE_PRINCIPAL")),
+  principal: Config.option(
+    Config.string("LIGHTFIELD_CACHE_PRINCIPAL").pipe(
+      Config.validate({
+        message: "Expected a principal: 1 to 128 letters, digits or _.:@- characters",
+        validation: (value) => Either.isRight(Principal.validate(value))
+      })
+    )
+  ),
   apiKey: Config.option(Config.redacted("LIGHTFIELD_API_KEY")),
   policy: Config.literal("CacheFirst", "StaleWhileRevalidate", "NetworkFirst", "CacheOnly")("LIGHTFIELD_CACHE_POLICY")
     .pipe(Config.withDefault("CacheFirst" as const)),
@@ -812,14 +906,29 @@ export const config: Config.Config<MeetingsCacheOptions> = Config.all({
 
 export const layerConfig = (
   options: Config.Config<MeetingsCacheOptions> = config
-): Layer.Layer<MeetingsCache, ConfigError.ConfigError, Meetings.Meetings | SqlClient.SqlClient> =>
+): Layer.Layer<MeetingsCache, ConfigError.ConfigError | CacheError, Meetings.Meetings | SqlClient.SqlClient> =>
   Layer.unwrapEffect(Effect.map(options, layer))
 
 /** Map the cache's own failures into core's error union for the `Meetings`-shaped layer. */
+/**
+ * Map the cache's own failures into core's error union for the `Meetings`-shaped layer. Core's
+ * `MeetingsUnavailable.reason` has no "local" literal, so the origin is kept distinguishable by the
+ * message prefix (`Local cache: …`) and the original error as `cause` (see `isLocalCacheFailure`).
+ */
+export const localCachePrefix = "Local cache: "
+
 const toMeetingsError = (e: CacheError | CacheMiss): MeetingsError.MeetingsError =>
   e._tag === "CacheMiss"
-    ? new MeetingsError.MeetingsUnavailable({ reason: "Transport", message: e.message, cause: e })
-    : new MeetingsError.MeetingsUnavailable({ reason: "Server", message: `Local cache failed: ${e.message}`, cause: e })
+    ? new MeetingsError.MeetingsUnavailable({ reason: "Transport", message: `${localCachePrefix}${e.message}`, cause: e })
+    : new MeetingsError.MeetingsUnavailable({
+      reason: "Server",
+      message: `${localCachePrefix}${e.reason} failure: ${e.message}`,
+      cause: e
+    })
+
+/** True for a `MeetingsUnavailable` made by `layerMeetings` from a local cache failure (not an API outage). */
+export const isLocalCacheFailure = (e: unknown): boolean =>
+  e instanceof MeetingsError.MeetingsUnavailable && (e.cause instanceof CacheError || e.cause instanceof CacheMiss)
 
 export interface MeetingsLayerOptions {
   /** Read policy for `retrieve`, `list` and `stream` (default: the cache's default policy). */
@@ -833,7 +942,8 @@ export interface MeetingsLayerOptions {
  * the outbox (a queued create answers with its provisional `local_…` meeting).
  *
  * Cache failures become `MeetingsUnavailable` (`CacheMiss` → `Transport`, `CacheError` → `Server`,
- * with the original as `cause`), since `Meetings` has no other way to say "not now".
+ * with the original as `cause` and a `Local cache: ` message prefix), since `Meetings` has no other
+ * way to say "not now"; `isLocalCacheFailure` tells them apart from an API outage.
  */
 export const layerMeetings = (
   layerOptions: MeetingsLayerOptions = {}
@@ -866,7 +976,10 @@ export const layerMeetings = (
             ...(streamOptions?.timeout === undefined ? {} : { timeout: streamOptions.timeout }),
             ...(onProgress === undefined
               ? {}
-              : { onProgress: (p: Sync.SyncProgress) => onProgress({ pages: p.pages, items: p.meetings, totalCount: p.totalCount }) })
+              : {
+                onProgress: (p: Sync.SyncProgress) =>
+                  onProgress({ pages: p.pages, items: p.meetings, totalCount: p.totalCount, complete: false })
+              })
           }).pipe(
             Effect.catchIf(
               (e): e is MeetingsError.Unreachable => e._tag !== "CacheError" && MeetingsError.isUnreachable(e),
@@ -874,12 +987,35 @@ export const layerMeetings = (
             )
           )
         })
+      /**
+       * The mirror from SQLite, then core's closing progress event: `complete` when the mirror's
+       * last scan finished (a complete, reconciled listing), `false` when it never did.
+       */
+      const streamWithClosing = (streamOptions: Meetings.StreamOptions | undefined) => {
+        const local = Stream.mapError(cache.streamLocal, toMeetingsError)
+        const onProgress = streamOptions?.onProgress
+        if (onProgress === undefined) return local
+        let items = 0
+        const closing = Stream.execute(
+          orUnavailable(cache.syncState).pipe(
+            Effect.flatMap((state) =>
+              onProgress({
+                pages: Option.match(state, { onNone: () => 0, onSome: (s) => s.pages }),
+                items,
+                totalCount: items,
+                complete: Option.exists(state, (s) => s.finishedAt !== null)
+              })
+            )
+          )
+        )
+        return Stream.concat(Stream.tap(local, () => Effect.sync(() => items++)), closing)
+      }
       return Meetings.Meetings.of({
         retrieve: (id, callOptions) => orUnavailable(Effect.map(cache.get(id, read(callOptions)), (c) => c.value)),
         list: (params, callOptions) => orUnavailable(cache.list(params, read(callOptions))),
         stream: (streamOptions) =>
           Stream.unwrap(
-            Effect.as(orUnavailable(syncFirst(streamOptions)), Stream.mapError(cache.streamLocal, toMeetingsError))
+            Effect.as(orUnavailable(syncFirst(streamOptions)), streamWithClosing(streamOptions))
           ),
         create: (params, writeOptions) => orUnavailable(Effect.map(cache.create(params, writeOptions), (c) => c.value)),
         update: (id, params, writeOptions) =>

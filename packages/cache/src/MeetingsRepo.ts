@@ -7,10 +7,11 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { Statement } from "@effect/sql"
-import { Meeting } from "@lightfield-effect/core"
+import { Meeting, MeetingParams } from "@lightfield-effect/core"
 import { Array as Arr, Clock, Context, DateTime, Duration, Effect, Either, Option, Schedule, Schema } from "effect"
 import { CacheError, isBusy, mapSql } from "./CacheError.js"
 import * as Dialect from "./Dialect.js"
+import { applyUpdate } from "./internal/provisional.js"
 import type { Principal } from "./Principal.js"
 
 type MeetingT = Meeting.Meeting
@@ -154,6 +155,16 @@ export const encodeBodySchema = (meeting: MeetingT): Either.Either<string, Cache
     (encoded) => JSON.stringify(encoded)
   )
 
+const decodeUpdateParams = Schema.decodeUnknownOption(MeetingParams.UpdateMeetingParams)
+
+const parseJsonOrNull = (text: string): unknown => {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return null
+  }
+}
+
 const millisOf = (dt: Option.Option<DateTime.Utc>): number | null =>
   Option.isSome(dt) ? DateTime.toEpochMillis(dt.value) : null
 
@@ -225,14 +236,34 @@ const toRows = (
   )
 }
 
+/** A cheap structural check of a parsed body: the members the fast path relies on are there. */
+const looksLikeMeeting = (json: unknown): json is typeof Meeting.Meeting.Encoded => {
+  if (typeof json !== "object" || json === null) return false
+  const o = json as Record<string, unknown>
+  return typeof o.id === "string" &&
+    (o.accessLevel === "FULL" || o.accessLevel === "METADATA") &&
+    typeof o.createdAt === "string" &&
+    (o.updatedAt === null || typeof o.updatedAt === "string") &&
+    typeof o.objectType === "string" &&
+    typeof o.fields === "object" && o.fields !== null && !Array.isArray(o.fields) &&
+    typeof o.relationships === "object" && o.relationships !== null && !Array.isArray(o.relationships)
+}
+
+const decodeMeetingSchema = Schema.decodeUnknownEither(Meeting.Meeting)
+
 /**
- * Decode a stored body. The JSON was produced by `Schema.encode(Meeting)` in this package, so it
- * is rebuilt without re-validation (two timestamps parsed, nothing else) — this is the hot path of a
- * cached `get`. A body that does not even parse is a `CacheError{reason:"Decode"}`.
+ * Decode a stored body. The JSON was produced by `Schema.encode(Meeting)` in this package, so when
+ * it passes a cheap structural check it is rebuilt without full validation (two timestamps parsed,
+ * nothing else): this is the hot path of a cached `get`. A body that fails the check goes through
+ * the full `Schema` decode; a body that fails that too (or does not parse) is a
+ * `CacheError{reason:"Decode"}`.
  */
 export const decodeBody = (id: string, body: string): Either.Either<MeetingT, CacheError> => {
+  const decodeError = (cause: unknown) =>
+    new CacheError({ reason: "Decode", message: `Stored meeting ${id} cannot be decoded`, cause })
   try {
-    const json = JSON.parse(body) as typeof Meeting.Meeting.Encoded
+    const json: unknown = JSON.parse(body)
+    if (!looksLikeMeeting(json)) return Either.mapLeft(decodeMeetingSchema(json), decodeError)
     const createdAt = DateTime.unsafeMake(json.createdAt)
     const updatedAt = json.updatedAt === null ? null : DateTime.unsafeMake(json.updatedAt)
     return Either.right(
@@ -245,7 +276,7 @@ export const decodeBody = (id: string, body: string): Either.Either<MeetingT, Ca
       }, true)
     )
   } catch (cause) {
-    return Either.left(new CacheError({ reason: "Decode", message: `Stored meeting ${id} cannot be decoded`, cause }))
+    return Either.left(decodeError(cause))
   }
 }
 
@@ -267,8 +298,26 @@ const toStored = (row: StoredRow): Either.Either<StoredMeeting, CacheError> =>
     writtenAt: row.written_at === null ? null : Number(row.written_at)
   }))
 
-const toMillis = (input: DateTime.DateTime | Date | string): number =>
-  DateTime.isDateTime(input) ? DateTime.toEpochMillis(input) : DateTime.toEpochMillis(DateTime.unsafeMake(input))
+/** A query bound as epoch millis; an unparseable one is a `CacheError{reason:"Query"}` naming the field. */
+const toMillis = (
+  field: "from" | "to",
+  input: DateTime.DateTime | Date | string | undefined
+): Either.Either<number | undefined, CacheError> => {
+  if (input === undefined) return Either.right(undefined)
+  if (DateTime.isDateTime(input)) return Either.right(DateTime.toEpochMillis(input))
+  return Option.match(DateTime.make(input), {
+    onNone: () =>
+      Either.left(
+        new CacheError({
+          reason: "Query",
+          message: `MeetingQuery.${field} is not a valid date: ${
+            typeof input === "string" ? JSON.stringify(input) : String(input)
+          }`
+        })
+      ),
+    onSome: (dt) => Either.right(DateTime.toEpochMillis(dt))
+  })
+}
 
 /** Rows per multi-row statement (16 columns → 3,200 parameters, well under SQLite's 32,766). */
 const meetingRowsPerStatement = 200
@@ -328,22 +377,57 @@ export const make = Effect.gen(function*() {
   const transaction = <A, E, R>(message: string, self: Effect.Effect<A, E, R>) =>
     sql.withTransaction(self).pipe(retryBusy, mapSql(message))
 
+  /**
+   * A pending row whose meeting the server now serves as METADATA while the row holds FULL content:
+   * replace it with the redacted incoming copy, with the queued updates re-applied (it stays pending),
+   * so content the caller may no longer see does not outlive the downgrade.
+   */
+  const redactPending = (principal: Principal, incoming: MeetingT, now: number) =>
+    Effect.gen(function*() {
+      const queued = yield* sql<{ params: string }>`SELECT params FROM outbox WHERE principal = ${principal}
+        AND target_id = ${incoming.id} AND op = 'update' AND status = 'pending' ORDER BY seq`
+      const at = DateTime.unsafeMake(now)
+      let meeting = redact(incoming)
+      for (const row of queued) {
+        const params = decodeUpdateParams(parseJsonOrNull(row.params))
+        if (Option.isSome(params)) meeting = applyUpdate(meeting, params.value, at)
+      }
+      const encoded = toRows(principal, meeting, { mode: "local", now })
+      if (Either.isLeft(encoded)) return yield* encoded.left
+      yield* sql`INSERT INTO meetings ${sql.insert(encoded.right.row)} ${sql.literal(conflictClause.local)}`
+      yield* sql`DELETE FROM meeting_attendees WHERE principal = ${principal} AND meeting_id = ${incoming.id}`
+      if (encoded.right.attendees.length > 0) {
+        yield* sql`INSERT INTO meeting_attendees ${sql.insert(encoded.right.attendees)} ON CONFLICT DO NOTHING`
+      }
+    })
+
   const upsertRows = (
     principal: Principal,
     rows: ReadonlyArray<MeetingRowInsert>,
     attendees: ReadonlyArray<AttendeeRowInsert>,
-    mode: UpsertMode
+    mode: UpsertMode,
+    incoming: ReadonlyMap<string, MeetingT>
   ) =>
     Effect.gen(function*() {
       invalidate(principal, rows.map((r) => r.id))
       let skip: ReadonlySet<string> = new Set()
+      const downgraded: Array<MeetingT> = []
       if (mode === "scan" || mode === "fetch") {
         // Pending rows are not overwritten by the server's (older) view, so keep their attendees too.
-        const pending = yield* Effect.forEach(
+        const pending = (yield* Effect.forEach(
           Arr.chunksOf(rows.map((r) => r.id), 500),
-          (ids) => sql<{ id: string }>`SELECT id FROM meetings WHERE principal = ${principal} AND pending = 1 AND ${sql.in("id", ids)}`
-        )
-        skip = new Set(pending.flat().map((r) => r.id))
+          (ids) =>
+            sql<{ id: string; access_level: string }>`SELECT id, access_level FROM meetings
+              WHERE principal = ${principal} AND pending = 1 AND ${sql.in("id", ids)}`
+        )).flat()
+        skip = new Set(pending.map((r) => r.id))
+        // ... except that a METADATA copy never leaves FULL content behind in a pending row.
+        for (const row of pending) {
+          const meeting = incoming.get(row.id)
+          if (row.access_level === "FULL" && meeting !== undefined && meeting.accessLevel === "METADATA") {
+            downgraded.push(meeting)
+          }
+        }
       }
       for (const chunk of Arr.chunksOf(rows, meetingRowsPerStatement)) {
         yield* sql`INSERT INTO meetings ${sql.insert(chunk)} ${sql.literal(conflictClause[mode])}`
@@ -356,6 +440,8 @@ export const make = Effect.gen(function*() {
       for (const chunk of Arr.chunksOf(keep, attendeeRowsPerStatement)) {
         yield* sql`INSERT INTO meeting_attendees ${sql.insert(chunk)} ON CONFLICT DO NOTHING`
       }
+      const now = rows[0]?.fetched_at ?? 0
+      for (const meeting of downgraded) yield* redactPending(principal, meeting, now)
     })
 
   /** The id of the scan running now (started, not finished), if any. */
@@ -379,9 +465,11 @@ export const make = Effect.gen(function*() {
     const seen = new Set<string>()
     // Last one wins inside a batch (a row may not appear twice in one multi-row upsert).
     const items = Arr.reverse(Arr.fromIterable(meetings))
+    const incoming = new Map<string, MeetingT>()
     for (const meeting of items) {
       if (seen.has(meeting.id)) continue
       seen.add(meeting.id)
+      incoming.set(meeting.id, meeting)
       const encoded = toRows(principal, meeting, options)
       if (Either.isLeft(encoded)) return yield* encoded.left
       rows.push(encoded.right.row)
@@ -397,7 +485,7 @@ export const make = Effect.gen(function*() {
             for (let i = 0; i < rows.length; i++) rows[i] = { ...rows[i]!, seen_scan: running }
           }
         }
-        yield* upsertRows(principal, rows, attendees, options.mode)
+        yield* upsertRows(principal, rows, attendees, options.mode, incoming)
       })
     )
     return rows.length
@@ -477,11 +565,15 @@ export const make = Effect.gen(function*() {
       return Effect.succeed(Option.some(cached))
     })
 
-  const conditions = (principal: Principal, q: MeetingQuery): Array<Statement.Fragment> => {
+  const conditions = (principal: Principal, q: MeetingQuery): Either.Either<Array<Statement.Fragment>, CacheError> => {
+    const from = toMillis("from", q.from)
+    if (Either.isLeft(from)) return Either.left(from.left)
+    const to = toMillis("to", q.to)
+    if (Either.isLeft(to)) return Either.left(to.left)
     const where: Array<Statement.Fragment> = [sql`m.principal = ${principal}`, sql`m.gone = 0`]
     if (q.includePending === false) where.push(sql`m.pending = 0`)
-    if (q.from !== undefined) where.push(sql`m.start_date >= ${toMillis(q.from)}`)
-    if (q.to !== undefined) where.push(sql`m.start_date < ${toMillis(q.to)}`)
+    if (from.right !== undefined) where.push(sql`m.start_date >= ${from.right}`)
+    if (to.right !== undefined) where.push(sql`m.start_date < ${to.right}`)
     if (q.organizer !== undefined) where.push(sql`m.organizer = ${q.organizer.trim().toLowerCase()}`)
     if (q.accessLevel !== undefined) where.push(sql`m.access_level = ${q.accessLevel}`)
     if (q.attendee !== undefined) {
@@ -494,15 +586,16 @@ export const make = Effect.gen(function*() {
       // Text without a single word matches nothing.
       where.push(match === undefined ? sql`1 = 0` : Dialect.fullTextCondition(sql, match))
     }
-    return where
+    return Either.right(where)
   }
 
   const query = Effect.fn("MeetingsRepo.query")(function*(principal: Principal, q: MeetingQuery = {}) {
     const limit = Math.max(0, Math.floor(q.limit ?? 100))
     const offset = Math.max(0, Math.floor(q.offset ?? 0))
     const order = q.order === "asc" ? sql.literal("ASC") : sql.literal("DESC")
+    const where = yield* conditions(principal, q)
     const rows = yield* sql<StoredRow>`SELECT m.id, m.body, m.fetched_at, m.pending, m.gone, m.written_at
-      FROM meetings m WHERE ${sql.and(conditions(principal, q))}
+      FROM meetings m WHERE ${sql.and(where)}
       ORDER BY m.start_date ${order}, m.id ${order} LIMIT ${limit} OFFSET ${offset}`.pipe(
       mapSql("Cannot query meetings")
     )
@@ -512,9 +605,10 @@ export const make = Effect.gen(function*() {
   })
 
   const count = Effect.fn("MeetingsRepo.count")(function*(principal: Principal, q: MeetingQuery = {}) {
-    const rows = yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM meetings m WHERE ${
-      sql.and(conditions(principal, q))
-    }`.pipe(mapSql("Cannot count meetings"))
+    const where = yield* conditions(principal, q)
+    const rows = yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM meetings m WHERE ${sql.and(where)}`.pipe(
+      mapSql("Cannot count meetings")
+    )
     return Number(rows[0]?.n ?? 0)
   })
 
@@ -567,16 +661,17 @@ export const make = Effect.gen(function*() {
   const markGone = Effect.fn("MeetingsRepo.markGone")(function*(principal: Principal, ids: ReadonlyArray<string>) {
     if (ids.length === 0) return
     invalidate(principal, ids)
-    yield* transaction(
-      "Cannot mark meetings gone",
-      Effect.forEach(Arr.chunksOf(ids, 500), (chunk) =>
-        Effect.zipRight(
-          sql`UPDATE meetings SET gone = 1, written_at = NULL, pending = 0, description = NULL, body = '{}'
-            WHERE principal = ${principal} AND ${sql.in("id", chunk)}`,
-          sql`DELETE FROM meeting_attendees WHERE principal = ${principal} AND ${sql.in("meeting_id", chunk)}`
-        ), { discard: true })
-    )
+    yield* transaction("Cannot mark meetings gone", goneStatements(principal, ids))
   })
+
+  /** The statements that turn rows into tombstones (run inside the caller's transaction). */
+  const goneStatements = (principal: Principal, ids: ReadonlyArray<string>) =>
+    Effect.forEach(Arr.chunksOf(ids, 500), (chunk) =>
+      Effect.zipRight(
+        sql`UPDATE meetings SET gone = 1, written_at = NULL, pending = 0, description = NULL, body = '{}'
+          WHERE principal = ${principal} AND ${sql.in("id", chunk)}`,
+        sql`DELETE FROM meeting_attendees WHERE principal = ${principal} AND ${sql.in("meeting_id", chunk)}`
+      ), { discard: true })
 
   /** Drop a row (a provisional meeting after its create was replayed). */
   const remove = Effect.fn("MeetingsRepo.remove")(function*(principal: Principal, id: string) {
@@ -600,6 +695,9 @@ export const make = Effect.gen(function*() {
   })
 
   /**
+   * Prefer `reconcileScan`, which does this, the gone marks of 404s and `finishScan` in one
+   * transaction and only while the scan is still current (two connections may scan at once).
+   *
    * After a COMPLETE scan: everything not seen by it (nor fetched by id while it ran), not pending and
    * not awaiting read-your-writes confirmation is gone. Returns how many rows were marked.
    */
@@ -637,47 +735,146 @@ export const make = Effect.gen(function*() {
     })
   })
 
-  /** Record the start of a scan; an unfinished previous scan counts as interrupted. */
-  const startScan = Effect.fn("MeetingsRepo.startScan")(function*(principal: Principal, scanId: string, now: number) {
-    yield* transaction(
+  /**
+   * Record the start of a scan and take the principal's sync lease until `leaseUntil`; an unfinished
+   * previous scan counts as interrupted. Returns false (and changes nothing) while another scan,
+   * on any connection, holds an unexpired lease: scans are serialised across connections.
+   */
+  const startScan = Effect.fn("MeetingsRepo.startScan")(function*(
+    principal: Principal,
+    scanId: string,
+    now: number,
+    leaseUntil: number = now,
+    owner: string | null = null
+  ) {
+    const rows = yield* transaction(
       "Cannot record sync start",
-      sql`INSERT INTO sync_state (principal, scan_id, started_at, finished_at, last_complete_at, pages, items, interrupted)
-        VALUES (${principal}, ${scanId}, ${now}, NULL, NULL, 0, 0, 0)
+      sql<{ scan_id: string }>`INSERT INTO sync_state
+          (principal, scan_id, started_at, finished_at, last_complete_at, pages, items, interrupted, lease_until, lease_owner)
+        VALUES (${principal}, ${scanId}, ${now}, NULL, NULL, 0, 0, 0, ${leaseUntil}, ${owner})
         ON CONFLICT (principal) DO UPDATE SET scan_id = excluded.scan_id, started_at = excluded.started_at,
           interrupted = CASE WHEN sync_state.finished_at IS NULL THEN sync_state.interrupted + 1 ELSE 0 END,
-          finished_at = NULL, pages = 0, items = 0`
+          finished_at = NULL, pages = 0, items = 0, lease_until = excluded.lease_until,
+          lease_owner = excluded.lease_owner
+        WHERE sync_state.finished_at IS NOT NULL OR sync_state.lease_until IS NULL
+          OR sync_state.lease_until <= ${now}
+        RETURNING scan_id`
+    )
+    return rows.length > 0
+  })
+
+  /** The scan holding the principal's lease now (unfinished, lease not released), if any. */
+  const leaseHolder = Effect.fn("MeetingsRepo.leaseHolder")(function*(principal: Principal) {
+    const rows = yield* sql<{ scan_id: string; lease_owner: string | null; lease_until: number }>`
+      SELECT scan_id, lease_owner, lease_until FROM sync_state
+      WHERE principal = ${principal} AND finished_at IS NULL AND lease_until IS NOT NULL`.pipe(
+      mapSql("Cannot read sync state")
+    )
+    const row = rows[0]
+    return row === undefined
+      ? Option.none()
+      : Option.some({ scanId: row.scan_id, owner: row.lease_owner, until: Number(row.lease_until) })
+  })
+
+  /** Give up the lease of a scan that ends without finishing (interrupted, failed, incomplete). */
+  const releaseScan = Effect.fn("MeetingsRepo.releaseScan")(function*(principal: Principal, scanId: string) {
+    yield* transaction(
+      "Cannot release the sync lease",
+      sql`UPDATE sync_state SET lease_until = NULL WHERE principal = ${principal} AND scan_id = ${scanId}`
     )
   })
 
-  const recordProgress = (principal: Principal, scanId: string, pages: number, items: number) =>
-    sql`UPDATE sync_state SET pages = ${pages}, items = ${items} WHERE principal = ${principal} AND scan_id = ${scanId}`
+  /** Record progress and renew the lease; no row means another scan took over (the lease expired). */
+  const recordProgress = (
+    principal: Principal,
+    scanId: string,
+    pages: number,
+    items: number,
+    leaseUntil: number | undefined
+  ) =>
+    Effect.map(
+      leaseUntil === undefined
+        ? sql<{ scan_id: string }>`UPDATE sync_state SET pages = ${pages}, items = ${items}
+            WHERE principal = ${principal} AND scan_id = ${scanId} RETURNING scan_id`
+        : sql<{ scan_id: string }>`UPDATE sync_state SET pages = ${pages}, items = ${items}, lease_until = ${leaseUntil}
+            WHERE principal = ${principal} AND scan_id = ${scanId} RETURNING scan_id`,
+      (rows) => rows.length > 0
+    )
 
-  /** Upsert one scanned chunk and record progress in the same transaction. */
+  /**
+   * Upsert one scanned chunk and record progress (renewing the lease) in the same transaction.
+   * Returns how many meetings were stored, or `None` when the scan is no longer the principal's
+   * current scan (another connection took over): then nothing is written, so rows are only ever
+   * stamped by the current scan.
+   */
   const upsertScanned = Effect.fn("MeetingsRepo.upsertScanned")(function*(
     principal: Principal,
     meetings: ReadonlyArray<MeetingT>,
-    options: { readonly now: number; readonly scanId: string; readonly pages: number; readonly items: number }
+    options: {
+      readonly now: number
+      readonly scanId: string
+      readonly pages: number
+      readonly items: number
+      readonly leaseUntil?: number
+    }
   ) {
     const rows: Array<MeetingRowInsert> = []
     const attendees: Array<AttendeeRowInsert> = []
     const seen = new Set<string>()
+    const incoming = new Map<string, MeetingT>()
     for (let i = meetings.length - 1; i >= 0; i--) {
       const meeting = meetings[i]!
       if (seen.has(meeting.id)) continue
       seen.add(meeting.id)
+      incoming.set(meeting.id, meeting)
       const encoded = toRows(principal, meeting, { mode: "scan", now: options.now, scanId: options.scanId })
       if (Either.isLeft(encoded)) return yield* encoded.left
       rows.push(encoded.right.row)
       for (const a of encoded.right.attendees) attendees.push(a)
     }
-    yield* transaction(
+    // The progress update goes first: it takes the write lock and checks the scan is still current.
+    const current = yield* transaction(
       "Cannot store synced meetings",
-      Effect.zipRight(
-        upsertRows(principal, rows, attendees, "scan"),
-        recordProgress(principal, options.scanId, options.pages, options.items)
+      Effect.flatMap(
+        recordProgress(principal, options.scanId, options.pages, options.items, options.leaseUntil),
+        (current) =>
+          current ? Effect.as(upsertRows(principal, rows, attendees, "scan", incoming), true) : Effect.succeed(false)
       )
     )
-    return rows.length
+    return current ? Option.some(rows.length) : Option.none<number>()
+  })
+
+  /**
+   * The end of a COMPLETE scan, in one transaction and only if `scanId` is still the principal's
+   * current scan: mark `notFound` gone (re-fetches that answered 404), mark every row the scan did
+   * not see (not pending, not awaiting read-your-writes) gone, and record the scan as finished
+   * (releasing the lease). Returns the ids marked gone, or `None` (nothing changed) when another
+   * scan has taken over.
+   */
+  const reconcileScan = Effect.fn("MeetingsRepo.reconcileScan")(function*(
+    principal: Principal,
+    scanId: string,
+    notFound: ReadonlyArray<string>,
+    now: number
+  ) {
+    const result = yield* transaction(
+      "Cannot reconcile the scan",
+      Effect.gen(function*() {
+        // The write comes first: it takes the write lock, so the check cannot go stale.
+        const finished = yield* sql<{ scan_id: string }>`UPDATE sync_state SET finished_at = ${now},
+            last_complete_at = ${now}, interrupted = 0, lease_until = NULL
+          WHERE principal = ${principal} AND scan_id = ${scanId} RETURNING scan_id`
+        if (finished.length === 0) return Option.none<ReadonlyArray<string>>()
+        yield* goneStatements(principal, notFound)
+        const unseen = yield* sql<{ id: string }>`SELECT id FROM meetings WHERE principal = ${principal} AND gone = 0
+          AND pending = 0 AND written_at IS NULL AND (seen_scan IS NULL OR seen_scan <> ${scanId})`
+        const vanished = unseen.map((r) => r.id)
+        yield* goneStatements(principal, vanished)
+        return Option.some<ReadonlyArray<string>>(vanished)
+      })
+    )
+    invalidate(principal, [...notFound, ...Option.getOrElse(result, (): ReadonlyArray<string> => [])])
+    return result
   })
 
   const finishScan = Effect.fn("MeetingsRepo.finishScan")(function*(
@@ -729,14 +926,19 @@ export const make = Effect.gen(function*() {
     return { hits: Number(row?.hits ?? 0), misses: Number(row?.misses ?? 0), stale: Number(row?.stale ?? 0) } satisfies ReadCounts
   })
 
-  /** Drop this principal's mirror (meetings, attendees, sync state). The outbox is not touched. */
+  /**
+   * Drop this principal's mirror (meetings, attendees, sync state) in one transaction. Pending rows
+   * (local writes the outbox has not replayed yet) and their attendees are kept: they cannot be
+   * fetched again. The outbox is not touched.
+   */
   const clear = Effect.fn("MeetingsRepo.clear")(function*(principal: Principal) {
     invalidateAll()
     yield* transaction(
       "Cannot clear the mirror",
       Effect.all([
-        sql`DELETE FROM meeting_attendees WHERE principal = ${principal}`,
-        sql`DELETE FROM meetings WHERE principal = ${principal}`,
+        sql`DELETE FROM meeting_attendees WHERE principal = ${principal} AND meeting_id IN
+          (SELECT id FROM meetings WHERE principal = ${principal} AND pending = 0)`,
+        sql`DELETE FROM meetings WHERE principal = ${principal} AND pending = 0`,
         sql`DELETE FROM sync_state WHERE principal = ${principal}`
       ], { discard: true })
     )
@@ -761,6 +963,9 @@ export const make = Effect.gen(function*() {
     markUnseenGone,
     syncState,
     startScan,
+    leaseHolder,
+    releaseScan,
+    reconcileScan,
     finishScan,
     stats,
     addReadStats,

@@ -10,8 +10,8 @@
  *   with their error. They are kept until explicitly retried or discarded, never dropped.
  */
 import { SqlClient } from "@effect/sql"
-import { Meeting, MeetingParams, MeetingsError } from "@lightfield-effect/core"
-import { DateTime, Effect, Option, Schema } from "effect"
+import type { MeetingsError } from "@lightfield-effect/core"
+import { Effect, Option, Schema } from "effect"
 import { mapSql } from "./CacheError.js"
 import { retryBusy } from "./MeetingsRepo.js"
 import type { Principal } from "./Principal.js"
@@ -47,7 +47,8 @@ export const localIdPrefix = "local_"
 export const isLocalId = (id: string): boolean => id.startsWith(localIdPrefix)
 
 export const describeError = (e: MeetingsError.MeetingsError | { readonly _tag: string; readonly message: string }): OutboxError => {
-  const status = "status" in e && typeof e.status === "number" ? e.status : undefined
+  // Unprocessable carries no status field: it is always a 422.
+  const status = "status" in e && typeof e.status === "number" ? e.status : e._tag === "Unprocessable" ? 422 : undefined
   return status === undefined ? { tag: e._tag, message: e.message } : { tag: e._tag, message: e.message, status }
 }
 
@@ -180,10 +181,18 @@ export const make = Effect.gen(function*() {
       Effect.withSpan("Outbox.resolve")
     )
 
-  /** Put a dead letter back in the queue (same seq, same idempotency key). */
+  /**
+   * Put a dead letter back at the END of the queue (a new seq, MAX + 1; same idempotency key), so
+   * an old write cannot overwrite state written after it. Returns the new seq, if it was dead.
+   */
   const retryDead = (principal: Principal, seq: number, now: number) =>
-    sql`UPDATE outbox SET status = 'pending', attempts = 0, updated_at = ${now}
-      WHERE principal = ${principal} AND seq = ${seq} AND status = 'dead'`.pipe(retryBusy, mapSql("Cannot retry a dead letter"))
+    sql<{ seq: number }>`UPDATE outbox SET status = 'pending', attempts = 0, updated_at = ${now},
+      seq = (SELECT COALESCE(MAX(o.seq), 0) + 1 FROM outbox o WHERE o.principal = ${principal})
+      WHERE principal = ${principal} AND seq = ${seq} AND status = 'dead' RETURNING seq`.pipe(
+      Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), (r) => Number(r.seq))),
+      retryBusy,
+      mapSql("Cannot retry a dead letter")
+    )
 
   /** Delete a dead letter for good. */
   const discardDead = (principal: Principal, seq: number) =>
@@ -211,65 +220,7 @@ export const make = Effect.gen(function*() {
 export class Outbox extends Effect.Service<Outbox>()("@lightfield-effect/cache/Outbox", { effect: make }) {}
 
 // ---------------------------------------------------------------------------------------------
-// Provisional meetings: what local reads show for a queued write.
+// Provisional meetings: what local reads show for a queued write (see `internal/provisional.ts`).
 // ---------------------------------------------------------------------------------------------
 
-type Field = Meeting.Meeting["fields"][string]
-
-const text = (value: string | null | undefined, valueType: "TEXT" | "DATETIME" | "URL" | "EMAIL" | "SINGLE_SELECT"): Field =>
-  ({ value: value ?? null, valueType })
-
-/** The meeting a queued create stands for, under its provisional id (accessLevel FULL: the creator's view). */
-export const provisionalMeeting = (
-  localId: string,
-  params: MeetingParams.CreateMeetingParams,
-  now: DateTime.Utc
-): Meeting.Meeting => {
-  const f = params.fields
-  const fields: Record<string, Field> = {
-    [Meeting.SystemField.title]: text(f.$title, "TEXT"),
-    [Meeting.SystemField.startDate]: text(DateTime.formatIso(DateTime.unsafeMake(f.$startDate)), "DATETIME"),
-    [Meeting.SystemField.endDate]: text(DateTime.formatIso(DateTime.unsafeMake(f.$endDate)), "DATETIME"),
-    [Meeting.SystemField.description]: text(f.$description, "TEXT"),
-    [Meeting.SystemField.meetingUrl]: text(f.$meetingUrl, "URL"),
-    [Meeting.SystemField.organizerEmail]: text(f.$organizerEmail, "EMAIL"),
-    [Meeting.SystemField.attendeeEmails]: { value: f.$attendeeEmails ?? [], valueType: "EMAIL" },
-    [Meeting.SystemField.privacySetting]: text(f.$privacySetting ?? "FULL", "SINGLE_SELECT")
-  }
-  const transcript = params.relationships?.$transcript
-  const transcriptIds = transcript === undefined ? [] : typeof transcript === "string" ? [transcript] : transcript
-  const relationships: Meeting.Meeting["relationships"] = transcriptIds.length === 0
-    ? {}
-    : { [Meeting.SystemRelationship.transcript]: { cardinality: "has_one", objectType: "file", values: transcriptIds } }
-  return new Meeting.Meeting({
-    id: Meeting.MeetingId.make(localId),
-    accessLevel: "FULL",
-    createdAt: now,
-    fields,
-    httpLink: null,
-    objectType: "meeting",
-    relationships,
-    updatedAt: null
-  }, true)
-}
-
-/** A cached meeting with a queued update applied (privacy setting, transcript). */
-export const applyUpdate = (
-  meeting: Meeting.Meeting,
-  params: MeetingParams.UpdateMeetingParams,
-  now: DateTime.Utc
-): Meeting.Meeting => {
-  const fields = { ...meeting.fields }
-  if (params.fields !== undefined) {
-    fields[Meeting.SystemField.privacySetting] = text(params.fields.$privacySetting ?? "FULL", "SINGLE_SELECT")
-  }
-  const relationships = { ...meeting.relationships }
-  if (params.relationships !== undefined) {
-    relationships[Meeting.SystemRelationship.transcript] = {
-      cardinality: "has_one",
-      objectType: "file",
-      values: [params.relationships.$transcript.replace]
-    }
-  }
-  return new Meeting.Meeting({ ...meeting, fields, relationships, updatedAt: now }, true)
-}
+export { applyUpdate, provisionalMeeting } from "./internal/provisional.js"

@@ -8,7 +8,7 @@
  * is never stored. An explicit principal (e.g. a user id) can be used instead.
  */
 import { createHash } from "node:crypto"
-import { Redacted, Schema } from "effect"
+import { Either, ParseResult, Redacted, Schema } from "effect"
 
 export const Principal = Schema.String.pipe(
   Schema.pattern(/^[A-Za-z0-9_.:@-]{1,128}$/),
@@ -28,3 +28,7 @@ export const fromApiKey = (apiKey: string | Redacted.Redacted<string>): Principa
 
 /** An explicit principal (letters, digits and `_.:@-`, at most 128 characters). */
 export const make = (value: string): Principal => Principal.make(value)
+
+/** Check an explicit principal without throwing: the principal, or why it is not one. */
+export const validate = (value: string): Either.Either<Principal, string> =>
+  Either.mapLeft(Schema.decodeUnknownEither(Principal)(value), (e) => ParseResult.TreeFormatter.formatErrorSync(e))

@@ -14,13 +14,23 @@
  * 2. every other row the scan did not see (and nobody fetched by id while it ran) is marked gone;
  * 3. the scan is recorded as finished.
  *
+ * Steps 1-3 run only when the client's stream closed with `complete: true` (its last progress
+ * event: the end rule held and no offset was left uncovered). A scan that gave up early stores
+ * what it saw but marks nothing gone and stays unfinished, so the next sync completes it.
+ *
+ * Scans of one principal are serialised across connections and processes by a lease in
+ * `sync_state` (renewed with every stored batch, released when the scan ends). A scan whose lease
+ * was taken over stops writing, and the reconcile (2 and 3) runs in one transaction only if the scan
+ * is still the principal's current scan, so a scan never marks gone what another scan saw.
+ *
  * So a sync that completes leaves exactly the server's set (plus unconfirmed local writes) servable,
  * however many scans were interrupted before it.
  */
 import type { Meeting, Meetings, MeetingsError } from "@lightfield-effect/core"
-import { Chunk, Clock, Duration, Effect, Option, Ref, Stream } from "effect"
-import type { CacheError } from "./CacheError.js"
+import { Chunk, Clock, Data, Duration, Effect, Option, Ref, Schedule, Stream } from "effect"
+import { CacheError } from "./CacheError.js"
 import * as CacheMetrics from "./CacheMetrics.js"
+import * as LeaseOwner from "./internal/leaseOwner.js"
 import type { MeetingsRepo } from "./MeetingsRepo.js"
 import type { Principal } from "./Principal.js"
 
@@ -53,10 +63,23 @@ export interface SyncOptions {
   readonly timeout?: Duration.DurationInput
   /** Called after every stored batch and at the end. */
   readonly onProgress?: (progress: SyncProgress) => Effect.Effect<void>
+  /**
+   * How long the sync lease lasts without renewal (default 30 seconds). It is renewed with every
+   * stored batch; a scan that stalls longer may be taken over by another connection.
+   */
+  readonly lease?: Duration.DurationInput
+  /** How long to wait for another connection's scan to release the lease (default 2 minutes). */
+  readonly leaseWait?: Duration.DurationInput
 }
 
 export interface SyncResult {
   readonly scanId: string
+  /**
+   * The scan covered the whole listing and was reconciled (vanished meetings marked gone). `false`
+   * when the client's stream gave up early or another connection's scan took over: nothing was
+   * marked gone and the sync state stays unfinished, so the next sync completes it.
+   */
+  readonly complete: boolean
   readonly pages: number
   /** Meetings the scan stored. */
   readonly meetings: number
@@ -78,25 +101,69 @@ export interface SyncDeps {
 
 const defaultBatchSize = 500
 
+/** Internal: another connection's scan took the lease over; this scan stops writing. */
+class Superseded extends Data.TaggedError("Superseded")<{}> {}
+
+/** Polls for the lease of another connection's scan (50 ms doubling, at most 1 s apart). */
+const leaseSchedule = (wait: Duration.DurationInput) =>
+  Schedule.exponential("50 millis").pipe(
+    Schedule.modifyDelay((d) => Duration.min(d, Duration.seconds(1))),
+    Schedule.upTo(wait)
+  )
+
 export const run = (
   deps: SyncDeps,
   options: SyncOptions = {}
 ): Effect.Effect<SyncResult, MeetingsError.MeetingsError | CacheError> =>
   Effect.gen(function*() {
     const { network, principal, repo } = deps
-    const previous = yield* repo.syncState(principal)
-    const interruptedBefore = Option.match(previous, {
-      onNone: () => 0,
-      onSome: (s) => s.interrupted + (s.finishedAt === null ? 1 : 0)
-    })
     const scanId = crypto.randomUUID()
+    const leaseMillis = Duration.toMillis(Duration.decode(options.lease ?? "30 seconds"))
+    const leaseWait = options.leaseWait ?? "2 minutes"
+    let finished = false
+    // Registered before the lease is taken (releasing a lease we never got changes nothing), so an
+    // interruption at any point gives it back: a scan that does not finish releases its lease.
+    yield* Effect.addFinalizer(() =>
+      finished
+        ? Effect.void
+        : repo.releaseScan(principal, scanId).pipe(
+          Effect.catchTag("CacheError", (e) => Effect.logWarning("cannot release the sync lease", e.message))
+        )
+    )
+    // Take the principal's sync lease. Another connection's scan may hold it: wait for it, unless
+    // its holder is a dead process of this host (then its lease is released at once).
+    const owner = LeaseOwner.current()
+    const tryStart = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      repo.startScan(principal, scanId, now, now + leaseMillis, owner))
+    yield* tryStart.pipe(
+      Effect.flatMap((acquired) =>
+        acquired ? Effect.succeed(true) : Effect.flatMap(repo.leaseHolder(principal), (holder) =>
+          Option.isSome(holder) && LeaseOwner.isDead(holder.value.owner)
+            ? Effect.logWarning("the sync lease is held by a process that no longer exists; taking over", {
+              owner: holder.value.owner
+            }).pipe(Effect.zipRight(repo.releaseScan(principal, holder.value.scanId)), Effect.zipRight(tryStart))
+            : Effect.succeed(false))
+      ),
+      Effect.flatMap((acquired) => (acquired ? Effect.void : Effect.fail(new Superseded()))),
+      Effect.retry({ schedule: leaseSchedule(leaseWait), while: (e) => e._tag === "Superseded" }),
+      Effect.catchTag("Superseded", () =>
+        new CacheError({
+          reason: "Busy",
+          message: `Another connection's sync of this principal still holds the lease after ${Duration.format(Duration.decode(leaseWait))}`
+        }))
+    )
+    // Read after taking the lease: `startScan` counted an unfinished previous scan as interrupted
+    // (one we waited for and that finished is not).
+    const interruptedBefore = Option.match(yield* repo.syncState(principal), {
+      onNone: () => 0,
+      onSome: (s) => s.interrupted
+    })
     const startedAt = yield* Clock.currentTimeMillis
-    yield* repo.startScan(principal, scanId, startedAt)
     if (interruptedBefore > 0) {
       yield* Effect.logInfo("resuming after an interrupted sync", { interrupted: interruptedBefore })
     }
 
-    const latest = yield* Ref.make({ pages: 0, items: 0, totalCount: 0 })
+    const latest = yield* Ref.make<Meetings.StreamProgress>({ pages: 0, items: 0, totalCount: 0, complete: false })
     const stored = yield* Ref.make(0)
 
     const progress = (phase: SyncProgress["phase"]) =>
@@ -125,7 +192,7 @@ export const run = (
         if (options.onProgress !== undefined) yield* options.onProgress(p)
       })
 
-    yield* network.stream({
+    const scanned = yield* network.stream({
       pageSize: options.pageSize ?? 25,
       concurrency: options.concurrency ?? 4,
       onProgress: (p) => Ref.set(latest, p),
@@ -137,14 +204,51 @@ export const run = (
           const now = yield* Clock.currentTimeMillis
           const page = yield* Ref.get(latest)
           const items: ReadonlyArray<Meeting.Meeting> = Chunk.toReadonlyArray(chunk)
-          const n = yield* repo.upsertScanned(principal, items, { now, scanId, pages: page.pages, items: page.items })
+          const written = yield* repo.upsertScanned(principal, items, {
+            now,
+            scanId,
+            pages: page.pages,
+            items: page.items,
+            leaseUntil: now + leaseMillis
+          })
+          if (Option.isNone(written)) return yield* new Superseded()
+          const n = written.value
           yield* Ref.update(stored, (s) => s + n)
           yield* CacheMetrics.syncedMeetings(Effect.succeed(n))
           yield* progress("scanning")
         })
       ),
-      Stream.runDrain
+      Stream.runDrain,
+      Effect.as(true),
+      Effect.catchTag("Superseded", () =>
+        Effect.as(Effect.logWarning("another connection's scan took over; this scan stops without reconciling"), false))
     )
+
+    const incomplete = (why: string) =>
+      Effect.gen(function*() {
+        yield* progress("done")
+        const page = yield* Ref.get(latest)
+        const now = yield* Clock.currentTimeMillis
+        const result: SyncResult = {
+          scanId,
+          complete: false,
+          pages: page.pages,
+          meetings: yield* Ref.get(stored),
+          refetched: 0,
+          gone: [],
+          resumedAfterInterrupted: interruptedBefore,
+          duration: Duration.millis(now - startedAt)
+        }
+        yield* Effect.logWarning(`sync incomplete (${why}); nothing marked gone, the next sync completes it`, {
+          pages: result.pages,
+          meetings: result.meetings
+        })
+        return result
+      })
+
+    if (!scanned) return yield* incomplete("superseded by another connection's scan")
+    // Only a scan that covered the whole listing may reconcile (the stream's closing event says so).
+    if (!(yield* Ref.get(latest)).complete) return yield* incomplete("the listing was not fully covered")
 
     // The scan reached the end. Reconcile: read-your-writes first, then vanished meetings.
     yield* progress("reconciling")
@@ -157,12 +261,13 @@ export const run = (
         )),
         Effect.catchTag("MeetingNotFound", () => Effect.sync(() => notFound.push(id)))
       ), { concurrency: 4, discard: true })
-    if (notFound.length > 0) yield* repo.markGone(principal, notFound)
-    const vanished = yield* repo.markUnseenGone(principal, scanId)
-    const gone = [...notFound, ...vanished]
-    yield* CacheMetrics.goneMeetings(Effect.succeed(gone.length))
+    // Mark gone and finish in one transaction, only if this is still the principal's current scan.
     const finishedAt = yield* Clock.currentTimeMillis
-    yield* repo.finishScan(principal, scanId, finishedAt)
+    const reconciled = yield* repo.reconcileScan(principal, scanId, notFound, finishedAt)
+    if (Option.isNone(reconciled)) return yield* incomplete("superseded by another connection's scan")
+    finished = true
+    const gone = [...notFound, ...reconciled.value]
+    yield* CacheMetrics.goneMeetings(Effect.succeed(gone.length))
     yield* repo.optimize.pipe(
       Effect.catchTag("CacheError", (e) => Effect.logDebug("planner statistics not refreshed", e.message))
     )
@@ -170,6 +275,7 @@ export const run = (
     const page = yield* Ref.get(latest)
     const result: SyncResult = {
       scanId,
+      complete: true,
       pages: page.pages,
       meetings: yield* Ref.get(stored),
       refetched: written.length,
@@ -184,4 +290,4 @@ export const run = (
       gone: gone.length
     })
     return result
-  }).pipe(Effect.withSpan("Sync.run"), Effect.annotateLogs({ service: "cache", operation: "sync" }))
+  }).pipe(Effect.scoped, Effect.withSpan("Sync.run"), Effect.annotateLogs({ service: "cache", operation: "sync" }))

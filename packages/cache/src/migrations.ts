@@ -100,12 +100,24 @@ const createReadStats = Effect.gen(function*() {
   )`
 })
 
+/**
+ * A lease on the sync of each principal, so scans are serialised across connections and processes:
+ * a scan holds it until `lease_until` (renewed with every stored batch) and releases it when it ends.
+ * `lease_owner` (`host/pid`) lets a process on the same host take over at once from a dead holder.
+ */
+const addSyncLease = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`ALTER TABLE sync_state ADD COLUMN lease_until BIGINT`
+  yield* sql`ALTER TABLE sync_state ADD COLUMN lease_owner TEXT`
+})
+
 /** All migrations, keyed `NNNN_name` as `Migrator.fromRecord` expects. Append only. */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
   "0001_create_meetings": createMeetings,
   "0002_create_outbox": createOutbox,
   "0003_create_full_text": createFullText,
-  "0004_create_read_stats": createReadStats
+  "0004_create_read_stats": createReadStats,
+  "0005_add_sync_lease": addSyncLease
 }
 
 /** The migrations table (the `@effect/sql` default). */

@@ -1,12 +1,12 @@
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
 import { Meeting, Meetings, MeetingsError } from "@lightfield-effect/core"
-import { Chunk, ConfigProvider, Duration, Effect, Fiber, Layer, Metric, Option, Stream } from "effect"
+import { Chunk, ConfigProvider, Duration, Effect, Layer, Metric, Option, Queue, Stream } from "effect"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { CacheMetrics, Database, MeetingsCache, Principal } from "../src/index.js"
 import type { MeetingsCacheOptions } from "../src/MeetingsCache.js"
-import { dbLayer, type Fake, fakeLayer, makeFake, meeting, tempDir } from "./fixtures.js"
+import { dbLayer, eventually, type Fake, fakeLayer, makeFake, meeting, tempDir } from "./fixtures.js"
 
 const cacheLayer = (file: string, fake: Fake, options: MeetingsCacheOptions = { principal: "tester" }) =>
   MeetingsCache.layer(options).pipe(Layer.provideMerge(fakeLayer(fake)), Layer.provideMerge(dbLayer(file)))
@@ -107,7 +107,10 @@ describe("MeetingsCache read policies (fake network)", () => {
           assert.isTrue(stale.stale)
           assert.deepStrictEqual(stale.value.title, Option.some("Old title"))
           // The background refresh lands shortly.
-          yield* Effect.sleep("50 millis")
+          yield* eventually(Effect.map(
+            cache.get("mtg_1", { policy: "CacheOnly" }),
+            (c) => Option.getOrUndefined(c.value.title) === "New title"
+          ))
           const refreshed = yield* cache.get("mtg_1", { policy: "CacheOnly" })
           assert.deepStrictEqual(refreshed.value.title, Option.some("New title"))
           assert.isTrue(Duration.lessThan(refreshed.age, Duration.seconds(1)))
@@ -291,11 +294,9 @@ describe("MeetingsCache outbox (fake network)", () => {
       yield* withCache(join(dir, "c.db"), fake, (cache) =>
         Effect.gen(function*() {
           yield* cache.create(createParams("Auto"))
-          yield* Effect.sleep("60 millis")
           assert.strictEqual((yield* cache.outbox).length, 1)
           fake.state.down = false
-          yield* Effect.sleep("150 millis")
-          assert.strictEqual((yield* cache.outbox).length, 0)
+          yield* eventually(Effect.map(cache.outbox, (entries) => entries.length === 0))
           assert.strictEqual(fake.state.meetings.size, 1)
         }), { principal: "auto", autoReplay: "20 millis" })
     }))
@@ -448,14 +449,12 @@ describe("MeetingsCache progress, metrics and config", () => {
       const fake = makeFake(many(120))
       yield* withCache(join(dir, "c.db"), fake, (cache) =>
         Effect.gen(function*() {
-          const collected = yield* cache.progress.pipe(
-            Stream.takeUntil((p) => p.phase === "done"),
-            Stream.runCollect,
-            Effect.fork
-          )
-          yield* Effect.sleep("10 millis")
-          yield* cache.sync({ batchSize: 40 })
-          const events = Chunk.toReadonlyArray(yield* Fiber.join(collected))
+          // Subscribe first, then sync: no event can be missed.
+          const events = yield* Effect.scoped(Effect.gen(function*() {
+            const subscription = yield* cache.subscribeProgress
+            yield* cache.sync({ batchSize: 40 })
+            return Chunk.toReadonlyArray(yield* Queue.takeAll(subscription))
+          }))
           assert.strictEqual(events[events.length - 1]!.phase, "done")
           assert.strictEqual(events[events.length - 1]!.meetings, 120)
           assert.isTrue(events.some((e) => e.phase === "scanning" && e.ratePerSecond > 0))

@@ -1,7 +1,7 @@
 /** Hand-made meetings, temp database files and an in-memory fake of the network `Meetings`. */
 import { Meeting, Meetings, MeetingsError } from "@lightfield-effect/core"
 import type { MeetingParams } from "@lightfield-effect/core"
-import { Chunk, DateTime, Effect, Layer, Option, Stream } from "effect"
+import { Chunk, DateTime, Duration, Effect, Layer, Option, Schedule, Stream } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -48,6 +48,17 @@ export const meeting = (id: string, spec: MeetingSpec = {}): Meeting.Meeting => 
   })
 }
 
+/**
+ * Wait until `check` holds: poll it every 10 ms, fail with a `TimeoutException` after `timeout`
+ * (instead of a fixed sleep that is either too short on a busy machine or wastes time).
+ */
+export const eventually = <E, R>(check: Effect.Effect<boolean, E, R>, timeout: Duration.DurationInput = "10 seconds") =>
+  check.pipe(
+    Effect.repeat({ schedule: Schedule.spaced("10 millis"), until: (ok) => ok }),
+    Effect.timeout(timeout),
+    Effect.asVoid
+  )
+
 /** A temp folder removed when the scope closes. */
 export const tempDir = Effect.acquireRelease(
   Effect.sync(() => mkdtempSync(join(tmpdir(), "lf-cache-"))),
@@ -78,6 +89,12 @@ export interface FakeState {
   writeFailure: MeetingsError.MeetingsError | undefined
   /** Store the create, then answer as if the connection dropped (once per flag set). */
   dropAfterCommit: boolean
+  /** The stream's closing progress event says `complete: false` (the scan gave up early). */
+  incompleteScan: boolean
+  /** Delay before each page of a stream (to make scans overlap). */
+  pageDelay: Duration.DurationInput
+  /** How many streams (full scans) were started. */
+  streams: number
   counter: number
 }
 
@@ -90,6 +107,9 @@ export const makeFake = (initial: Iterable<Meeting.Meeting> = []) => {
     idempotency: new Map(),
     writeFailure: undefined,
     dropAfterCommit: false,
+    incompleteScan: false,
+    pageDelay: 0,
+    streams: 0,
     counter: 0
   }
   const unavailable = () =>
@@ -180,17 +200,30 @@ export const makeFake = (initial: Iterable<Meeting.Meeting> = []) => {
           })
         })
       ),
-    stream: (options) =>
-      Stream.paginateChunkEffect(0, (offset) =>
+    // Like core's client: a progress event per page (`complete: false`), then one closing event.
+    stream: (options) => {
+      state.streams++
+      const progress = { pages: 0, items: 0, totalCount: 0 }
+      const report = (complete: boolean) =>
+        options?.onProgress === undefined ? Effect.void : options.onProgress({ ...progress, complete })
+      const pages = Stream.paginateChunkEffect(0, (offset) =>
         Effect.zipRight(
-          guard,
-          Effect.sync(() => {
+          Effect.zipRight(Effect.suspend(() => Effect.sleep(state.pageDelay)), guard),
+          Effect.suspend(() => {
             const all = visible()
             const size = options?.pageSize ?? 25
             const page = all.slice(offset, offset + size)
-            return [Chunk.fromIterable(page), page.length < size ? Option.none<number>() : Option.some(offset + size)] as const
+            progress.pages++
+            progress.items += page.length
+            progress.totalCount = all.length
+            return Effect.as(
+              report(false),
+              [Chunk.fromIterable(page), page.length < size ? Option.none<number>() : Option.some(offset + size)] as const
+            )
           })
         ))
+      return Stream.concat(pages, Stream.execute(Effect.suspend(() => report(!state.incompleteScan))))
+    }
   }
   return { state, shape }
 }

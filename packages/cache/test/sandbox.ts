@@ -10,12 +10,16 @@ import { dbLayer } from "./fixtures.js"
 
 export type KeyName = keyof Sandbox.SandboxKeys
 
-/** The cache for one sandbox key, on `file`, over the real HTTP client (no client retries: tests are quick). */
+/**
+ * The cache for one sandbox key, on `file`, over the real HTTP client. By default without client
+ * retries (tests are quick); `client: "defaultRetries"` keeps the client's default retry policy.
+ */
 export const cacheLayer = (
   sandbox: Sandbox.SandboxShape,
   key: KeyName,
   file: string,
-  options: Omit<MeetingsCache.MeetingsCacheOptions, "apiKey" | "principal"> = {}
+  options: Omit<MeetingsCache.MeetingsCacheOptions, "apiKey" | "principal"> = {},
+  client: "noRetries" | "defaultRetries" = "noRetries"
 ) =>
   Layer.unwrapEffect(
     Effect.map(sandbox.baseUrl, (baseUrl) =>
@@ -24,8 +28,8 @@ export const cacheLayer = (
           MeetingsClient.layerWithApiKey(sandbox.keys[key], {
             baseUrl,
             rate: false,
-            maxRetries: 0,
-            timeout: "3 seconds"
+            timeout: "3 seconds",
+            ...(client === "noRetries" ? { maxRetries: 0 } : {})
           }).pipe(Layer.provide(NodeHttpClient.layerUndici))
         ),
         Layer.provideMerge(dbLayer(file))
@@ -37,8 +41,9 @@ export const withCache = <A, E>(
   key: KeyName,
   file: string,
   f: (cache: MeetingsCache.MeetingsCacheShape) => Effect.Effect<A, E, SqlClient.SqlClient>,
-  options?: Omit<MeetingsCache.MeetingsCacheOptions, "apiKey" | "principal">
-) => Effect.flatMap(MeetingsCache.MeetingsCache, f).pipe(Effect.provide(cacheLayer(sandbox, key, file, options)))
+  options?: Omit<MeetingsCache.MeetingsCacheOptions, "apiKey" | "principal">,
+  client?: "noRetries" | "defaultRetries"
+) => Effect.flatMap(MeetingsCache.MeetingsCache, f).pipe(Effect.provide(cacheLayer(sandbox, key, file, options, client)))
 
 export const principalOf = (sandbox: Sandbox.SandboxShape, key: KeyName) => Principal.fromApiKey(sandbox.keys[key])
 

@@ -8,33 +8,7 @@ import { ConfigProvider, Deferred, Duration, Effect, Either, Exit, Fiber, Layer,
 import { hostname } from "node:os"
 import { join } from "node:path"
 import { MeetingsCache, MeetingsRepo } from "../src/index.js"
-import type { MeetingsCacheOptions } from "../src/MeetingsCache.js"
-import { dbLayer, eventually, type Fake, fakeLayer, makeFake, meeting, tempDir } from "./fixtures.js"
-
-const cacheLayer = (file: string, fake: Fake, options: MeetingsCacheOptions = { principal: "tester" }) =>
-  MeetingsCache.layer(options).pipe(Layer.provideMerge(fakeLayer(fake)), Layer.provideMerge(dbLayer(file)))
-
-const withCache = <A, E>(
-  file: string,
-  fake: Fake,
-  f: (cache: MeetingsCache.MeetingsCacheShape) => Effect.Effect<A, E, SqlClient.SqlClient>,
-  options?: MeetingsCacheOptions
-) => Effect.flatMap(MeetingsCache.MeetingsCache, f).pipe(Effect.provide(cacheLayer(file, fake, options)))
-
-const many = (n: number, prefix = "m") =>
-  Array.from({ length: n }, (_, i) =>
-    meeting(`${prefix}_${String(i).padStart(5, "0")}`, {
-      start: new Date(Date.UTC(2026, 0, 1) + i * 3_600_000).toISOString()
-    }))
-
-const createParams = (title: string) => ({
-  fields: {
-    $title: title,
-    $startDate: "2026-03-01T10:00:00.000Z",
-    $endDate: "2026-03-01T11:00:00.000Z",
-    $description: `About ${title}`
-  }
-})
+import { cacheLayer, createParams, dbLayer, eventually, fakeLayer, makeFake, many, meeting, tempDir, withCache } from "./fixtures.js"
 
 describe("sync reconciles only complete scans (B1) and serialises scans across connections (B2)", () => {
   it.scopedLive("a scan whose stream closed with complete: false marks nothing gone and stays unfinished", () =>

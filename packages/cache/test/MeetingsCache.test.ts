@@ -5,37 +5,7 @@ import { Chunk, ConfigProvider, Duration, Effect, Layer, Metric, Option, Queue, 
 import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { CacheMetrics, Database, MeetingsCache, Principal } from "../src/index.js"
-import type { MeetingsCacheOptions } from "../src/MeetingsCache.js"
-import { dbLayer, eventually, type Fake, fakeLayer, makeFake, meeting, tempDir } from "./fixtures.js"
-
-const cacheLayer = (file: string, fake: Fake, options: MeetingsCacheOptions = { principal: "tester" }) =>
-  MeetingsCache.layer(options).pipe(Layer.provideMerge(fakeLayer(fake)), Layer.provideMerge(dbLayer(file)))
-
-const withCache = <A, E>(
-  file: string,
-  fake: Fake,
-  f: (cache: MeetingsCache.MeetingsCacheShape) => Effect.Effect<A, E, SqlClient.SqlClient>,
-  options?: MeetingsCacheOptions
-) =>
-  Effect.flatMap(MeetingsCache.MeetingsCache, f).pipe(Effect.provide(cacheLayer(file, fake, options)))
-
-const createParams = (title: string) => ({
-  fields: {
-    $title: title,
-    $startDate: "2026-03-01T10:00:00.000Z",
-    $endDate: "2026-03-01T11:00:00.000Z",
-    $description: `About ${title}`,
-    $organizerEmail: "me@acme.test",
-    $attendeeEmails: ["you@acme.test"]
-  }
-})
-
-const many = (n: number, prefix = "m") =>
-  Array.from({ length: n }, (_, i) =>
-    meeting(`${prefix}_${String(i).padStart(5, "0")}`, {
-      start: new Date(Date.UTC(2026, 0, 1) + i * 3_600_000).toISOString(),
-      organizer: `org${i % 7}@acme.test`
-    }))
+import { cacheLayer, createParams, eventually, type Fake, fakeLayer, makeFake, many, meeting, tempDir, withCache } from "./fixtures.js"
 
 describe("MeetingsCache read policies (fake network)", () => {
   it.scopedLive("CacheFirst: network on a miss, cache afterwards, also offline", () =>

@@ -5,7 +5,9 @@ import { Chunk, DateTime, Duration, Effect, Layer, Option, Schedule, Stream } fr
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Database } from "../src/index.js"
+import type { SqlClient } from "@effect/sql"
+import { Database, MeetingsCache } from "../src/index.js"
+import type { MeetingsCacheOptions } from "../src/MeetingsCache.js"
 
 export interface MeetingSpec {
   readonly title?: string
@@ -231,3 +233,33 @@ export const makeFake = (initial: Iterable<Meeting.Meeting> = []) => {
 export type Fake = ReturnType<typeof makeFake>
 
 export const fakeLayer = (fake: Fake) => Layer.succeed(Meetings.Meetings, fake.shape)
+
+/** The cache over the fake network and a real SQLite file. */
+export const cacheLayer = (file: string, fake: Fake, options: MeetingsCacheOptions = { principal: "tester" }) =>
+  MeetingsCache.layer(options).pipe(Layer.provideMerge(fakeLayer(fake)), Layer.provideMerge(dbLayer(file)))
+
+export const withCache = <A, E>(
+  file: string,
+  fake: Fake,
+  f: (cache: MeetingsCache.MeetingsCacheShape) => Effect.Effect<A, E, SqlClient.SqlClient>,
+  options?: MeetingsCacheOptions
+) =>
+  Effect.flatMap(MeetingsCache.MeetingsCache, f).pipe(Effect.provide(cacheLayer(file, fake, options)))
+
+export const createParams = (title: string) => ({
+  fields: {
+    $title: title,
+    $startDate: "2026-03-01T10:00:00.000Z",
+    $endDate: "2026-03-01T11:00:00.000Z",
+    $description: `About ${title}`,
+    $organizerEmail: "me@acme.test",
+    $attendeeEmails: ["you@acme.test"]
+  }
+})
+
+export const many = (n: number, prefix = "m") =>
+  Array.from({ length: n }, (_, i) =>
+    meeting(`${prefix}_${String(i).padStart(5, "0")}`, {
+      start: new Date(Date.UTC(2026, 0, 1) + i * 3_600_000).toISOString(),
+      organizer: `org${i % 7}@acme.test`
+    }))

@@ -294,7 +294,7 @@ describe("outbox (B4, B6, B10, B11)", () => {
           assert.isTrue((yield* cache.get(created.value.id, { policy: "CacheOnly" })).pending)
           const sql = yield* SqlClient.SqlClient
           const attendees = yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM meeting_attendees WHERE principal = 'tester'`
-          assert.strictEqual(Number(attendees[0]!.n), 1) // m_00003's attendee; the queued create has none
+          assert.strictEqual(Number(attendees[0]!.n), 2) // m_00003's attendee and the queued create's one
         }))
     }))
 })

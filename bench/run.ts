@@ -1,0 +1,5 @@
+/** `pnpm bench` (root script `tsx bench/run.ts`). Flags: `--no-readme` leaves README.md alone;
+ * `--cpu-prof` writes V8 CPU profiles of the sync children to bench/results/profiles/. */
+import { main } from "./src/Main.js"
+
+await main(process.argv.slice(2))

@@ -1,0 +1,96 @@
+/**
+ * Runs the whole harness at a tiny size so it does not rot. No timing assertions: only that every
+ * measurement ran and produced sane figures.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { figures, table, updateReadme } from "../src/Report.js"
+import type { BenchConfig } from "../src/Suite.js"
+import { runSuite } from "../src/Suite.js"
+
+const smoke: BenchConfig = {
+  syncMeetings: 200,
+  concurrency: 4,
+  syncReps: 1,
+  retrieveWarmupOps: 50,
+  retrieveOps: 200,
+  retrieveReps: 1,
+  retrieveHotSet: 50,
+  rssSizes: [200, 300],
+  rssBaseline: true,
+  queryWarmup: 5,
+  queryIterations: 20,
+  queryLimit: 100,
+  rateLimitedMeetings: 200,
+  rate: 25,
+  log: () => {}
+}
+
+const positive = (x: number, what: string) => assert.isTrue(Number.isFinite(x) && x > 0, `${what} = ${x}`)
+
+describe("bench harness", () => {
+  it("runs every measurement at a tiny size", { timeout: 240_000 }, async () => {
+    const r = await runSuite(smoke)
+
+    // 1. Sync: both contenders stored exactly what the server has.
+    assert.strictEqual(r.sync.serverCount, 200)
+    assert.strictEqual(r.sync.ours.length, 1)
+    assert.strictEqual(r.sync.baseline.length, 1)
+    for (const run of [...r.sync.ours, ...r.sync.baseline]) {
+      positive(run.elapsedMs, "sync ms")
+      assert.strictEqual(run.stored, r.sync.serverCount)
+      assert.strictEqual(run.pages, 8)
+    }
+
+    // 2. Retrieve.
+    assert.strictEqual(r.retrieve.hotSet?.size !== undefined && r.retrieve.hotSet.size > 0, true)
+    for (const l of [r.retrieve.ours, r.retrieve.baseline, r.retrieve.hotSet!.ours, r.retrieve.hotSet!.baseline]) {
+      positive(l.p50Ms, "retrieve p50")
+      assert.isTrue(l.p99Ms >= l.p50Ms)
+    }
+
+    // 3. Query over the largest cache: full answers up to the limit, from a cache of the server's size.
+    assert.strictEqual(r.query.cachedMeetings, 300)
+    positive(r.query.ours.p50Ms, "query p50")
+    positive(r.query.rawSql.p50Ms, "raw query p50")
+    assert.isTrue(r.query.resultSizes.every((n) => n > 0 && n <= smoke.queryLimit))
+
+    // 4. RSS in fresh children, one per size, every row stored.
+    assert.deepStrictEqual(r.rss.map((s) => s.meetings), [200, 300])
+    for (const s of r.rss) {
+      assert.strictEqual(s.ours.stored, s.meetings)
+      assert.strictEqual(s.baseline?.stored, s.meetings)
+      positive(s.ours.maxRssBytes, "maxRSS")
+      positive(s.ours.sampledPeakRssBytes, "sampled RSS")
+    }
+
+    // 5. Rate-limited: no 429s, everything stored, a request rate was computed.
+    assert.strictEqual(r.rateLimited.status429, 0)
+    assert.strictEqual(r.rateLimited.otherErrors, 0)
+    assert.strictEqual(r.rateLimited.stored, 200)
+    assert.strictEqual(r.rateLimited.listRequests, 8)
+    positive(r.rateLimited.fractionFromLog, "rate fraction")
+
+    const rows = figures(r, smoke)
+    assert.isTrue(rows.length >= 8)
+    for (const row of rows) positive(row.ours + 1, row.figure)
+    assert.include(table(rows), "| Figure")
+  })
+
+  it("replaces only the README's Benchmarks section", () => {
+    const dir = mkdtempSync(join(tmpdir(), "lf-bench-readme-"))
+    try {
+      const file = join(dir, "README.md")
+      writeFileSync(file, "# T\n\n## A\n\na\n")
+      updateReadme(file, "first")
+      assert.strictEqual(readFileSync(file, "utf8"), "# T\n\n## A\n\na\n\n## Benchmarks\n\nfirst\n")
+      writeFileSync(file, `${readFileSync(file, "utf8")}\n## Z\n\nz\n`)
+      updateReadme(file, "second")
+      assert.strictEqual(readFileSync(file, "utf8"), "# T\n\n## A\n\na\n\n## Benchmarks\n\nsecond\n\n## Z\n\nz\n")
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

@@ -180,6 +180,9 @@ const toInvalidParams = (error: { readonly issue: ParseResult.ParseIssue }) => {
   return new MeetingsError.InvalidParams({ param: problem.param, message: problem.message, status: problem.status })
 }
 
+/** How long after queueing an entry that was already tried is still safe to resend (keys live 24 h; 1 h margin). */
+const keySafeLifetimeMillis = 23 * 3_600_000
+
 const decodeCreate = Schema.decodeUnknown(MeetingParams.CreateMeetingParams, MeetingParams.strictParse)
 const decodeUpdate = Schema.decodeUnknown(MeetingParams.UpdateMeetingParams, MeetingParams.strictParse)
 const decodeList = Schema.decodeUnknown(MeetingParams.ListMeetingsParams, MeetingParams.strictParse)
@@ -595,9 +598,11 @@ export const make = (
       const failed = (entry: OutboxEntry, error: MeetingsError.MeetingsError) =>
         Effect.gen(function*() {
           const described = describeError(error)
-          if (MeetingsError.isUnreachable(error)) {
+          // An outage, or the server still working on an earlier attempt with this key: the write may
+          // yet succeed, so it is never final and does not use up the entry's attempts.
+          if (MeetingsError.isUnreachable(error) || error._tag === "IdempotencyConflict") {
             const now = yield* Clock.currentTimeMillis
-            yield* outboxStore.recordAttempt(principal, entry.seq, described, now)
+            yield* outboxStore.recordAttempt(principal, entry.seq, described, now, false)
             stoppedBy = Option.some(described)
             return true
           }
@@ -612,6 +617,17 @@ export const make = (
         })
 
       for (const entry of entries) {
+        // The server keeps an idempotency key for 24 h (spec §10). An entry sent before may have been
+        // executed; once its key may have expired, sending it again could execute it twice. Keep it
+        // as a dead letter for a person to check instead (`retryDeadLetter` sends it with its key).
+        if (entry.lastError !== null && (yield* Clock.currentTimeMillis) - entry.createdAt >= keySafeLifetimeMillis) {
+          yield* bury(entry, {
+            tag: "IdempotencyKeyExpired",
+            message: `Queued ${entry.op} first tried over ${keySafeLifetimeMillis / 3_600_000} h ago may already ` +
+              `have been executed, and its idempotency key may have expired: check the server, then retry or discard it`
+          })
+          continue
+        }
         if (entry.op === "create") {
           const localId = entry.localId ?? entry.targetId
           const params = yield* Effect.either(decodeCreate(entry.params))

@@ -159,10 +159,16 @@ export const make = Effect.gen(function*() {
       mapSql("Cannot record a dead letter")
     )
 
-  /** Count a transient failure; returns the new attempt count. */
-  const recordAttempt = (principal: Principal, seq: number, error: OutboxError, now: number) =>
-    sql`UPDATE outbox SET attempts = attempts + 1, last_error = ${JSON.stringify(error)}, updated_at = ${now}
-      WHERE principal = ${principal} AND seq = ${seq}`.pipe(retryBusy, mapSql("Cannot record an outbox attempt"))
+  /**
+   * Record a failed attempt. `counted` failures use up the entry's attempts; outages and in-progress
+   * conflicts are not counted (they say nothing against the write), only remembered in `last_error`.
+   */
+  const recordAttempt = (principal: Principal, seq: number, error: OutboxError, now: number, counted = true) =>
+    sql`UPDATE outbox SET attempts = attempts + ${counted ? 1 : 0}, last_error = ${JSON.stringify(error)},
+      updated_at = ${now} WHERE principal = ${principal} AND seq = ${seq}`.pipe(
+      retryBusy,
+      mapSql("Cannot record an outbox attempt")
+    )
 
   /** After a create was replayed: remember the real id and point queued updates at it. */
   const resolveLocal = (principal: Principal, localId: string, realId: string, now: number) =>
@@ -186,7 +192,9 @@ export const make = Effect.gen(function*() {
    * an old write cannot overwrite state written after it. Returns the new seq, if it was dead.
    */
   const retryDead = (principal: Principal, seq: number, now: number) =>
-    sql<{ seq: number }>`UPDATE outbox SET status = 'pending', attempts = 0, updated_at = ${now},
+    // A person chose to send it again: it starts over (new place at the end, fresh attempt history).
+    sql<{ seq: number }>`UPDATE outbox SET status = 'pending', attempts = 0, last_error = NULL,
+      created_at = ${now}, updated_at = ${now},
       seq = (SELECT COALESCE(MAX(o.seq), 0) + 1 FROM outbox o WHERE o.principal = ${principal})
       WHERE principal = ${principal} AND seq = ${seq} AND status = 'dead' RETURNING seq`.pipe(
       Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), (r) => Number(r.seq))),

@@ -294,15 +294,15 @@ describe("crash with a non-empty outbox", () => {
     }).pipe(Logger.withMinimumLogLevel(LogLevel.Error)))
 
   /**
-   * BUG REPRO (packages/cache, MeetingsCache.replay / Outbox): idempotency keys live 24 hours
+   * REGRESSION (found by this suite, fixed; packages/cache, MeetingsCache.replay / Outbox): idempotency keys live 24 hours
    * (spec §10). An outbox create whose first attempt reached the server but whose answer was lost
    * (the entry stays pending with a Transport error) is re-sent with the same key however old it is.
    * Once the entry is older than the key's lifetime (a device offline over a weekend), the server
    * treats the key as new and executes the create a second time: a duplicate meeting. Expected: an
    * entry that may already have been executed and whose key may have expired is not re-sent blindly
-   * (held for confirmation / looked up first). Fails until fixed.
+   * (held for confirmation / looked up first).
    */
-  it.scopedLive("[bug repro] a create first sent more than 24 h ago is not executed a second time", () =>
+  it.scopedLive("[regression] a create first sent more than 24 h ago is not executed a second time", () =>
     Effect.gen(function*() {
       const tally = new Tally("crash-outbox", "outbox entry older than the key lifetime")
       yield* Effect.addFinalizer(() => Effect.sync(() => Run.record(tally)))
@@ -336,16 +336,16 @@ describe("crash with a non-empty outbox", () => {
     }).pipe(Logger.withMinimumLogLevel(LogLevel.Error)))
 
   /**
-   * BUG REPRO (packages/cache, MeetingsCache.replay `failed`): `entry.attempts` counts every failed
+   * REGRESSION (found by this suite, fixed; packages/cache, MeetingsCache.replay `failed`): `entry.attempts` counts every failed
    * attempt, the unreachable ones included, and a `409 idempotency_conflict` ("an operation with this
    * key is already in progress") buries the entry once `attempts + 1 >= maxReplayAttempts` (5). So a
    * create that met four outages, then finds its earlier attempt still being processed by the server
    * (a backend keeps working after a dead client's connection is gone), becomes a dead letter and its
    * provisional meeting is hidden — while the server does create the meeting. The write is reported
    * failed although it succeeded. Expected: an in-progress conflict is never final, and outages do not
-   * use up the entry's attempts. Fails until fixed.
+   * use up the entry's attempts.
    */
-  it.scopedLive("[bug repro] a create whose earlier attempt is still in progress is not dead-lettered", () =>
+  it.scopedLive("[regression] a create whose earlier attempt is still in progress is not dead-lettered", () =>
     Effect.gen(function*() {
       const tally = new Tally("crash-outbox", "in-progress conflict after outages")
       yield* Effect.addFinalizer(() => Effect.sync(() => Run.record(tally)))

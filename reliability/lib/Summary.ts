@@ -146,11 +146,11 @@ export const format = (
   )
   lines.push(rule)
   if (bugs.size > 0) {
-    lines.push("Known package bugs hit (see the failing repro tests):")
+    lines.push("Package bugs hit (see the failing [regression] tests):")
     for (const b of bugs) lines.push(`  - ${b}`)
   }
   const ok = lost === 0 && leaks === 0 && defects === 0 && records.length > 0
-  const known = bugs.size === 0 ? "" : `; ${bugs.size} known package bug(s) reproduced by the failing [bug repro] tests`
+  const known = bugs.size === 0 ? "" : `; ${bugs.size} package bug(s) hit by the failing [regression] tests`
   lines.push(
     (ok ? "RESULT: zero lost writes, zero leaks, zero defects" : `RESULT: ${lost} lost, ${leaks} leaks, ${defects} defects`) + known
   )

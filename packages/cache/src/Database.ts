@@ -9,7 +9,7 @@ import { SqlClient } from "@effect/sql"
 import * as Migrator from "@effect/sql/Migrator"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { closeSync, openSync, readSync, statSync } from "node:fs"
-import { Config, Context, Effect, Layer } from "effect"
+import { Config, Context, Effect, Layer, Option } from "effect"
 import type { ConfigError, Scope } from "effect"
 import { CacheError, fromCause, isBusy } from "./CacheError.js"
 import * as Dialect from "./Dialect.js"
@@ -81,6 +81,11 @@ const checkHeader = (filename: string): Effect.Effect<void, CacheError> =>
       )
     )
 
+const connectionOptions = (options: DatabaseOptions): Dialect.ConnectionOptions => ({
+  busyTimeoutMillis: options.busyTimeout ?? 25,
+  synchronous: options.synchronous ?? "NORMAL"
+})
+
 const latestMigration = Math.max(...Object.keys(migrations).map((key) => Number(key.split("_")[0])))
 
 /**
@@ -124,10 +129,9 @@ export const make = (
     }).pipe(
       Effect.catchAllDefect((defect) => Effect.fail(fromCause(defect, "Open", `Cannot open cache file ${file}`, file)))
     )
-    yield* Dialect.configureConnection(client, {
-      busyTimeoutMillis: options.busyTimeout ?? 25,
-      synchronous: options.synchronous ?? "NORMAL"
-    }).pipe(Effect.mapError((e) => fromCause(e, "Open", `Cannot configure cache file ${file}`, file)))
+    yield* Dialect.configureConnection(client, connectionOptions(options)).pipe(
+      Effect.mapError((e) => fromCause(e, "Open", `Cannot configure cache file ${file}`, file))
+    )
     const applied = yield* migrate.pipe(
       Effect.provideService(SqlClient.SqlClient, client),
       Effect.mapError((e) =>
@@ -150,11 +154,20 @@ export const layer = (
   options: DatabaseOptions
 ): Layer.Layer<SqliteClient.SqliteClient | SqlClient.SqlClient | DatabaseFile, CacheError> =>
   Layer.scopedContext(
-    Effect.map(make(options), (client) =>
-      Context.make(SqliteClient.SqliteClient, client).pipe(
+    Effect.gen(function*() {
+      const client = yield* make(options)
+      const context = Context.make(SqliteClient.SqliteClient, client).pipe(
         Context.add(SqlClient.SqlClient, client),
         Context.add(DatabaseFile, { filename: options.filename })
-      ))
+      )
+      // Opened after the migrations, so it never sees a half-built schema. It is an optional service
+      // (the repo looks it up with `serviceOption` and falls back to the portable path), so it is not
+      // part of the layer's declared output.
+      const native = yield* Dialect.openNative(options.filename, connectionOptions(options)).pipe(
+        Effect.mapError((e) => fromCause(e, "Open", `Cannot open cache file ${options.filename}`, options.filename))
+      )
+      return Option.isSome(native) ? Context.add(context, Dialect.NativeSqliteConnection, native.value) : context
+    })
   ).pipe(Layer.provide(Reactivity.layer))
 
 /** Options from `Config`: `LIGHTFIELD_CACHE_PATH` (default `lightfield-cache.db`), `LIGHTFIELD_CACHE_BUSY_TIMEOUT` (ms, default 25). */

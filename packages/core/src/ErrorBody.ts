@@ -20,19 +20,38 @@ export type ErrorBody = typeof ErrorBody.Type
 
 export const detail = (body: ErrorBody): ErrorDetail => ("error" in body ? body.error : body)
 
-/** The `type` for each documented status (spec §8.2). */
+/** The `type` for each documented status (spec §8.2), plus 408 and 502 as gateways send them. */
 export const ErrorType = {
   400: "bad_request",
   401: "unauthorized",
   403: "forbidden",
   404: "not_found",
+  408: "request_timeout",
   409: "conflict",
   415: "unsupported_media_type",
   422: "unprocessable_content",
   429: "too_many_requests",
   500: "internal_server_error",
+  502: "bad_gateway",
   503: "service_unavailable",
   504: "gateway_timeout"
+} as const
+
+/** The spec's default message for each status (§8.2), for bodies that carry none. */
+export const DefaultMessage = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  408: "Request Timeout",
+  409: "Conflict",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Content",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout"
 } as const
 
 export const IdempotencyConflictType = "idempotency_conflict"

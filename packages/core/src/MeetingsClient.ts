@@ -173,23 +173,9 @@ interface Answer {
 }
 
 /** The spec's default message for each status (§8.2), used when the body is not an API error. */
-const defaultMessages: Readonly<Record<number, string>> = {
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  408: "Request Timeout",
-  409: "Conflict",
-  415: "Unsupported Media Type",
-  422: "Unprocessable Content",
-  429: "Too Many Requests",
-  500: "Internal Server Error",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout"
-}
+const defaultMessages: Readonly<Record<number, string>> = ErrorBody.DefaultMessage
 
-const defaultTypes: Readonly<Record<number, string>> = { ...ErrorBody.ErrorType, 408: "request_timeout" }
+const defaultTypes: Readonly<Record<number, string>> = ErrorBody.ErrorType
 
 /**
  * Maps a non-2xx answer to its typed error (spec §8.2) by its STATUS, keeping the server's

@@ -13,6 +13,8 @@ export interface Prng {
   readonly pick: <A>(items: ReadonlyArray<A>) => A
   /** `count` distinct items (fewer if `items` is shorter), in draw order. */
   readonly sample: <A>(items: ReadonlyArray<A>, count: number) => Array<A>
+  /** A 32-bit seed for a nested generator (fast-check, a child process). */
+  readonly seed: () => number
 }
 
 export const make = (seed: number): Prng => {
@@ -34,7 +36,7 @@ export const make = (seed: number): Prng => {
     }
     return out
   }
-  return { next, int, chance: (p) => next() < p, pick, sample }
+  return { next, int, chance: (p) => next() < p, pick, sample, seed: () => int(1, 0x7fffffff) }
 }
 
 /** FNV-1a: a stable 32-bit hash for deriving ids and keys from strings. */

@@ -12,26 +12,11 @@ export interface Reply {
 
 export const ok = (body: unknown): Reply => ({ status: 200, body })
 
-const typeFor = (status: number): string => {
-  if (status === 502) return "bad_gateway"
-  const known: Readonly<Record<number, string>> = ErrorBody.ErrorType
-  return known[status] ?? (status >= 500 ? "internal_server_error" : "bad_request")
-}
+const knownTypes: Readonly<Record<number, string>> = ErrorBody.ErrorType
+const typeFor = (status: number): string =>
+  knownTypes[status] ?? (status >= 500 ? "internal_server_error" : "bad_request")
 
-const defaultMessages: Readonly<Record<number, string>> = {
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  409: "Conflict",
-  415: "Unsupported Media Type",
-  422: "Unprocessable Content",
-  429: "Too Many Requests",
-  500: "Internal Server Error",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout"
-}
+const defaultMessages: Readonly<Record<number, string>> = ErrorBody.DefaultMessage
 
 /** The wrapped error envelope of spec §8.1 (the stand-in always wraps). */
 export const error = (

@@ -190,7 +190,7 @@ layer(testLayer({ seed: 5, meetings: 30, rateLimit: false }), { excludeTestServi
       assert.deepStrictEqual(yield* errorOf(conflict), { type: "conflict", message: "Conflict" })
       const timeout = yield* send("POST", "/v1/meetings", { key: keys.admin, body })
       assert.strictEqual(timeout.status, 408)
-      assert.strictEqual((yield* errorOf(timeout)).type, "bad_request")
+      assert.strictEqual((yield* errorOf(timeout)).type, "request_timeout")
       const unsupported = yield* send("POST", "/v1/meetings", { key: keys.admin, body })
       assert.strictEqual(unsupported.status, 415)
       assert.strictEqual(unsupported.text, "nope")

@@ -66,14 +66,16 @@ export const run = (dbFile: string) =>
       Effect.provide(memberCache)
     )
     yield* say(`the member sees ${counts.full} meetings FULL and ${counts.metadata} as METADATA`)
-    // Pick one whose FULL view has content, so the difference shows.
+    // Pick one whose FULL view has content (a description, ideally a transcript too), so the difference shows.
     const pair = yield* Effect.flatMap(Meetings.Meetings, (network) =>
-      Effect.findFirst(redacted, (c) =>
-        Effect.map(network.retrieve(c.value.id), (full) => Option.isSome(full.description)))).pipe(
-        Effect.flatMap(Effect.transposeMapOption((c) =>
-          Effect.flatMap(Meetings.Meetings, (network) => network.retrieve(c.value.id)).pipe(
-            Effect.map((asAdmin) => ({ asAdmin, asMember: c.value }))
-          ))),
+      Effect.forEach(redacted.slice(0, 12), (c) =>
+        Effect.map(network.retrieve(c.value.id), (asAdmin) => ({ asAdmin, asMember: c.value })))).pipe(
+        Effect.map((pairs) =>
+          Option.orElse(
+            Option.fromNullable(pairs.find((p) => Option.isSome(p.asAdmin.description) && Option.isSome(p.asAdmin.transcriptFileId))),
+            () => Option.fromNullable(pairs.find((p) => Option.isSome(p.asAdmin.description)))
+          )
+        ),
         Effect.provide(Target.networkLayer(admin))
       )
     if (Option.isSome(pair)) {

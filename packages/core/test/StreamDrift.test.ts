@@ -4,13 +4,20 @@
  * plain offset paging skips items. The sandbox answers requests in arrival order, so it cannot
  * force this interleaving; everything else is tested against the sandbox.
  */
-import { HttpClient, HttpClientResponse, UrlParams } from "@effect/platform"
+import { HttpClient, HttpClientRequest, HttpClientResponse, UrlParams } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Layer, Option, Redacted, Ref, Stream } from "effect"
 import { Meetings, MeetingsClient } from "../src/index.js"
 import * as fixtures from "./fixtures.js"
 
 const meeting = (id: string) => ({ ...fixtures.redactedMeeting, id })
+
+/** The `limit` and `offset` a list request asked for (the API's defaults when absent). */
+const pageOf = (request: HttpClientRequest.HttpClientRequest) => {
+  const param = (name: string, fallback: number) =>
+    Option.match(UrlParams.getFirst(request.urlParams, name), { onNone: () => fallback, onSome: Number })
+  return { limit: param("limit", 25), offset: param("offset", 0) }
+}
 
 /** Newest first; `insert` puts new ids at the front (as new meetings sort first). */
 const makeServer = (initial: number) =>
@@ -23,10 +30,7 @@ const makeServer = (initial: number) =>
     const requests = yield* Ref.make(0)
     const client = HttpClient.make((request) =>
       Effect.gen(function*() {
-        const param = (name: string, fallback: number) =>
-          Option.match(UrlParams.getFirst(request.urlParams, name), { onNone: () => fallback, onSome: Number })
-        const limit = param("limit", 25)
-        const offset = param("offset", 0)
+        const { limit, offset } = pageOf(request)
         const n = yield* Ref.updateAndGet(requests, (n) => n + 1)
         // Odd pages (after the first) are read late; their even successor is read at once and then 7
         // meetings are inserted, so the odd page's tail has moved into the page already read.
@@ -77,10 +81,7 @@ describe("Meetings.stream (offset drift)", () => {
       const requests = yield* Ref.make(0)
       const client = HttpClient.make((request) =>
         Effect.gen(function*() {
-          const param = (name: string, fallback: number) =>
-            Option.match(UrlParams.getFirst(request.urlParams, name), { onNone: () => fallback, onSome: Number })
-          const limit = param("limit", 25)
-          const offset = param("offset", 0)
+          const { limit, offset } = pageOf(request)
           const n = yield* Ref.updateAndGet(requests, (n) => n + 1)
           const all = yield* Ref.get(ids)
           const body = { data: all.slice(offset, offset + limit).map(meeting), object: "list", totalCount: all.length }

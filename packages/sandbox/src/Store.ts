@@ -105,17 +105,19 @@ const encodeMeeting = Schema.encode(Meeting.Meeting)
 /** Records whose wire form is kept (each holds up to a FULL and a METADATA rendering). */
 const renderCacheLimit = 25_000
 
-export interface CreateInput {
-  readonly title: string
-  readonly startDate: string
-  readonly endDate: string
-  readonly description: string | null
-  readonly meetingUrl: string | null
-  readonly organizerEmail: string | null
-  readonly attendeeEmails: ReadonlyArray<string> | null
-  readonly privacy: "FULL" | "METADATA" | null
-  readonly transcript: string | null
-}
+/** What a create through the API decides about a meeting: the record's content fields. */
+export type CreateInput = Pick<
+  MeetingRecord,
+  | "title"
+  | "startDate"
+  | "endDate"
+  | "description"
+  | "meetingUrl"
+  | "organizerEmail"
+  | "attendeeEmails"
+  | "privacy"
+  | "transcript"
+>
 
 export interface Page {
   readonly items: ReadonlyArray<MeetingRecord>

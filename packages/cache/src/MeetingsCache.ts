@@ -180,7 +180,7 @@ const toInvalidParams = (error: { readonly issue: ParseResult.ParseIssue }) => {
   return new MeetingsError.InvalidParams({ param: problem.param, message: problem.message, status: problem.status })
 }
 
-/** How long after queueing an entry that was already tried is still safe to resend (keys live 24 h; 1 h margin). */
+/** How long after its first send an entry is still safe to resend (keys live 24 h; 1 h margin). */
 const keySafeLifetimeMillis = 23 * 3_600_000
 
 const decodeCreate = Schema.decodeUnknown(MeetingParams.CreateMeetingParams, MeetingParams.strictParse)
@@ -620,10 +620,12 @@ export const make = (
         // The server keeps an idempotency key for 24 h (spec §10). An entry sent before may have been
         // executed; once its key may have expired, sending it again could execute it twice. Keep it
         // as a dead letter for a person to check instead (`retryDeadLetter` sends it with its key).
-        if (entry.lastError !== null && (yield* Clock.currentTimeMillis) - entry.createdAt >= keySafeLifetimeMillis) {
+        // Every send is recorded before it goes out (`markSent`), so `firstSentAt` is set whenever
+        // the server may have seen the key: after a crash, an interrupt or a lost answer alike.
+        if (entry.firstSentAt !== null && (yield* Clock.currentTimeMillis) - entry.firstSentAt >= keySafeLifetimeMillis) {
           yield* bury(entry, {
             tag: "IdempotencyKeyExpired",
-            message: `Queued ${entry.op} first tried over ${keySafeLifetimeMillis / 3_600_000} h ago may already ` +
+            message: `Queued ${entry.op} first sent over ${keySafeLifetimeMillis / 3_600_000} h ago may already ` +
               `have been executed, and its idempotency key may have expired: check the server, then retry or discard it`
           })
           continue
@@ -635,6 +637,7 @@ export const make = (
             yield* bury(entry, describeError(toInvalidParams(params.left)))
             continue
           }
+          yield* outboxStore.markSent(principal, entry.seq, yield* Clock.currentTimeMillis)
           const result = yield* Effect.either(network.create(params.right, { idempotencyKey: entry.idempotencyKey }))
           if (Either.isLeft(result)) {
             if (yield* failed(entry, result.left)) break
@@ -676,6 +679,7 @@ export const make = (
             yield* bury(entry, describeError(toInvalidParams(params.left)))
             continue
           }
+          yield* outboxStore.markSent(principal, entry.seq, yield* Clock.currentTimeMillis)
           const result = yield* Effect.either(
             network.update(target, params.right, { idempotencyKey: entry.idempotencyKey })
           )
@@ -713,7 +717,13 @@ export const make = (
     })
 
     const enqueue = (
-      entry: { readonly op: "create" | "update"; readonly targetId: string; readonly localId: string | null },
+      entry: {
+        readonly op: "create" | "update"
+        readonly targetId: string
+        readonly localId: string | null
+        /** The online attempt that may have reached the server (its answer never came). */
+        readonly sent?: { readonly at: number; readonly error: OutboxError }
+      },
       idempotencyKey: string,
       params: unknown,
       provisional: MeetingT,
@@ -734,7 +744,9 @@ export const make = (
       const valid = yield* Effect.mapError(decodeCreate(params), toInvalidParams)
       const idempotencyKey = yield* checkIdempotencyKey(writeOptions.idempotencyKey)
       return yield* writeLock.withPermits(1)(Effect.gen(function*() {
+        let sent: { readonly at: number; readonly error: OutboxError } | undefined
         if (writeOptions.offline !== true && (yield* drained)) {
+          const at = yield* Clock.currentTimeMillis
           const result = yield* Effect.either(
             network.create(valid, { idempotencyKey, ...timeoutOf(writeOptions.timeout) })
           )
@@ -744,12 +756,20 @@ export const make = (
             return fromNetwork(meeting, yield* Clock.currentTimeMillis)
           }
           if (!(offlineWrites && MeetingsError.isUnreachable(result.left))) return yield* result.left
+          // The request may have reached the server: the queued entry starts with this send recorded.
+          sent = { at, error: describeError(result.left) }
           yield* Effect.logInfo("network unreachable; create queued in the outbox", { error: result.left._tag })
         }
         const now = yield* Clock.currentTimeMillis
         const localId = `${localIdPrefix}${crypto.randomUUID()}`
         const provisional = provisionalMeeting(localId, valid, DateTime.unsafeMake(now))
-        yield* enqueue({ op: "create", targetId: localId, localId }, idempotencyKey, valid, provisional, now)
+        yield* enqueue(
+          { op: "create", targetId: localId, localId, ...(sent === undefined ? {} : { sent }) },
+          idempotencyKey,
+          valid,
+          provisional,
+          now
+        )
         return fromLocalWrite(provisional, now)
       }))
     })
@@ -765,9 +785,11 @@ export const make = (
         const resolveTarget = Effect.map(lookup(id), ({ key }) => key)
         let target = yield* resolveTarget
         let networkError: Option.Option<MeetingsError.MeetingsError> = Option.none()
+        let sent: { readonly at: number; readonly error: OutboxError } | undefined
         if (writeOptions.offline !== true && (yield* drained)) {
           target = yield* resolveTarget
           if (!isLocalId(target)) {
+            const at = yield* Clock.currentTimeMillis
             const result = yield* Effect.either(
               network.update(target, valid, { idempotencyKey, ...timeoutOf(writeOptions.timeout) })
             )
@@ -778,6 +800,7 @@ export const make = (
             }
             if (!(offlineWrites && MeetingsError.isUnreachable(result.left))) return yield* result.left
             networkError = Option.some(result.left)
+            sent = { at, error: describeError(result.left) }
           }
         }
         const stored = Option.filter(yield* repo.findById(principal, target), (s) => !s.gone)
@@ -788,7 +811,13 @@ export const make = (
         }
         const now = yield* Clock.currentTimeMillis
         const provisional = applyUpdate(stored.value.meeting, valid, DateTime.unsafeMake(now))
-        yield* enqueue({ op: "update", targetId: target, localId: null }, idempotencyKey, valid, provisional, now)
+        yield* enqueue(
+          { op: "update", targetId: target, localId: null, ...(sent === undefined ? {} : { sent }) },
+          idempotencyKey,
+          valid,
+          provisional,
+          now
+        )
         yield* Effect.logInfo("update queued in the outbox", { id: target })
         return fromLocalWrite(provisional, now)
       }))

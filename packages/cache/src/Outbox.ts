@@ -37,7 +37,12 @@ export interface OutboxEntry {
   /** The request body as JSON (`CreateMeetingParams` or `UpdateMeetingParams`). */
   readonly params: unknown
   readonly status: OutboxStatus
+  /** Failed attempts that count against `maxReplayAttempts` (outages do not). */
   readonly attempts: number
+  /** Times the entry was sent (recorded and committed before each request goes out). */
+  readonly sends: number
+  /** When it was first sent: the server may have seen its idempotency key since then. */
+  readonly firstSentAt: number | null
   readonly lastError: OutboxError | null
   readonly createdAt: number
   readonly updatedAt: number
@@ -61,6 +66,8 @@ interface OutboxRow {
   readonly params: string
   readonly status: string
   readonly attempts: number
+  readonly sends: number
+  readonly first_sent_at: number | null
   readonly last_error: string | null
   readonly created_at: number
   readonly updated_at: number
@@ -91,6 +98,8 @@ const toEntry = (row: OutboxRow): OutboxEntry => ({
   params: parseJson(row.params),
   status: row.status === "dead" ? "dead" : "pending",
   attempts: Number(row.attempts),
+  sends: Number(row.sends),
+  firstSentAt: row.first_sent_at === null ? null : Number(row.first_sent_at),
   lastError: Option.getOrNull(decodeOutboxError(parseJson(row.last_error))),
   createdAt: Number(row.created_at),
   updatedAt: Number(row.updated_at)
@@ -99,10 +108,15 @@ const toEntry = (row: OutboxRow): OutboxEntry => ({
 export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const columns = sql.literal(
-    "seq, op, target_id, local_id, idempotency_key, params, status, attempts, last_error, created_at, updated_at"
+    "seq, op, target_id, local_id, idempotency_key, params, status, attempts, sends, first_sent_at, last_error, " +
+      "created_at, updated_at"
   )
 
-  /** Append an entry; returns its sequence number. Run inside the caller's transaction. */
+  /**
+   * Append an entry; returns its sequence number. Run inside the caller's transaction. `sent` is
+   * given when the write was already sent once (an online attempt whose answer never came): the
+   * entry starts with that send recorded, so its key's lifetime counts from then.
+   */
   const enqueue = Effect.fn("Outbox.enqueue")(function*(
     principal: Principal,
     entry: {
@@ -111,14 +125,20 @@ export const make = Effect.gen(function*() {
       readonly localId: string | null
       readonly idempotencyKey: string
       readonly params: unknown
+      readonly sent?: { readonly at: number; readonly error: OutboxError }
     },
     now: number
   ) {
+    const sends = entry.sent === undefined ? 0 : 1
+    const firstSentAt = entry.sent?.at ?? null
+    const lastError = entry.sent === undefined ? null : JSON.stringify(entry.sent.error)
     // One statement computes the next seq and inserts it, so two connections cannot pick the same one.
     const rows = yield* sql<{ seq: number }>`INSERT INTO outbox
-      (principal, seq, op, target_id, local_id, idempotency_key, params, status, attempts, last_error, created_at, updated_at)
+      (principal, seq, op, target_id, local_id, idempotency_key, params, status, attempts, sends, first_sent_at,
+        last_error, created_at, updated_at)
       SELECT ${principal}, COALESCE(MAX(seq), 0) + 1, ${entry.op}, ${entry.targetId}, ${entry.localId},
-        ${entry.idempotencyKey}, ${JSON.stringify(entry.params)}, 'pending', 0, NULL, ${now}, ${now}
+        ${entry.idempotencyKey}, ${JSON.stringify(entry.params)}, 'pending', 0, ${sends}, ${firstSentAt},
+        ${lastError}, ${now}, ${now}
       FROM outbox WHERE principal = ${principal}
       RETURNING seq`
     const seq = Number(rows[0]?.seq ?? 0)
@@ -170,6 +190,17 @@ export const make = Effect.gen(function*() {
       mapSql("Cannot record an outbox attempt")
     )
 
+  /**
+   * Record that the entry is about to be sent, in its own committed transaction, BEFORE the request
+   * goes out: after a crash, an interrupt, a lost answer or a failed local commit, the entry still
+   * says it may have reached the server (and since when), so an expired key is never resent blindly.
+   */
+  const markSent = (principal: Principal, seq: number, now: number) =>
+    sql.withTransaction(
+      sql`UPDATE outbox SET sends = sends + 1, first_sent_at = COALESCE(first_sent_at, ${now}), updated_at = ${now}
+        WHERE principal = ${principal} AND seq = ${seq}`
+    ).pipe(retryBusy, mapSql("Cannot record an outbox attempt"), Effect.withSpan("Outbox.markSent"))
+
   /** After a create was replayed: remember the real id and point queued updates at it. */
   const resolveLocal = (principal: Principal, localId: string, realId: string, now: number) =>
     Effect.all([
@@ -193,7 +224,8 @@ export const make = Effect.gen(function*() {
    */
   const retryDead = (principal: Principal, seq: number, now: number) =>
     // A person chose to send it again: it starts over (new place at the end, fresh attempt history).
-    sql<{ seq: number }>`UPDATE outbox SET status = 'pending', attempts = 0, last_error = NULL,
+    sql<{ seq: number }>`UPDATE outbox SET status = 'pending', attempts = 0, sends = 0, first_sent_at = NULL,
+      last_error = NULL,
       created_at = ${now}, updated_at = ${now},
       seq = (SELECT COALESCE(MAX(o.seq), 0) + 1 FROM outbox o WHERE o.principal = ${principal})
       WHERE principal = ${principal} AND seq = ${seq} AND status = 'dead' RETURNING seq`.pipe(
@@ -218,6 +250,7 @@ export const make = Effect.gen(function*() {
     complete,
     markDead,
     recordAttempt,
+    markSent,
     resolveLocal,
     resolve,
     retryDead,

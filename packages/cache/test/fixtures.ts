@@ -91,6 +91,8 @@ export interface FakeState {
   writeFailure: MeetingsError.MeetingsError | undefined
   /** Store the create, then answer as if the connection dropped (once per flag set). */
   dropAfterCommit: boolean
+  /** Store the create, then never answer (the caller is interrupted or the process dies). */
+  hangAfterCommit: boolean
   /** The stream's closing progress event says `complete: false` (the scan gave up early). */
   incompleteScan: boolean
   /** Delay before each page of a stream (to make scans overlap). */
@@ -109,6 +111,7 @@ export const makeFake = (initial: Iterable<Meeting.Meeting> = []) => {
     idempotency: new Map(),
     writeFailure: undefined,
     dropAfterCommit: false,
+    hangAfterCommit: false,
     incompleteScan: false,
     pageDelay: 0,
     streams: 0,
@@ -153,6 +156,7 @@ export const makeFake = (initial: Iterable<Meeting.Meeting> = []) => {
             state.dropAfterCommit = false
             return Effect.fail(unavailable())
           }
+          if (state.hangAfterCommit) return Effect.never
           return Effect.succeed(m)
         })
       ),

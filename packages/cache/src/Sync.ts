@@ -164,6 +164,9 @@ export const run = (
     }
 
     const latest = yield* Ref.make<Meetings.StreamProgress>({ pages: 0, items: 0, totalCount: 0, complete: false })
+    // The smallest `totalCount` any page reported: a scan that emitted fewer distinct meetings did
+    // not cover the listing (a short page ended it early), whatever its closing event says.
+    const leastTotal = yield* Ref.make(Number.POSITIVE_INFINITY)
     const stored = yield* Ref.make(0)
 
     const progress = (phase: SyncProgress["phase"]) =>
@@ -195,7 +198,11 @@ export const run = (
     const scanned = yield* network.stream({
       pageSize: options.pageSize ?? 25,
       concurrency: options.concurrency ?? 4,
-      onProgress: (p) => Ref.set(latest, p),
+      onProgress: (p) =>
+        Effect.zipRight(
+          Ref.set(latest, p),
+          p.complete ? Effect.void : Ref.update(leastTotal, (least) => Math.min(least, p.totalCount))
+        ),
       ...(options.timeout === undefined ? {} : { timeout: options.timeout })
     }).pipe(
       Stream.groupedWithin(options.batchSize ?? defaultBatchSize, options.batchWindow ?? "1 second"),
@@ -247,8 +254,16 @@ export const run = (
       })
 
     if (!scanned) return yield* incomplete("superseded by another connection's scan")
-    // Only a scan that covered the whole listing may reconcile (the stream's closing event says so).
-    if (!(yield* Ref.get(latest)).complete) return yield* incomplete("the listing was not fully covered")
+    // Only a scan that covered the whole listing may reconcile: the stream's closing event says so
+    // (core's `complete` requires covering `totalCount`), and the scan saw at least as many meetings
+    // as every page said exist. Inserts during the scan raise later totals, never the least one;
+    // deletions lower it.
+    const closing = yield* Ref.get(latest)
+    if (!closing.complete) return yield* incomplete("the listing was not fully covered")
+    const least = yield* Ref.get(leastTotal)
+    if (closing.items < least) {
+      return yield* incomplete(`a short page: ${closing.items} meetings listed of ${least}`)
+    }
 
     // The scan reached the end. Reconcile: read-your-writes first, then vanished meetings.
     yield* progress("reconciling")

@@ -95,6 +95,11 @@ export interface FakeState {
   hangAfterCommit: boolean
   /** The stream's closing progress event says `complete: false` (the scan gave up early). */
   incompleteScan: boolean
+  /**
+   * The next stream's first page holds only this many meetings (its `totalCount` still says all),
+   * and the stream ends there claiming `complete: true`, as a client trusting short pages would.
+   */
+  shortPage: number | undefined
   /** Delay before each page of a stream (to make scans overlap). */
   pageDelay: Duration.DurationInput
   /** How many streams (full scans) were started. */
@@ -113,6 +118,7 @@ export const makeFake = (initial: Iterable<Meeting.Meeting> = []) => {
     dropAfterCommit: false,
     hangAfterCommit: false,
     incompleteScan: false,
+    shortPage: undefined,
     pageDelay: 0,
     streams: 0,
     counter: 0
@@ -218,7 +224,9 @@ export const makeFake = (initial: Iterable<Meeting.Meeting> = []) => {
           Effect.suspend(() => {
             const all = visible()
             const size = options?.pageSize ?? 25
-            const page = all.slice(offset, offset + size)
+            const cut = offset === 0 ? state.shortPage : undefined
+            state.shortPage = undefined
+            const page = all.slice(offset, offset + Math.min(size, cut ?? size))
             progress.pages++
             progress.items += page.length
             progress.totalCount = all.length

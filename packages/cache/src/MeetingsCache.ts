@@ -567,24 +567,38 @@ export const make = (
     const inTransaction = <A, E, R>(message: string, self: Effect.Effect<A, E, R>) =>
       sql.withTransaction(self).pipe(retryBusy, mapSql(message))
 
-    const replayLocked: Effect.Effect<ReplayResult, CacheError> = Effect.gen(function*() {
+    /**
+     * One replay: the pending entries in `seq` order, in passes. An entry is completed or buried
+     * (done), deferred to a later replay (a retryable failure: it blocks its meeting, so later
+     * writes to it keep their order), or waits for a dependency queued after it (an update on a
+     * provisional id whose create has not run yet: tried again in the next pass). Independent entries
+     * never wait for a stuck one. An unreachable network stops the replay at once.
+     */
+    const replayRun: Effect.Effect<ReplayResult & { readonly networkDown: boolean }, CacheError> = Effect.gen(function*() {
       const entries = yield* outboxStore.pending(principal)
       const deadLocal = new Set(
         (yield* outboxStore.deadLetters(principal)).flatMap((e) => e.op === "create" && e.localId !== null ? [e.localId] : [])
       )
+      const pendingCreates = new Set(entries.flatMap((e) => (e.op === "create" && e.localId !== null ? [e.localId] : [])))
       let replayed = 0
       let dead = 0
       let stoppedBy: Option.Option<OutboxError> = Option.none()
+      let networkDown = false
       const resolved: Array<{ localId: string; id: string }> = []
+      const done = new Set<number>()
+      // Meetings (real or provisional ids) with an entry left for a later replay.
+      const deferred = new Set<string>()
 
       const bury = (entry: OutboxEntry, error: OutboxError) =>
         Effect.gen(function*() {
           const now = yield* Clock.currentTimeMillis
           yield* outboxStore.markDead(principal, entry.seq, error, now)
           dead++
+          done.add(entry.seq)
           yield* Effect.logWarning("outbox entry is a dead letter", { seq: entry.seq, op: entry.op, error })
           if (entry.op === "create" && entry.localId !== null) {
             deadLocal.add(entry.localId)
+            pendingCreates.delete(entry.localId)
             // The provisional meeting will never exist: stop serving it.
             yield* repo.markGone(principal, [entry.localId])
           } else if (entry.op === "update" && !isLocalId(entry.targetId)) {
@@ -594,8 +608,14 @@ export const make = (
           }
         })
 
+      const defer = (entry: OutboxEntry, target: string, error: OutboxError) => {
+        done.add(entry.seq)
+        deferred.add(target)
+        if (Option.isNone(stoppedBy)) stoppedBy = Option.some(error)
+      }
+
       /** Decide what a failed attempt means; returns true when the replay must stop. */
-      const failed = (entry: OutboxEntry, error: MeetingsError.MeetingsError) =>
+      const failed = (entry: OutboxEntry, target: string, error: MeetingsError.MeetingsError) =>
         Effect.gen(function*() {
           const described = describeError(error)
           // An outage, or the server still working on an earlier attempt with this key: the write may
@@ -604,89 +624,96 @@ export const make = (
             const now = yield* Clock.currentTimeMillis
             yield* outboxStore.recordAttempt(principal, entry.seq, described, now, false)
             stoppedBy = Option.some(described)
-            return true
+            networkDown = MeetingsError.isUnreachable(error)
+            return networkDown
           }
           if (isRetryableLater(error) && entry.attempts + 1 < maxReplayAttempts) {
             const now = yield* Clock.currentTimeMillis
             yield* outboxStore.recordAttempt(principal, entry.seq, described, now)
-            stoppedBy = Option.some(described)
-            return true
+            defer(entry, target, described)
+            return false
           }
-          yield* bury(entry, described)
+          yield* bury({ ...entry, targetId: target }, described)
           return false
         })
 
-      for (const entry of entries) {
-        // The server keeps an idempotency key for 24 h (spec §10). An entry sent before may have been
-        // executed; once its key may have expired, sending it again could execute it twice. Keep it
-        // as a dead letter for a person to check instead (`retryDeadLetter` sends it with its key).
-        // Every send is recorded before it goes out (`markSent`), so `firstSentAt` is set whenever
-        // the server may have seen the key: after a crash, an interrupt or a lost answer alike.
-        if (entry.firstSentAt !== null && (yield* Clock.currentTimeMillis) - entry.firstSentAt >= keySafeLifetimeMillis) {
-          yield* bury(entry, {
-            tag: "IdempotencyKeyExpired",
-            message: `Queued ${entry.op} first sent over ${keySafeLifetimeMillis / 3_600_000} h ago may already ` +
-              `have been executed, and its idempotency key may have expired: check the server, then retry or discard it`
-          })
-          continue
-        }
-        if (entry.op === "create") {
-          const localId = entry.localId ?? entry.targetId
-          const params = yield* Effect.either(decodeCreate(entry.params))
-          if (Either.isLeft(params)) {
-            yield* bury(entry, describeError(toInvalidParams(params.left)))
-            continue
+      /** One entry; `"wait"` when its dependency is queued after it, `"stop"` when the network is down. */
+      const replayEntry = (entry: OutboxEntry): Effect.Effect<"done" | "wait" | "stop", CacheError> =>
+        Effect.gen(function*() {
+          // The server keeps an idempotency key for 24 h (spec §10). An entry sent before may have been
+          // executed; once its key may have expired, sending it again could execute it twice. Keep it
+          // as a dead letter for a person to check instead (`retryDeadLetter` sends it with its key).
+          // Every send is recorded before it goes out (`markSent`), so `firstSentAt` is set whenever
+          // the server may have seen the key: after a crash, an interrupt or a lost answer alike.
+          if (entry.firstSentAt !== null && (yield* Clock.currentTimeMillis) - entry.firstSentAt >= keySafeLifetimeMillis) {
+            yield* bury(entry, {
+              tag: "IdempotencyKeyExpired",
+              message: `Queued ${entry.op} first sent over ${keySafeLifetimeMillis / 3_600_000} h ago may already ` +
+                `have been executed, and its idempotency key may have expired: check the server, then retry or discard it`
+            })
+            return "done"
           }
-          yield* outboxStore.markSent(principal, entry.seq, yield* Clock.currentTimeMillis)
-          const result = yield* Effect.either(network.create(params.right, { idempotencyKey: entry.idempotencyKey }))
-          if (Either.isLeft(result)) {
-            if (yield* failed(entry, result.left)) break
-            continue
+          if (entry.op === "create") {
+            const localId = entry.localId ?? entry.targetId
+            const params = yield* Effect.either(decodeCreate(entry.params))
+            if (Either.isLeft(params)) {
+              yield* bury(entry, describeError(toInvalidParams(params.left)))
+              return "done"
+            }
+            yield* outboxStore.markSent(principal, entry.seq, yield* Clock.currentTimeMillis)
+            const result = yield* Effect.either(network.create(params.right, { idempotencyKey: entry.idempotencyKey }))
+            if (Either.isLeft(result)) return (yield* failed(entry, localId, result.left)) ? "stop" : "done"
+            const meeting = redact(result.right)
+            const now = yield* Clock.currentTimeMillis
+            yield* inTransaction(
+              "Cannot record a replayed create",
+              Effect.all([
+                repo.upsert(principal, [meeting], { mode: "write", now }),
+                repo.remove(principal, localId),
+                outboxStore.resolveLocal(principal, localId, meeting.id, now),
+                outboxStore.complete(principal, entry.seq)
+              ], { discard: true })
+            )
+            pendingCreates.delete(localId)
+            done.add(entry.seq)
+            resolved.push({ localId, id: meeting.id })
+            replayed++
+            yield* Effect.logDebug("replayed a queued create", { seq: entry.seq, localId, id: meeting.id })
+            return "done"
           }
-          const meeting = redact(result.right)
-          const now = yield* Clock.currentTimeMillis
-          yield* inTransaction(
-            "Cannot record a replayed create",
-            Effect.all([
-              repo.upsert(principal, [meeting], { mode: "write", now }),
-              repo.remove(principal, localId),
-              outboxStore.resolveLocal(principal, localId, meeting.id, now),
-              outboxStore.complete(principal, entry.seq)
-            ], { discard: true })
-          )
-          resolved.push({ localId, id: meeting.id })
-          replayed++
-          yield* Effect.logInfo("replayed a queued create", { seq: entry.seq, localId, id: meeting.id })
-        } else {
           let target = entry.targetId
           if (isLocalId(target)) {
             const real = yield* outboxStore.resolve(principal, target)
             if (Option.isSome(real)) {
               target = real.value
-            } else if (deadLocal.has(target)) {
+            } else if (pendingCreates.has(target) && !deferred.has(target)) {
+              return "wait"
+            } else if (!pendingCreates.has(target)) {
               yield* bury(entry, {
                 tag: "DependencyFailed",
-                message: `The queued create of ${target} is a dead letter`
+                message: deadLocal.has(target)
+                  ? `The queued create of ${target} is a dead letter`
+                  : `The queued create of ${target} was discarded`
               })
-              continue
-            } else {
-              stoppedBy = Option.some({ tag: "Unresolved", message: `Provisional id ${target} is not resolved yet` })
-              break
+              return "done"
             }
+          }
+          if (deferred.has(target) || deferred.has(entry.targetId)) {
+            // An earlier write to this meeting waits for a later replay: keep the order.
+            deferred.add(target)
+            done.add(entry.seq)
+            return "done"
           }
           const params = yield* Effect.either(decodeUpdate(entry.params))
           if (Either.isLeft(params)) {
             yield* bury(entry, describeError(toInvalidParams(params.left)))
-            continue
+            return "done"
           }
           yield* outboxStore.markSent(principal, entry.seq, yield* Clock.currentTimeMillis)
           const result = yield* Effect.either(
             network.update(target, params.right, { idempotencyKey: entry.idempotencyKey })
           )
-          if (Either.isLeft(result)) {
-            if (yield* failed({ ...entry, targetId: target }, result.left)) break
-            continue
-          }
+          if (Either.isLeft(result)) return (yield* failed(entry, target, result.left)) ? "stop" : "done"
           const meeting = redact(result.right)
           const now = yield* Clock.currentTimeMillis
           yield* inTransaction(
@@ -696,25 +723,54 @@ export const make = (
               outboxStore.complete(principal, entry.seq)
             ], { discard: true })
           )
+          done.add(entry.seq)
           replayed++
-          yield* Effect.logInfo("replayed a queued update", { seq: entry.seq, id: target })
+          yield* Effect.logDebug("replayed a queued update", { seq: entry.seq, id: target })
+          return "done"
+        })
+
+      // Each pass settles at least one entry or ends the replay, so there are at most as many as entries.
+      passes: for (let pass = 0; pass <= entries.length; pass++) {
+        let progressed = false
+        let waiting = false
+        for (const entry of entries) {
+          if (done.has(entry.seq)) continue
+          const outcome = yield* replayEntry(entry)
+          if (outcome === "stop") break passes
+          if (outcome === "wait") waiting = true
+          else progressed = true
         }
+        if (!waiting || !progressed) break
       }
       if (replayed > 0) yield* Metric.incrementBy(CacheMetrics.replayed, replayed)
       yield* updateOutboxGauges
       const remaining = yield* outboxStore.depth(principal)
-      return { replayed, dead, remaining, resolved, stoppedBy } satisfies ReplayResult
+      return { replayed, dead, remaining, resolved, stoppedBy, networkDown } satisfies ReplayResult & {
+        readonly networkDown: boolean
+      }
     }).pipe(Effect.annotateLogs({ service: "cache", operation: "replay" }))
+
+    const replayLocked: Effect.Effect<ReplayResult, CacheError> = Effect.map(
+      replayRun,
+      ({ networkDown: _, ...result }) => result
+    )
 
     const replay = writeLock.withPermits(1)(replayLocked).pipe(Effect.withSpan("MeetingsCache.replay"))
 
-    /** Before an online write: the outbox must be empty, or the new write would overtake queued ones. */
-    const drained = Effect.gen(function*() {
-      const depth = yield* outboxStore.depth(principal)
-      if (depth === 0) return true
-      const result = yield* replayLocked
-      return result.remaining === 0
-    })
+    /**
+     * Before an online write: replay what is queued, so the new write does not overtake queued
+     * writes to the same meeting. A create touches no queued meeting: it goes online unless the
+     * replay found the network down. An update goes online only when no write to its meeting waits.
+     */
+    const drained = (target: Option.Option<string>) =>
+      Effect.gen(function*() {
+        const depth = yield* outboxStore.depth(principal)
+        if (depth === 0) return true
+        const result = yield* replayRun
+        if (result.remaining === 0) return true
+        if (result.networkDown) return false
+        return Option.isNone(target) || (yield* outboxStore.pendingFor(principal, target.value)) === 0
+      })
 
     const enqueue = (
       entry: {
@@ -745,7 +801,7 @@ export const make = (
       const idempotencyKey = yield* checkIdempotencyKey(writeOptions.idempotencyKey)
       return yield* writeLock.withPermits(1)(Effect.gen(function*() {
         let sent: { readonly at: number; readonly error: OutboxError } | undefined
-        if (writeOptions.offline !== true && (yield* drained)) {
+        if (writeOptions.offline !== true && (yield* drained(Option.none()))) {
           const at = yield* Clock.currentTimeMillis
           const result = yield* Effect.either(
             network.create(valid, { idempotencyKey, ...timeoutOf(writeOptions.timeout) })
@@ -786,7 +842,7 @@ export const make = (
         let target = yield* resolveTarget
         let networkError: Option.Option<MeetingsError.MeetingsError> = Option.none()
         let sent: { readonly at: number; readonly error: OutboxError } | undefined
-        if (writeOptions.offline !== true && (yield* drained)) {
+        if (writeOptions.offline !== true && (yield* drained(Option.some(target)))) {
           target = yield* resolveTarget
           if (!isLocalId(target)) {
             const at = yield* Clock.currentTimeMillis
@@ -900,7 +956,11 @@ export const make = (
           Effect.flatMap((now) => outboxStore.retryDead(principal, seq, now)),
           Effect.zipRight(updateOutboxGauges)
         ),
-      discardDeadLetter: (seq: number) => Effect.asVoid(outboxStore.discardDead(principal, seq)),
+      discardDeadLetter: (seq: number) =>
+        Clock.currentTimeMillis.pipe(
+          Effect.flatMap((now) => outboxStore.discardDead(principal, seq, now)),
+          Effect.zipRight(updateOutboxGauges)
+        ),
       resolveId,
       rebuild,
       stats

@@ -218,28 +218,76 @@ export const make = Effect.gen(function*() {
       Effect.withSpan("Outbox.resolve")
     )
 
-  /**
-   * Put a dead letter back at the END of the queue (a new seq, MAX + 1; same idempotency key), so
-   * an old write cannot overwrite state written after it. Returns the new seq, if it was dead.
-   */
-  const retryDead = (principal: Principal, seq: number, now: number) =>
-    // A person chose to send it again: it starts over (new place at the end, fresh attempt history).
-    sql<{ seq: number }>`UPDATE outbox SET status = 'pending', attempts = 0, sends = 0, first_sent_at = NULL,
-      last_error = NULL,
-      created_at = ${now}, updated_at = ${now},
-      seq = (SELECT COALESCE(MAX(o.seq), 0) + 1 FROM outbox o WHERE o.principal = ${principal})
-      WHERE principal = ${principal} AND seq = ${seq} AND status = 'dead' RETURNING seq`.pipe(
-      Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), (r) => Number(r.seq))),
-      retryBusy,
-      mapSql("Cannot retry a dead letter")
+  const entryBySeq = (principal: Principal, seq: number) =>
+    Effect.map(
+      sql<OutboxRow>`SELECT ${columns} FROM outbox WHERE principal = ${principal} AND seq = ${seq}`,
+      (rows) => Option.map(Option.fromNullable(rows[0]), toEntry)
     )
 
-  /** Delete a dead letter for good. */
-  const discardDead = (principal: Principal, seq: number) =>
-    sql`DELETE FROM outbox WHERE principal = ${principal} AND seq = ${seq} AND status = 'dead'`.pipe(
-      retryBusy,
-      mapSql("Cannot discard a dead letter")
-    )
+  /** Move an entry to the end of the queue as a fresh pending entry (a new seq, same key). */
+  const requeue = (principal: Principal, seq: number, now: number) =>
+    sql<{ seq: number }>`UPDATE outbox SET status = 'pending', attempts = 0, sends = 0, first_sent_at = NULL,
+      last_error = NULL, created_at = ${now}, updated_at = ${now},
+      seq = (SELECT COALESCE(MAX(o.seq), 0) + 1 FROM outbox o WHERE o.principal = ${principal})
+      WHERE principal = ${principal} AND seq = ${seq} AND status = 'dead' RETURNING seq`
+
+  /**
+   * Put a dead letter back at the END of the queue (a new seq, MAX + 1; same idempotency key), so
+   * an old write cannot overwrite state written after it. Dependencies come along, in order: an
+   * update whose create is dead brings the create back before it; a create brings back the updates
+   * that died because of it, after it. Returns the new seq, if it was dead.
+   */
+  const retryDead = (principal: Principal, seq: number, now: number) =>
+    sql.withTransaction(Effect.gen(function*() {
+      const found = yield* entryBySeq(principal, seq)
+      if (Option.isNone(found) || found.value.status !== "dead") return Option.none<number>()
+      const entry = found.value
+      const before: Array<number> = []
+      const after: Array<number> = []
+      if (entry.op === "update" && isLocalId(entry.targetId)) {
+        const creates = yield* sql<{ seq: number }>`SELECT seq FROM outbox WHERE principal = ${principal}
+          AND op = 'create' AND local_id = ${entry.targetId} AND status = 'dead'`
+        before.push(...creates.map((r) => Number(r.seq)))
+      }
+      if (entry.op === "create" && entry.localId !== null) {
+        const updates = yield* sql<{ seq: number }>`SELECT seq FROM outbox WHERE principal = ${principal}
+          AND op = 'update' AND target_id = ${entry.localId} AND status = 'dead' ORDER BY seq`
+        after.push(...updates.map((r) => Number(r.seq)))
+      }
+      let moved = Option.none<number>()
+      // A person chose to send it again: it starts over (new place at the end, fresh attempt history).
+      for (const s of [...before, seq, ...after]) {
+        const rows = yield* requeue(principal, s, now)
+        if (s === seq) moved = Option.map(Option.fromNullable(rows[0]), (r) => Number(r.seq))
+      }
+      return moved
+    })).pipe(retryBusy, mapSql("Cannot retry a dead letter"))
+
+  /**
+   * Delete a dead letter for good. The updates of a discarded create can never be sent: any still
+   * pending become dead letters, and all of them say why.
+   */
+  const discardDead = (principal: Principal, seq: number, now: number) =>
+    sql.withTransaction(Effect.gen(function*() {
+      const found = yield* entryBySeq(principal, seq)
+      if (Option.isNone(found) || found.value.status !== "dead") return
+      const entry = found.value
+      if (entry.op === "create" && entry.localId !== null) {
+        const error: OutboxError = {
+          tag: "DependencyFailed",
+          message: `The queued create of ${entry.localId} was discarded`
+        }
+        yield* sql`UPDATE outbox SET status = 'dead', last_error = ${JSON.stringify(error)}, updated_at = ${now}
+          WHERE principal = ${principal} AND op = 'update' AND target_id = ${entry.localId}`
+      }
+      yield* sql`DELETE FROM outbox WHERE principal = ${principal} AND seq = ${seq} AND status = 'dead'`
+    })).pipe(retryBusy, mapSql("Cannot discard a dead letter"))
+
+  /** Pending entries that write to this meeting (by its id, or the provisional id it resolved from). */
+  const pendingFor = (principal: Principal, id: string) =>
+    sql<{ n: number }>`SELECT COUNT(*) AS n FROM outbox WHERE principal = ${principal} AND status = 'pending'
+      AND (target_id = ${id} OR target_id IN (SELECT local_id FROM id_map WHERE principal = ${principal} AND real_id = ${id}))`
+      .pipe(Effect.map((rows) => Number(rows[0]?.n ?? 0)), mapSql("Cannot read the outbox"))
 
   return {
     enqueue,
@@ -254,7 +302,8 @@ export const make = Effect.gen(function*() {
     resolveLocal,
     resolve,
     retryDead,
-    discardDead
+    discardDead,
+    pendingFor
   } as const
 })
 

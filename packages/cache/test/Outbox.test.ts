@@ -4,8 +4,10 @@
  */
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
+import { MeetingsError } from "@lightfield-effect/core"
 import { Effect, Fiber, TestClock } from "effect"
 import { join } from "node:path"
+import type { MeetingsCache } from "../src/index.js"
 import { createParams, type Fake, makeFake, tempDir, withCache } from "./fixtures.js"
 
 /** Wait (without the clock: these tests run on the TestClock) until `check` holds. */
@@ -126,4 +128,106 @@ describe("outbox: every send is recorded before it goes out", () => {
           assert.isTrue(creates(fake)[1]!.replayed)
         }))
     }))
+})
+
+const unprocessable = new MeetingsError.Unprocessable({ message: "no", param: "fields.$startDate" })
+
+/** A queued create and an update on its provisional id, both dead letters after a 422. */
+const deadPair = (cache: MeetingsCache.MeetingsCacheShape, fake: Fake) =>
+  Effect.gen(function*() {
+    const created = yield* cache.create(createParams("Doomed"), { offline: true })
+    yield* cache.update(created.value.id, { fields: { $privacySetting: "METADATA" } }, { offline: true })
+    fake.state.writeFailure = unprocessable
+    assert.strictEqual((yield* cache.replay).dead, 2)
+    fake.state.writeFailure = undefined
+    const [create, update] = yield* cache.deadLetters
+    return { create: create!, update: update!, localId: created.value.id }
+  })
+
+/** A fresh cache whose outbox holds `deadPair`, then `f`. */
+const withDeadPair = <A, E>(
+  f: (
+    cache: MeetingsCache.MeetingsCacheShape,
+    pair: Effect.Effect.Success<ReturnType<typeof deadPair>>,
+    fake: Fake
+  ) => Effect.Effect<A, E, SqlClient.SqlClient>
+) =>
+  Effect.gen(function*() {
+    const dir = yield* tempDir
+    const fake = makeFake()
+    return yield* withCache(join(dir, "c.db"), fake, (cache) => Effect.flatMap(deadPair(cache, fake), (pair) => f(cache, pair, fake)))
+  })
+
+describe("outbox: dependencies never deadlock the queue", () => {
+  it.scopedLive("[regression] retrying the update before its create replays both, in order; online creates go through", () =>
+    withDeadPair((cache, { create, update }, fake) =>
+      Effect.gen(function*() {
+        yield* cache.retryDeadLetter(update.seq)
+        yield* cache.retryDeadLetter(create.seq)
+        const result = yield* cache.replay
+        assert.strictEqual(result.replayed, 2)
+        assert.strictEqual(result.remaining, 0)
+        const sent = fake.state.requests.filter((r) => !r.replayed).map((r) => r.op)
+        assert.deepStrictEqual(sent.slice(-2), ["create", "update"])
+        const online = yield* cache.create(createParams("Online"))
+        assert.strictEqual(online.source, "network")
+      })))
+
+  it.scopedLive("[regression] discarding a dead create makes its update a dead letter that says so; nothing waits behind it", () =>
+    withDeadPair((cache, { create, update }) =>
+      Effect.gen(function*() {
+        yield* cache.discardDeadLetter(create.seq)
+        yield* cache.retryDeadLetter(update.seq)
+        yield* cache.create(createParams("Independent"), { offline: true })
+        const result = yield* cache.replay
+        assert.strictEqual(result.replayed, 1)
+        assert.strictEqual(result.remaining, 0)
+        const dead = yield* cache.deadLetters
+        assert.deepStrictEqual(dead.map((d) => [d.seq === update.seq || d.op, d.lastError?.tag]), [["update", "DependencyFailed"]])
+        assert.include(dead[0]!.lastError?.message ?? "", "discarded")
+        const online = yield* cache.create(createParams("Online"))
+        assert.strictEqual(online.source, "network")
+        assert.isFalse(online.pending)
+      })))
+
+  it.scopedLive("[regression] discarding a dead create says so on the dead letters of its updates", () =>
+    withDeadPair((cache, { create, localId }) =>
+      Effect.gen(function*() {
+        yield* cache.discardDeadLetter(create.seq)
+        const dead = yield* cache.deadLetters
+        assert.deepStrictEqual(dead.map((d) => [d.op, d.targetId, d.lastError?.tag]), [["update", localId, "DependencyFailed"]])
+        assert.include(dead[0]!.lastError?.message ?? "", "discarded")
+        assert.strictEqual((yield* cache.outbox).length, 0)
+      })))
+
+  it.scopedLive("[regression] an entry that keeps meeting a conflict does not hold back independent entries or online creates", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const fake = makeFake()
+      fake.state.refuseTitles.set("Conflicted", new MeetingsError.Conflict({ message: "locked" }))
+      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+        Effect.gen(function*() {
+          const stuck = yield* cache.create(createParams("Conflicted"), { offline: true })
+          yield* cache.update(stuck.value.id, { fields: { $privacySetting: "METADATA" } }, { offline: true })
+          yield* cache.create(createParams("Independent"), { offline: true })
+          const result = yield* cache.replay
+          assert.strictEqual(result.replayed, 1)
+          assert.strictEqual(result.remaining, 2)
+          const online = yield* cache.create(createParams("Online"))
+          assert.strictEqual(online.source, "network")
+          // The stuck create and its update still wait, in order.
+          assert.deepStrictEqual((yield* cache.outbox).map((e) => e.op), ["create", "update"])
+          fake.state.refuseTitles.clear()
+          assert.strictEqual((yield* cache.replay).replayed, 2)
+        }))
+    }))
+
+  it.scopedLive("retrying a dead create brings back the updates that died with it, after it", () =>
+    withDeadPair((cache, { create }) =>
+      Effect.gen(function*() {
+        yield* cache.retryDeadLetter(create.seq)
+        assert.deepStrictEqual((yield* cache.outbox).map((e) => e.op), ["create", "update"])
+        assert.strictEqual((yield* cache.replay).replayed, 2)
+        assert.strictEqual((yield* cache.deadLetters).length, 0)
+      })))
 })

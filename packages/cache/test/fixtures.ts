@@ -89,6 +89,8 @@ export interface FakeState {
   readonly idempotency: Map<string, Meeting.Meeting>
   /** Failure for the next writes (e.g. a 422), until cleared. */
   writeFailure: MeetingsError.MeetingsError | undefined
+  /** Failures of creates by title (only those meetings are refused). */
+  readonly refuseTitles: Map<string, MeetingsError.MeetingsError>
   /** Store the create, then answer as if the connection dropped (once per flag set). */
   dropAfterCommit: boolean
   /** Store the create, then never answer (the caller is interrupted or the process dies). */
@@ -115,6 +117,7 @@ export const makeFake = (initial: Iterable<Meeting.Meeting> = []) => {
     requests: [],
     idempotency: new Map(),
     writeFailure: undefined,
+    refuseTitles: new Map(),
     dropAfterCommit: false,
     hangAfterCommit: false,
     incompleteScan: false,
@@ -145,6 +148,8 @@ export const makeFake = (initial: Iterable<Meeting.Meeting> = []) => {
           })
           if (cached !== undefined) return Effect.succeed(cached)
           if (state.writeFailure !== undefined) return Effect.fail(state.writeFailure)
+          const refused = state.refuseTitles.get(params.fields.$title)
+          if (refused !== undefined) return Effect.fail(refused)
           state.counter++
           const id = `mtg_fake_${state.counter}`
           const m = meeting(id, {

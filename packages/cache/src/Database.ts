@@ -13,7 +13,7 @@ import { Config, Context, Effect, Layer, Option } from "effect"
 import type { ConfigError, Scope } from "effect"
 import { CacheError, fromCause, isBusy } from "./CacheError.js"
 import * as Dialect from "./Dialect.js"
-import { busySchedule } from "./MeetingsRepo.js"
+import { busySchedule } from "./internal/sql.js"
 import { migrations, migrationsTable } from "./migrations.js"
 
 export interface DatabaseOptions {

@@ -30,10 +30,11 @@ import {
   Stream
 } from "effect"
 import type { ParseResult, Queue, Scope } from "effect"
-import { CacheError, CacheMiss, mapSql } from "./CacheError.js"
+import { CacheError, CacheMiss } from "./CacheError.js"
 import * as CacheMetrics from "./CacheMetrics.js"
 import type { MirrorStats, ReadCounts, SyncState } from "./MeetingsRepo.js"
-import { MeetingsRepo, redact, retryBusy } from "./MeetingsRepo.js"
+import * as Sql from "./internal/sql.js"
+import { MeetingsRepo, redact } from "./MeetingsRepo.js"
 import type { MeetingQuery, StoredMeeting } from "./MeetingsRepo.js"
 import type { OutboxEntry, OutboxError } from "./Outbox.js"
 import { applyUpdate, describeError, isLocalId, localIdPrefix, Outbox, provisionalMeeting } from "./Outbox.js"
@@ -565,7 +566,7 @@ export const make = (
     // ----- outbox -----
 
     const inTransaction = <A, E, R>(message: string, self: Effect.Effect<A, E, R>) =>
-      sql.withTransaction(self).pipe(retryBusy, mapSql(message))
+      Sql.transaction(sql, message, self)
 
     /**
      * One replay: the pending entries in `seq` order, in passes. An entry is completed or buried

@@ -9,10 +9,12 @@
 import { SqlClient } from "@effect/sql"
 import type { Statement } from "@effect/sql"
 import { Meeting, MeetingParams } from "@lightfield-effect/core"
-import { Array as Arr, Clock, Context, DateTime, Duration, Effect, Either, Option, Schedule, Schema } from "effect"
-import { CacheError, fromCause, isBusy, mapSql } from "./CacheError.js"
+import { Array as Arr, Clock, Context, DateTime, Effect, Either, Option, Schema } from "effect"
+import { CacheError, fromCause, mapSql } from "./CacheError.js"
 import * as Dialect from "./Dialect.js"
 import { applyUpdate } from "./internal/provisional.js"
+import * as Sql from "./internal/sql.js"
+import { retryBusy } from "./internal/sql.js"
 import type { Principal } from "./Principal.js"
 
 type MeetingT = Meeting.Meeting
@@ -364,22 +366,6 @@ const nativeSql = {
     WHERE principal = ? AND id = ? AND gone = 0`
 } as const
 
-/**
- * Lock contention is waited out here, asynchronously, rather than in SQLite's busy handler: the
- * busy handler sleeps synchronously and would block the event loop (and, with two connections in
- * one process, the very fiber holding the lock). SQLite waits only briefly (`Database`'s
- * `busyTimeout`, default 25 ms); then this schedule retries with jittered exponential delays capped
- * at 250 ms, for up to 15 seconds in total.
- */
-export const busySchedule = Schedule.exponential("5 millis").pipe(
-  Schedule.modifyDelay((d) => Duration.min(d, Duration.millis(250))),
-  Schedule.jittered,
-  Schedule.upTo("15 seconds")
-)
-
-export const retryBusy = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.retry(self, { schedule: busySchedule, while: isBusy })
-
 /** How many decoded meetings the repo keeps in memory for hot reads (default 5,000; 0 disables). */
 export class HotCacheCapacity extends Context.Reference<HotCacheCapacity>()(
   "@lightfield-effect/cache/MeetingsRepo/HotCacheCapacity",
@@ -400,8 +386,7 @@ export const make = Effect.gen(function*() {
   const native = Option.getOrUndefined(yield* Effect.serviceOption(Dialect.NativeSqliteConnection))
 
   /** One write transaction, retried on lock contention, failures as `CacheError`. */
-  const transaction = <A, E, R>(message: string, self: Effect.Effect<A, E, R>) =>
-    sql.withTransaction(self).pipe(retryBusy, mapSql(message))
+  const transaction = <A, E, R>(message: string, self: Effect.Effect<A, E, R>) => Sql.transaction(sql, message, self)
 
   /**
    * A pending row whose meeting the server now serves as METADATA while the row holds FULL content:

@@ -13,7 +13,7 @@ import { SqlClient } from "@effect/sql"
 import type { MeetingsError } from "@lightfield-effect/core"
 import { Effect, Option, Schema } from "effect"
 import { mapSql } from "./CacheError.js"
-import { retryBusy } from "./MeetingsRepo.js"
+import { retryBusy, transaction } from "./internal/sql.js"
 import type { Principal } from "./Principal.js"
 
 export type OutboxOp = "create" | "update"
@@ -196,10 +196,12 @@ export const make = Effect.gen(function*() {
    * says it may have reached the server (and since when), so an expired key is never resent blindly.
    */
   const markSent = (principal: Principal, seq: number, now: number) =>
-    sql.withTransaction(
+    transaction(
+      sql,
+      "Cannot record an outbox attempt",
       sql`UPDATE outbox SET sends = sends + 1, first_sent_at = COALESCE(first_sent_at, ${now}), updated_at = ${now}
         WHERE principal = ${principal} AND seq = ${seq}`
-    ).pipe(retryBusy, mapSql("Cannot record an outbox attempt"), Effect.withSpan("Outbox.markSent"))
+    ).pipe(Effect.withSpan("Outbox.markSent"))
 
   /** After a create was replayed: remember the real id and point queued updates at it. */
   const resolveLocal = (principal: Principal, localId: string, realId: string, now: number) =>
@@ -238,7 +240,7 @@ export const make = Effect.gen(function*() {
    * that died because of it, after it. Returns the new seq, if it was dead.
    */
   const retryDead = (principal: Principal, seq: number, now: number) =>
-    sql.withTransaction(Effect.gen(function*() {
+    transaction(sql, "Cannot retry a dead letter", Effect.gen(function*() {
       const found = yield* entryBySeq(principal, seq)
       if (Option.isNone(found) || found.value.status !== "dead") return Option.none<number>()
       const entry = found.value
@@ -261,14 +263,14 @@ export const make = Effect.gen(function*() {
         if (s === seq) moved = Option.map(Option.fromNullable(rows[0]), (r) => Number(r.seq))
       }
       return moved
-    })).pipe(retryBusy, mapSql("Cannot retry a dead letter"))
+    }))
 
   /**
    * Delete a dead letter for good. The updates of a discarded create can never be sent: any still
    * pending become dead letters, and all of them say why.
    */
   const discardDead = (principal: Principal, seq: number, now: number) =>
-    sql.withTransaction(Effect.gen(function*() {
+    transaction(sql, "Cannot discard a dead letter", Effect.gen(function*() {
       const found = yield* entryBySeq(principal, seq)
       if (Option.isNone(found) || found.value.status !== "dead") return
       const entry = found.value
@@ -281,7 +283,7 @@ export const make = Effect.gen(function*() {
           WHERE principal = ${principal} AND op = 'update' AND target_id = ${entry.localId}`
       }
       yield* sql`DELETE FROM outbox WHERE principal = ${principal} AND seq = ${seq} AND status = 'dead'`
-    })).pipe(retryBusy, mapSql("Cannot discard a dead letter"))
+    }))
 
   /** Pending entries that write to this meeting (by its id, or the provisional id it resolved from). */
   const pendingFor = (principal: Principal, id: string) =>

@@ -17,6 +17,8 @@ export const CacheErrorReason = Schema.Literal(
   "Busy",
   /** The disk (or the database's size limit) is full: nothing was written. */
   "Full",
+  /** A local query's input is invalid (a bound that is not a date, text over the limits): nothing ran. */
+  "InvalidQuery",
   /** Any other SQL failure. */
   "Query",
   /** A meeting or outbox entry could not be encoded for storage. */

@@ -301,7 +301,7 @@ const toStored = (row: StoredRow): Either.Either<StoredMeeting, CacheError> =>
     writtenAt: row.written_at === null ? null : Number(row.written_at)
   }))
 
-/** A query bound as epoch millis; an unparseable one is a `CacheError{reason:"Query"}` naming the field. */
+/** A query bound as epoch millis; an unparseable one is a `CacheError{reason:"InvalidQuery"}` naming the field. */
 const toMillis = (
   field: "from" | "to",
   input: DateTime.DateTime | Date | string | undefined
@@ -312,7 +312,7 @@ const toMillis = (
     onNone: () =>
       Either.left(
         new CacheError({
-          reason: "Query",
+          reason: "InvalidQuery",
           message: `MeetingQuery.${field} is not a valid date: ${
             typeof input === "string" ? JSON.stringify(input) : String(input)
           }`
@@ -320,6 +320,21 @@ const toMillis = (
       ),
     onSome: (dt) => Either.right(DateTime.toEpochMillis(dt))
   })
+}
+
+/** Most characters a full-text query may have. */
+export const maxSearchLength = 1000
+/** Most words a full-text query may have (each is a prefix term; the cost grows faster than their count). */
+export const maxSearchTerms = 32
+
+/** The FTS query for `text`, or why it is refused (before SQLite sees it). */
+const searchQuery = (text: string): Either.Either<string | undefined, CacheError> => {
+  const refuse = (why: string) =>
+    Either.left(new CacheError({ reason: "InvalidQuery", message: `MeetingQuery.text ${why}` }))
+  if (text.length > maxSearchLength) return refuse(`is longer than ${maxSearchLength} characters (${text.length})`)
+  const words = Dialect.searchWords(text).length
+  if (words > maxSearchTerms) return refuse(`has more than ${maxSearchTerms} words (${words})`)
+  return Either.right(Dialect.ftsQuery(text))
 }
 
 /** Rows per multi-row statement (16 columns → 3,200 parameters, well under SQLite's 32,766). */
@@ -635,9 +650,10 @@ export const make = Effect.gen(function*() {
       )
     }
     if (q.text !== undefined) {
-      const match = Dialect.ftsQuery(q.text)
+      const match = searchQuery(q.text)
+      if (Either.isLeft(match)) return Either.left(match.left)
       // Text without a single word matches nothing.
-      where.push(match === undefined ? sql`1 = 0` : Dialect.fullTextCondition(sql, match))
+      where.push(match.right === undefined ? sql`1 = 0` : Dialect.fullTextCondition(sql, match.right))
     }
     return Either.right(where)
   }

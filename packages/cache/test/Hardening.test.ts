@@ -334,10 +334,10 @@ describe("errors are typed (B12, D1, D2, D3)", () => {
         Effect.gen(function*() {
           const from = yield* Effect.flip(cache.query({ from: "yesterday" }))
           assert.strictEqual(from._tag, "CacheError")
-          assert.strictEqual(from.reason, "Query")
+          assert.strictEqual(from.reason, "InvalidQuery")
           assert.include(from.message, "from")
           const to = yield* Effect.flip(cache.count({ to: new Date(Number.NaN) }))
-          assert.strictEqual(to.reason, "Query")
+          assert.strictEqual(to.reason, "InvalidQuery")
           assert.include(to.message, "to")
           assert.deepStrictEqual(yield* cache.query({ from: "2026-01-01T00:00:00Z" }), [])
         }))

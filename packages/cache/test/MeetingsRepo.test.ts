@@ -145,3 +145,23 @@ layer(RepoLive)("MeetingsRepo privacy", (it) => {
       assert.notInclude(row!.body, "custom")
     }))
 })
+
+layer(RepoLive)("MeetingsRepo query limits", (it) => {
+  it.effect("[regression] full-text search caps its terms and length with a typed InvalidQuery error", () =>
+    Effect.gen(function*() {
+      const repo = yield* MeetingsRepo.MeetingsRepo
+      yield* repo.upsert(alice, [meeting("t_1", { title: "w0 w1 w2" })], { mode: "fetch", now: 1 })
+      const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i}`).join(" ")
+      const tooMany = yield* Effect.flip(repo.query(alice, { text: words(MeetingsRepo.maxSearchTerms + 1) }))
+      assert.strictEqual(tooMany.reason, "InvalidQuery")
+      assert.include(tooMany.message, "text")
+      const tooLong = yield* Effect.flip(repo.count(alice, { text: "a".repeat(MeetingsRepo.maxSearchLength + 1) }))
+      assert.strictEqual(tooLong.reason, "InvalidQuery")
+      // What an attacker sends (100k words) is refused the same way, before SQLite sees it.
+      const hostile = yield* Effect.flip(repo.query(alice, { text: words(100_000) }))
+      assert.strictEqual(hostile.reason, "InvalidQuery")
+      // Within the limits, search works as before.
+      assert.strictEqual((yield* repo.query(alice, { text: "w0 w1 w2" })).length, 1)
+      assert.strictEqual((yield* repo.query(alice, { text: words(MeetingsRepo.maxSearchTerms) })).length, 0)
+    }))
+})

@@ -9,10 +9,11 @@ import { SqlClient } from "@effect/sql"
 import * as Migrator from "@effect/sql/Migrator"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { closeSync, openSync, readSync, statSync } from "node:fs"
-import { Config, Context, Effect, Layer, Option } from "effect"
+import { Config, Context, Effect, Either, Layer, Option } from "effect"
 import type { ConfigError, Scope } from "effect"
 import { CacheError, fromCause, isBusy } from "./CacheError.js"
 import * as Dialect from "./Dialect.js"
+import * as Check from "./internal/options.js"
 import { busySchedule } from "./internal/sql.js"
 import { migrations, migrationsTable } from "./migrations.js"
 
@@ -81,6 +82,17 @@ const checkHeader = (filename: string): Effect.Effect<void, CacheError> =>
       )
     )
 
+/** `busyTimeout` and `prepareCacheSize`, checked before the file is touched. */
+const checkOptions = (options: DatabaseOptions): Effect.Effect<void, CacheError> => {
+  const problem = [
+    Check.optional(options.busyTimeout, (n) => Check.integer("busyTimeout", n, { min: 0 })),
+    Check.optional(options.prepareCacheSize, (n) => Check.integer("prepareCacheSize", n, { min: 1 }))
+  ].find(Either.isLeft)
+  return problem === undefined
+    ? Effect.void
+    : Effect.fail(new CacheError({ reason: "Config", file: options.filename, message: `Invalid database option: ${problem.left}` }))
+}
+
 const connectionOptions = (options: DatabaseOptions): Dialect.ConnectionOptions => ({
   busyTimeoutMillis: options.busyTimeout ?? 25,
   synchronous: options.synchronous ?? "NORMAL"
@@ -122,6 +134,7 @@ export const make = (
 ): Effect.Effect<SqliteClient.SqliteClient, CacheError, Reactivity.Reactivity | Scope.Scope> =>
   Effect.gen(function*() {
     const file = options.filename
+    yield* checkOptions(options)
     yield* checkHeader(file)
     const client = yield* SqliteClient.make({
       filename: file,

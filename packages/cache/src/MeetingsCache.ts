@@ -33,6 +33,7 @@ import type { ParseResult, Queue, Scope } from "effect"
 import { CacheError, CacheMiss } from "./CacheError.js"
 import * as CacheMetrics from "./CacheMetrics.js"
 import type { MirrorStats, ReadCounts, SyncState } from "./MeetingsRepo.js"
+import * as Check from "./internal/options.js"
 import * as Sql from "./internal/sql.js"
 import { MeetingsRepo, redact } from "./MeetingsRepo.js"
 import type { MeetingQuery, StoredMeeting } from "./MeetingsRepo.js"
@@ -220,6 +221,39 @@ const principalOf = (options: PrincipalSource): Effect.Effect<Principal.Principa
     })
     : Effect.sync(() => Principal.fromApiKey(options.apiKey))
 
+const invalidParam = (param: string) => (message: string) =>
+  new MeetingsError.InvalidParams({ param, message, status: 400 })
+
+/** A per-call `timeout`, checked before anything is sent. */
+const checkTimeout = (timeout: Duration.DurationInput | undefined): Effect.Effect<void, MeetingsError.InvalidParams> =>
+  timeout === undefined
+    ? Effect.void
+    : Either.match(Check.duration("timeout", timeout, { positive: true, finite: true }), {
+      onLeft: (message) => Effect.fail(invalidParam("timeout")(message)),
+      onRight: () => Effect.void
+    })
+
+/** The layer's options, checked when the layer is built: a bad one is `CacheError{reason: "Config"}`. */
+const checkLayerOptions = (options: MeetingsCacheOptions) =>
+  Effect.gen(function*() {
+    const config = (message: string) => new CacheError({ reason: "Config", message: `Invalid cache option: ${message}` })
+    const maxAge = yield* Either.mapLeft(
+      Check.duration("maxAge", options.maxAge ?? "5 minutes", { positive: false, finite: false }),
+      config
+    )
+    const maxReplayAttempts = yield* Either.mapLeft(
+      Check.integer("maxReplayAttempts", options.maxReplayAttempts ?? 5, { min: 1 }),
+      config
+    )
+    const autoReplay = yield* Either.mapLeft(
+      Check.optional(options.autoReplay, (d) => Check.duration("autoReplay", d, { positive: true, finite: true })),
+      config
+    )
+    const syncProblem = Sync.checkOptions(options.sync ?? {})
+    if (Option.isSome(syncProblem)) return yield* config(`sync.${syncProblem.value[1]}`)
+    return { maxAge, maxReplayAttempts, autoReplay }
+  })
+
 export const make = (
   options: MeetingsCacheOptions
 ): Effect.Effect<
@@ -233,10 +267,20 @@ export const make = (
     const outboxStore = yield* Outbox
     const sql = yield* SqlClient.SqlClient
     const principal = yield* principalOf(options)
+    const checked = yield* checkLayerOptions(options)
     const defaultPolicy: ReadPolicy = options.policy ?? "CacheFirst"
-    const defaultMaxAge = Duration.decode(options.maxAge ?? "5 minutes")
+    const defaultMaxAge = checked.maxAge
     const offlineWrites = options.offlineWrites ?? true
-    const maxReplayAttempts = options.maxReplayAttempts ?? 5
+    const maxReplayAttempts = checked.maxReplayAttempts
+    const defaultMaxAgeRight = Either.right(defaultMaxAge)
+    /** A call's `maxAge` (or the default), checked like the layer's. */
+    const maxAgeOf = (readOptions: ReadOptions): Either.Either<Duration.Duration, MeetingsError.InvalidParams> =>
+      readOptions.maxAge === undefined
+        ? defaultMaxAgeRight
+        : Either.mapLeft(
+          Check.duration("maxAge", readOptions.maxAge, { positive: false, finite: false }),
+          invalidParam("maxAge")
+        )
 
     const background = yield* FiberSet.make()
     const revalidating = new Set<string>()
@@ -332,13 +376,18 @@ export const make = (
       readOptions: ReadOptions = {}
     ): Effect.Effect<Cached<MeetingT>, MeetingsError.MeetingsError | CacheError | CacheMiss> => {
       const policy = readOptions.policy ?? defaultPolicy
+      const checkedMaxAge = maxAgeOf(readOptions)
+      if (Either.isLeft(checkedMaxAge)) return Effect.fail(checkedMaxAge.left)
+      const maxAge = checkedMaxAge.right
+      if (readOptions.timeout !== undefined) {
+        return Effect.zipRight(checkTimeout(readOptions.timeout), getSlow(id, readOptions, maxAge))
+      }
       // Fast path (no generator, no allocation beyond the answer): a cache hit of a real id.
-      if (isLocalId(id) || policy === "NetworkFirst") return getSlow(id, readOptions)
+      if (isLocalId(id) || policy === "NetworkFirst") return getSlow(id, readOptions, maxAge)
       return Effect.flatMap(repo.findById(principal, id), (stored) => {
-        if (Option.isNone(stored) || stored.value.gone) return getSlow(id, readOptions)
+        if (Option.isNone(stored) || stored.value.gone) return getSlow(id, readOptions, maxAge)
         const s = stored.value
         return Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          const maxAge = readOptions.maxAge === undefined ? defaultMaxAge : Duration.decode(readOptions.maxAge)
           const cached = fromCache(s.meeting, s, now, maxAge)
           reads.hits++
           if (cached.stale) reads.stale++
@@ -353,9 +402,8 @@ export const make = (
       })
     }
 
-    const getSlow = (id: string, readOptions: ReadOptions) => Effect.gen(function*() {
+    const getSlow = (id: string, readOptions: ReadOptions, maxAge: Duration.Duration) => Effect.gen(function*() {
       const policy = readOptions.policy ?? defaultPolicy
-      const maxAge = readOptions.maxAge === undefined ? defaultMaxAge : Duration.decode(readOptions.maxAge)
       const { key, stored } = yield* lookup(id)
       const servable = Option.filter(stored, (s) => !s.gone)
       const now = yield* Clock.currentTimeMillis
@@ -494,7 +542,8 @@ export const make = (
       // Validated under every policy: a bad limit must not become `LIMIT -1` over the whole mirror.
       const params = yield* Effect.mapError(decodeList(input), toInvalidParams)
       const policy = readOptions.policy ?? defaultPolicy
-      const maxAge = readOptions.maxAge === undefined ? defaultMaxAge : Duration.decode(readOptions.maxAge)
+      const maxAge = yield* maxAgeOf(readOptions)
+      yield* checkTimeout(readOptions.timeout)
       const limit = params.limit ?? MeetingParams.MaxLimit
       const offset = params.offset ?? 0
       const remote = network.list(params, timeoutOf(readOptions.timeout)).pipe(
@@ -545,6 +594,7 @@ export const make = (
 
     const refresh = (ids: Iterable<string>, callOptions: Meetings.CallOptions = {}) =>
       Effect.gen(function*() {
+        yield* checkTimeout(callOptions.timeout)
         const gone: Array<string> = []
         const fetched: Array<MeetingT> = []
         const keys = yield* Effect.forEach(Array.from(new Set(ids)), (id) =>
@@ -800,6 +850,7 @@ export const make = (
     ) {
       const valid = yield* Effect.mapError(decodeCreate(params), toInvalidParams)
       const idempotencyKey = yield* checkIdempotencyKey(writeOptions.idempotencyKey)
+      yield* checkTimeout(writeOptions.timeout)
       return yield* writeLock.withPermits(1)(Effect.gen(function*() {
         let sent: { readonly at: number; readonly error: OutboxError } | undefined
         if (writeOptions.offline !== true && (yield* drained(Option.none()))) {
@@ -838,6 +889,7 @@ export const make = (
     ) {
       const valid = yield* Effect.mapError(decodeUpdate(params), toInvalidParams)
       const idempotencyKey = yield* checkIdempotencyKey(writeOptions.idempotencyKey)
+      yield* checkTimeout(writeOptions.timeout)
       return yield* writeLock.withPermits(1)(Effect.gen(function*() {
         const resolveTarget = Effect.map(lookup(id), ({ key }) => key)
         let target = yield* resolveTarget
@@ -925,8 +977,8 @@ export const make = (
 
     yield* updateOutboxGauges
 
-    if (options.autoReplay !== undefined) {
-      const every = Duration.decode(options.autoReplay)
+    if (checked.autoReplay !== undefined) {
+      const every = checked.autoReplay
       const tick = outboxStore.depth(principal).pipe(
         Effect.flatMap((depth) => (depth > 0 ? Effect.asVoid(replay) : Effect.void)),
         Effect.catchTag("CacheError", (e) => Effect.logWarning("background replay failed", e.message))

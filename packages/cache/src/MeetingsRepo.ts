@@ -13,6 +13,7 @@ import { Array as Arr, Clock, Context, DateTime, Effect, Either, Option, Schema 
 import { CacheError, fromCause, mapSql } from "./CacheError.js"
 import * as Dialect from "./Dialect.js"
 import { applyUpdate } from "./internal/provisional.js"
+import * as Check from "./internal/options.js"
 import * as Sql from "./internal/sql.js"
 import { retryBusy } from "./internal/sql.js"
 import type { Principal } from "./Principal.js"
@@ -659,8 +660,9 @@ export const make = Effect.gen(function*() {
   }
 
   const query = Effect.fn("MeetingsRepo.query")(function*(principal: Principal, q: MeetingQuery = {}) {
-    const limit = Math.max(0, Math.floor(q.limit ?? 100))
-    const offset = Math.max(0, Math.floor(q.offset ?? 0))
+    const invalid = (message: string) => new CacheError({ reason: "InvalidQuery", message: `MeetingQuery.${message}` })
+    const limit = yield* Either.mapLeft(Check.integer("limit", q.limit ?? 100, { min: 0 }), invalid)
+    const offset = yield* Either.mapLeft(Check.integer("offset", q.offset ?? 0, { min: 0 }), invalid)
     const order = q.order === "asc" ? sql.literal("ASC") : sql.literal("DESC")
     const where = yield* conditions(principal, q)
     const rows = yield* sql<StoredRow>`SELECT m.id, m.body, m.fetched_at, m.pending, m.gone, m.written_at

@@ -604,9 +604,10 @@ const inOrder = <I, A, E>(
  * older ones to later offsets: a page at `offset` read while `totalCount` had grown by `d` shows the
  * initial listing's `[offset - d, offset - d + n)`. Pages planned from the first `totalCount` are
  * fetched with bounded concurrency; duplicates from the shift are dropped by id; then any part of
- * the initial listing no page covered (items shifted past a page boundary, or the tail pushed
- * beyond the planned pages) is fetched at its shifted offset until everything is covered and the
- * end rule (fewer than `limit`, or `offset + n >= totalCount`) held for the tail.
+ * the initial listing no page covered (items shifted past a page boundary, the tail pushed beyond
+ * the planned pages, or a page answered with fewer items than asked) is fetched at its shifted
+ * offset until everything is covered and the end rule (`offset + n >= totalCount`) held for the
+ * tail. "Fewer than `limit`" alone does not end the scan: it would let a short page pass as the end.
  */
 const scan = (
   list: (params?: ListMeetingsParams, options?: CallOptions) => Effect.Effect<MeetingListPage, MeetingsError>,
@@ -633,14 +634,17 @@ const scan = (
         pages: 0
       })
 
-      const fetchPage = (offset: number): Effect.Effect<Chunk.Chunk<Meeting>, MeetingsError> =>
+      /** One page: its new meetings, and how many items it held. */
+      const fetchPage = (offset: number): Effect.Effect<readonly [Chunk.Chunk<Meeting>, number], MeetingsError> =>
         list({ limit, offset }, callOptions).pipe(
           Effect.flatMap((page) =>
-            Ref.modify(state, (s): [[Chunk.Chunk<Meeting>, StreamProgress], ScanState] => {
+            Ref.modify(state, (s): [[Chunk.Chunk<Meeting>, StreamProgress, number], ScanState] => {
               const initialTotal = s.pages === 0 ? page.totalCount : s.initialTotal
               const drift = page.totalCount - initialTotal
               const n = page.data.length
-              const ended = n < limit || offset + n >= page.totalCount
+              // Only `totalCount` ends the listing: a page shorter than `limit` before it (a server
+              // or index answering short) covers what it holds, and the gap after it is asked again.
+              const ended = offset + n >= page.totalCount
               const from = offset - drift
               const fresh = page.data.filter((m) => !seen.has(m.id))
               for (const m of fresh) seen.add(m.id)
@@ -656,22 +660,23 @@ const scan = (
                   items: seen.size,
                   totalCount: page.totalCount,
                   complete: false
-                }],
+                }, n],
                 next
               ]
             })
           ),
           Effect.tap(([, progress]) => (options?.onProgress === undefined ? Effect.void : options.onProgress(progress))),
-          Effect.map(([chunk]) => chunk)
+          Effect.map(([chunk, , n]) => [chunk, n] as const)
         )
+      const fetchChunk = (offset: number) => Effect.map(fetchPage(offset), ([chunk]) => chunk)
 
-      const first = Stream.fromEffect(fetchPage(0))
+      const first = Stream.fromEffect(fetchChunk(0))
 
       // The remaining pages of the first `totalCount` (none if the first page already ended).
       const planned = Stream.unwrap(
         Effect.map(Ref.get(state), (s) => {
           const pages = Option.isSome(firstGap(s)) ? Math.ceil(s.initialTotal / limit) - 1 : 0
-          return inOrder(Arr.makeBy(Math.max(0, pages), (i) => (i + 1) * limit), concurrency, fetchPage)
+          return inOrder(Arr.makeBy(Math.max(0, pages), (i) => (i + 1) * limit), concurrency, fetchChunk)
         })
       )
 
@@ -690,8 +695,14 @@ const scan = (
               MeetingsError
             > =>
               Effect.gen(function*() {
-                const chunk = Option.isSome(offset) ? yield* fetchPage(offset.value) : Chunk.empty<Meeting>()
+                const [chunk, n] = Option.isSome(offset) ? yield* fetchPage(offset.value) : [Chunk.empty<Meeting>(), -1]
                 const next = yield* gapOffset
+                if (Option.isSome(next) && n === 0) {
+                  // The server says more exist but answers none where they should be: asking again
+                  // would get the same; the scan ends incomplete (no reconciling on it).
+                  yield* Effect.logWarning("Lightfield stream ended incomplete: an empty page before totalCount")
+                  return [chunk, Option.none()] as const
+                }
                 if (Option.isSome(next) && extra >= maxExtraPages) {
                   yield* Effect.logWarning("Lightfield stream stopped filling gaps: meetings kept being inserted")
                   return [chunk, Option.none()] as const

@@ -32,6 +32,7 @@ import * as Endpoint from "./Endpoint.js"
 import * as ErrorBody from "./ErrorBody.js"
 import * as IdempotencyKey from "./IdempotencyKey.js"
 import * as Limiter from "./internal/limiter.js"
+import * as RateLimitHeaders from "./internal/rateLimitHeaders.js"
 import type { Meeting, MeetingListPage } from "./Meeting.js"
 import { validateId } from "./Meeting.js"
 import * as MeetingCodec from "./MeetingCodec.js"
@@ -118,13 +119,7 @@ export const retrySchedule = (options?: {
 // Responses
 // ---------------------------------------------------------------------------------------------
 
-const headerNumber = (headers: Headers.Headers, name: string): Option.Option<number> =>
-  Headers.get(headers, name).pipe(
-    Option.map((s) => s.trim()),
-    Option.filter((s) => s !== ""),
-    Option.map(Number),
-    Option.filter((n) => Number.isFinite(n))
-  )
+const headerNumber = RateLimitHeaders.headerNumber
 
 /** The server's clock from its `Date` header (falling back to ours), for server timestamps. */
 const serverTime = (headers: Headers.Headers, fallback: number): number =>
@@ -184,7 +179,8 @@ const defaultTypes: Readonly<Record<number, string>> = ErrorBody.ErrorType
 const statusError = (
   call: { readonly id?: string; readonly idempotencyKey?: string },
   answer: Answer,
-  retryAfter: Option.Option<Duration.Duration>
+  retryAfter: Option.Option<Duration.Duration>,
+  rateLimit: RateLimitHeaders.RateLimitHeaders
 ): MeetingsError => {
   const { status } = answer
   const body = decodeErrorBody(answer.text).pipe(Option.map(ErrorBody.detail))
@@ -217,8 +213,8 @@ const statusError = (
       return new RateLimited({
         message,
         retryAfter: delay,
-        limit: Option.getOrUndefined(headerNumber(answer.headers, "x-ratelimit-limit")),
-        remaining: Option.getOrUndefined(headerNumber(answer.headers, "x-ratelimit-remaining"))
+        limit: Option.getOrUndefined(rateLimit.limit),
+        remaining: Option.getOrUndefined(rateLimit.remaining)
       })
     default:
       // 400, 408 (retried), 415 and any other 4xx.
@@ -315,21 +311,21 @@ export const make = (options: MeetingsConfig.Options): Effect.Effect<MeetingsSha
     }
 
     /**
-     * Reads the `X-RateLimit-*` headers: once a bucket is empty (or a 429 came), no request of that
-     * category starts before the bucket's reset (or the server's `Retry-After`). Reset is a server
-     * timestamp, so it is measured against the server's `Date`, not our clock, and capped.
+     * Acts on the `X-RateLimit-*` headers: once a bucket is empty (or a 429 came), no request of
+     * that category starts before the bucket's reset (or the server's `Retry-After`, cut to the
+     * cap). Reset is a server timestamp, so it is measured against the server's `Date`. Values
+     * outside sane bounds were rejected by `RateLimitHeaders.read` and are logged here.
      */
     const observeRateLimit = (
       category: Category,
       answer: Answer,
+      rateLimit: RateLimitHeaders.RateLimitHeaders,
       now: number,
-      serverNow: number,
       retryAfter: Option.Option<Duration.Duration>
     ) => {
       const cap = Duration.toMillis(config.retryAfterCap)
-      const remaining = headerNumber(answer.headers, "x-ratelimit-remaining")
-      const untilReset = Option.isSome(remaining) && remaining.value <= 0
-        ? Option.map(headerNumber(answer.headers, "x-ratelimit-reset"), (seconds) => seconds * 1000 - serverNow)
+      const untilReset = Option.isSome(rateLimit.remaining) && rateLimit.remaining.value <= 0
+        ? rateLimit.untilReset
         : Option.none()
       const untilRetry = answer.status === 429 ? Option.map(retryAfter, Duration.toMillis) : Option.none<number>()
       const waits = Arr.getSomes([untilReset, untilRetry])
@@ -337,11 +333,37 @@ export const make = (options: MeetingsConfig.Options): Effect.Effect<MeetingsSha
         ? Effect.void
         : limiters[category].pauseUntil(now + Math.min(cap, Math.max(0, ...waits)))
       // Spec §9: the header is the source of truth at runtime; a lower limit lowers our rate.
-      const limit = Option.match(headerNumber(answer.headers, "x-ratelimit-limit"), {
+      const limit = Option.match(rateLimit.limit, {
         onNone: () => Effect.void,
         onSome: (perSecond) => limiters[category].observeLimit(perSecond)
       })
-      return Effect.zipRight(limit, pause)
+      const rejected = rateLimit.rejected.length === 0 ? Effect.void : Effect.forEach(
+        rateLimit.rejected,
+        (r) =>
+          Effect.logWarning(`Lightfield answer with a hostile header ignored: ${r.header}: ${r.value} (${r.why})`).pipe(
+            Effect.annotateLogs({ header: r.header, status: answer.status })
+          ),
+        { discard: true }
+      )
+      return Effect.zipRight(rejected, Effect.zipRight(retryAfterNote(answer, retryAfter), Effect.zipRight(limit, pause)))
+    }
+
+    /** A `Retry-After` that cannot be read, or asks for more than the cap, is logged (and cut to the cap). */
+    const retryAfterNote = (answer: Answer, retryAfter: Option.Option<Duration.Duration>) => {
+      const raw = Option.orElse(Headers.get(answer.headers, "retry-after-ms"), () => Headers.get(answer.headers, "retry-after"))
+      if (Option.isNone(raw)) return Effect.void
+      if (Option.isNone(retryAfter)) {
+        return Effect.logWarning(
+          `Lightfield answer with a hostile header ignored: Retry-After: ${RateLimitHeaders.excerpt(raw.value)} (not a delay)`
+        )
+      }
+      return Duration.greaterThan(retryAfter.value, config.retryAfterCap)
+        ? Effect.logWarning(
+          `Lightfield Retry-After: ${RateLimitHeaders.excerpt(raw.value)} is above the cap; waiting ${
+            Duration.format(config.retryAfterCap)
+          }`
+        )
+        : Effect.void
     }
 
     const labels = (call: Call<unknown>, ...more: ReadonlyArray<MetricLabel.MetricLabel>) => [
@@ -377,10 +399,13 @@ export const make = (options: MeetingsConfig.Options): Effect.Effect<MeetingsSha
       Effect.gen(function*() {
         const n = yield* Ref.updateAndGet(attempts, (n) => n + 1)
         yield* Effect.annotateCurrentSpan("attempt", n)
-        yield* limiters[call.category].take
         const timeout = Option.match(call.timeout, { onNone: () => config.timeout, onSome: Duration.decode })
-        const started = yield* Clock.currentTimeMillis
-        const answer = yield* client.execute(baseRequest(call, idempotencyKey)).pipe(
+        // The timeout covers the wait for a slot of the client-side limiter too: a caller's
+        // timeout is a bound on the whole attempt, whatever the limiter learnt.
+        let started: number | undefined
+        const answer = yield* limiters[call.category].take.pipe(
+          Effect.zipRight(Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => (started = now)))),
+          Effect.zipRight(client.execute(baseRequest(call, idempotencyKey))),
           Effect.flatMap((response) =>
             Effect.map(response.text, (text): Answer => ({ status: response.status, headers: response.headers, text }))
           ),
@@ -390,24 +415,32 @@ export const make = (options: MeetingsConfig.Options): Effect.Effect<MeetingsSha
           Effect.timeoutFail({
             duration: timeout,
             onTimeout: () =>
-              new MeetingsUnavailable({ reason: "Timeout", message: `No answer within ${Duration.format(timeout)}` })
+              new MeetingsUnavailable({
+                reason: "Timeout",
+                message: started === undefined
+                  ? `No ${call.category} slot of the client-side rate limiter within ${Duration.format(timeout)}`
+                  : `No answer within ${Duration.format(timeout)}`
+              })
           }),
           Effect.tapError((error) =>
-            Metric.increment(requestsOf(call, error.reason === "Timeout" ? "timeout" : "transport"))
+            started === undefined
+              ? Effect.void // never sent: not an HTTP attempt
+              : Metric.increment(requestsOf(call, error.reason === "Timeout" ? "timeout" : "transport"))
           )
         )
         const now = yield* Clock.currentTimeMillis
         yield* Effect.annotateCurrentSpan("http.status_code", answer.status)
         yield* Metric.increment(requestsOf(call, String(answer.status)))
-        yield* Metric.update(latencyOf(call), now - started)
+        yield* Metric.update(latencyOf(call), now - (started ?? now))
         if (answer.status === 429) {
           yield* Metric.increment(rateLimitedOf(call))
         }
         const serverNow = serverTime(answer.headers, now)
         const retryAfter = retryAfterFromHeaders(answer.headers, serverNow)
-        yield* observeRateLimit(call.category, answer, now, serverNow, retryAfter)
+        const rateLimit = RateLimitHeaders.read(answer.headers, serverNow, Duration.toMillis(config.retryAfterCap))
+        yield* observeRateLimit(call.category, answer, rateLimit, now, retryAfter)
         if (answer.status < 200 || answer.status >= 300) {
-          return yield* Effect.fail(statusError(call, answer, retryAfter))
+          return yield* Effect.fail(statusError(call, answer, retryAfter, rateLimit))
         }
         return yield* call.decode(answer.text).pipe(
           Effect.mapError((error) => new UndecodableResponse({ status: answer.status, ...pathOf(error) }))

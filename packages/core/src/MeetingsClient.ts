@@ -32,7 +32,9 @@ import * as Endpoint from "./Endpoint.js"
 import * as ErrorBody from "./ErrorBody.js"
 import * as IdempotencyKey from "./IdempotencyKey.js"
 import * as Limiter from "./internal/limiter.js"
+import * as Body from "./internal/body.js"
 import * as RateLimitHeaders from "./internal/rateLimitHeaders.js"
+import * as Undecodable from "./internal/undecodable.js"
 import type { Meeting, MeetingListPage } from "./Meeting.js"
 import { validateId } from "./Meeting.js"
 import * as MeetingCodec from "./MeetingCodec.js"
@@ -149,19 +151,14 @@ export const retryAfterFromHeaders = (headers: Headers.Headers, now: number): Op
     )
   )
 
-const pathOf = (error: ParseResult.ParseError): { readonly path: string; readonly message: string } => {
-  const [first] = ParseResult.ArrayFormatter.formatErrorSync(error)
-  return first === undefined
-    ? { path: "", message: error.message }
-    : { path: first.path.map(String).join("."), message: first.message }
-}
-
 const decodeErrorBody = Schema.decodeUnknownOption(Schema.parseJson(ErrorBody.ErrorBody))
 
 interface Answer {
   readonly status: number
   readonly headers: Headers.Headers
   readonly text: string
+  /** Set when the body passed `maxResponseBytes` (how many bytes, at least) and was not read. */
+  readonly tooLarge: number | undefined
 }
 
 /** The spec's default message for each status (§8.2), used when the body is not an API error. */
@@ -407,7 +404,13 @@ export const make = (options: MeetingsConfig.Options): Effect.Effect<MeetingsSha
           Effect.zipRight(Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => (started = now)))),
           Effect.zipRight(client.execute(baseRequest(call, idempotencyKey))),
           Effect.flatMap((response) =>
-            Effect.map(response.text, (text): Answer => ({ status: response.status, headers: response.headers, text }))
+            Effect.map(Body.read(response, config.maxResponseBytes), (body): Answer => ({
+              status: response.status,
+              headers: response.headers,
+              // An error answer too large to read still maps by its status.
+              text: body._tag === "Text" ? body.text : "",
+              tooLarge: body._tag === "TooLarge" ? body.bytes : undefined
+            }))
           ),
           Effect.mapError((cause: HttpClientError.HttpClientError) =>
             new MeetingsUnavailable({ reason: "Transport", message: cause.message, cause })
@@ -442,8 +445,15 @@ export const make = (options: MeetingsConfig.Options): Effect.Effect<MeetingsSha
         if (answer.status < 200 || answer.status >= 300) {
           return yield* Effect.fail(statusError(call, answer, retryAfter, rateLimit))
         }
+        if (answer.tooLarge !== undefined) {
+          return yield* new UndecodableResponse({
+            status: answer.status,
+            path: "",
+            message: `Answer body of ${answer.tooLarge} bytes or more exceeds maxResponseBytes (${config.maxResponseBytes} bytes)`
+          })
+        }
         return yield* call.decode(answer.text).pipe(
-          Effect.mapError((error) => new UndecodableResponse({ status: answer.status, ...pathOf(error) }))
+          Effect.mapError((error) => new UndecodableResponse({ status: answer.status, ...Undecodable.message(error, answer.text) }))
         )
       }).pipe(
         Effect.tapError((error) =>

@@ -22,6 +22,7 @@ export const defaults = {
   maxRetries: 2,
   rate: 25,
   retryAfterCap: Duration.seconds(60),
+  maxResponseBytes: 16 * 1024 * 1024,
   userAgent: `lightfield-effect/${version}`
 } as const
 
@@ -41,6 +42,11 @@ export interface Options {
   /** Default `lightfield-effect/<version>`. */
   readonly userAgent?: string
   /**
+   * Largest answer body read, in bytes (default 16 MiB); a larger successful answer fails with
+   * `UndecodableResponse` instead of being held in memory.
+   */
+  readonly maxResponseBytes?: number
+  /**
    * Replaces the default retry policy (see `MeetingsClient.retrySchedule`). Its input is the typed
    * error of the failed attempt; `maxRetries` and `retryAfterCap` are then ignored.
    */
@@ -58,6 +64,7 @@ export interface Resolved {
   readonly rate: number | false
   readonly retryAfterCap: Duration.Duration
   readonly userAgent: string
+  readonly maxResponseBytes: number
   readonly retrySchedule: Option.Option<Schedule.Schedule<unknown, MeetingsError>>
   readonly transformClient: Option.Option<(client: HttpClient.HttpClient) => HttpClient.HttpClient>
 }
@@ -71,6 +78,7 @@ export const resolve = (options: Options): Resolved => ({
   rate: options.rate === undefined ? defaults.rate : options.rate,
   retryAfterCap: Duration.decode(options.retryAfterCap ?? defaults.retryAfterCap),
   userAgent: options.userAgent ?? defaults.userAgent,
+  maxResponseBytes: options.maxResponseBytes ?? defaults.maxResponseBytes,
   retrySchedule: Option.fromNullable(options.retrySchedule),
   transformClient: Option.fromNullable(options.transformClient)
 })

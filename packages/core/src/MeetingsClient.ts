@@ -48,6 +48,7 @@ import {
   Conflict,
   Forbidden,
   IdempotencyConflict,
+  InvalidConfig,
   InvalidParams,
   MeetingNotFound,
   MeetingsUnavailable,
@@ -257,6 +258,16 @@ interface Call<A> {
   readonly decode: (text: string) => Effect.Effect<A, ParseResult.ParseError>
 }
 
+/**
+ * Only a failure to reach the server or to read its answer is `Transport`. A request the platform
+ * refused to build (`InvalidUrl`, `Encode`) was never sent: it is `InvalidParams`, not an outage
+ * to queue behind (the options and ids are checked up front, so this is a last guard).
+ */
+const fromHttpClientError = (cause: HttpClientError.HttpClientError): MeetingsUnavailable | InvalidParams =>
+  cause._tag === "RequestError" && cause.reason !== "Transport"
+    ? new InvalidParams({ param: "request", message: `The request could not be built (${cause.reason})`, status: 400 })
+    : new MeetingsUnavailable({ reason: "Transport", message: cause.message, cause })
+
 const decodeMeeting = MeetingCodec.decodeMeetingJsonEffect
 const decodePage = MeetingCodec.decodePageJsonEffect
 
@@ -269,10 +280,15 @@ const callOf = (endpoint: Endpoint.Endpoint, id?: string) => ({
   path: Endpoint.pathFor(endpoint, id)
 })
 
-/** Build the `Meetings` service over the ambient `HttpClient`. */
-export const make = (options: MeetingsConfig.Options): Effect.Effect<MeetingsShape, never, HttpClient.HttpClient> =>
+/**
+ * Build the `Meetings` service over the ambient `HttpClient`. The options are checked first
+ * (`MeetingsConfig.validate`): unusable ones fail with `InvalidConfig` before anything is sent.
+ */
+export const make = (
+  options: MeetingsConfig.Options
+): Effect.Effect<MeetingsShape, InvalidConfig, HttpClient.HttpClient> =>
   Effect.gen(function*() {
-    const config = MeetingsConfig.resolve(options)
+    const config = yield* MeetingsConfig.validate(options)
     const platform = yield* HttpClient.HttpClient
     const client = Option.match(config.transformClient, { onNone: () => platform, onSome: (f) => f(platform) })
 
@@ -412,9 +428,7 @@ export const make = (options: MeetingsConfig.Options): Effect.Effect<MeetingsSha
               tooLarge: body._tag === "TooLarge" ? body.bytes : undefined
             }))
           ),
-          Effect.mapError((cause: HttpClientError.HttpClientError) =>
-            new MeetingsUnavailable({ reason: "Transport", message: cause.message, cause })
-          ),
+          Effect.mapError(fromHttpClientError),
           Effect.timeoutFail({
             duration: timeout,
             onTimeout: () =>
@@ -426,7 +440,7 @@ export const make = (options: MeetingsConfig.Options): Effect.Effect<MeetingsSha
               })
           }),
           Effect.tapError((error) =>
-            started === undefined
+            started === undefined || error._tag === "InvalidParams"
               ? Effect.void // never sent: not an HTTP attempt
               : Metric.increment(requestsOf(call, error.reason === "Timeout" ? "timeout" : "transport"))
           )
@@ -775,14 +789,14 @@ const scan = (
 // Layers
 // ---------------------------------------------------------------------------------------------
 
-/** `Meetings` over HTTP with the given options. */
-export const layer = (options: MeetingsConfig.Options): Layer.Layer<Meetings, never, HttpClient.HttpClient> =>
+/** `Meetings` over HTTP with the given options (checked when the layer is built). */
+export const layer = (options: MeetingsConfig.Options): Layer.Layer<Meetings, InvalidConfig, HttpClient.HttpClient> =>
   Layer.effect(Meetings, make(options))
 
 /** `Meetings` over HTTP, options read from `Config` (default: `MeetingsConfig.config`, the environment). */
 export const layerConfig = (
   config: Config.Config<MeetingsConfig.Options> = MeetingsConfig.config
-): Layer.Layer<Meetings, ConfigError.ConfigError, HttpClient.HttpClient> =>
+): Layer.Layer<Meetings, ConfigError.ConfigError | InvalidConfig, HttpClient.HttpClient> =>
   Layer.effect(Meetings, Effect.flatMap(config, make))
 
 
@@ -793,4 +807,4 @@ export const layerConfig = (
 export const layerWithApiKey = (
   apiKey: string,
   options?: Omit<MeetingsConfig.Options, "apiKey">
-): Layer.Layer<Meetings, never, HttpClient.HttpClient> => layer({ ...options, apiKey: Redacted.make(apiKey) })
+): Layer.Layer<Meetings, InvalidConfig, HttpClient.HttpClient> => layer({ ...options, apiKey: Redacted.make(apiKey) })

@@ -110,6 +110,20 @@ export class UndecodableResponse extends Schema.TaggedError<UndecodableResponse>
   message: Schema.String
 }) {}
 
+/**
+ * The options of a `Meetings` layer are unusable (a base URL that is not an http(s) URL or carries
+ * credentials, an API key that cannot be sent as a header, a non-positive rate or timeout, …).
+ * Raised when the layer is built, never by a call: it is not a `MeetingsError`. The message never
+ * quotes the API key or credentials.
+ *
+ * @since 0.1.0
+ */
+export class InvalidConfig extends Schema.TaggedError<InvalidConfig>()("InvalidConfig", {
+  /** The option at fault, as named in `MeetingsConfig.Options` (`baseUrl`, `apiKey`, …). */
+  option: Schema.String,
+  message: Schema.String
+}) {}
+
 export const MeetingsError = Schema.Union(
   InvalidParams,
   BadRequest,

@@ -77,6 +77,27 @@ export const MultiSelectField = field(Schema.Literal("MULTI_SELECT"), Schema.Arr
 export const AddressField = field(Schema.Literal("ADDRESS"), Address).annotations({ identifier: "AddressField" })
 export const FullNameField = field(Schema.Literal("FULL_NAME"), FullName).annotations({ identifier: "FullNameField" })
 
+/**
+ * Deepest nesting accepted inside the value of an unknown value type. JSON nested deeper than this
+ * is refused when decoded: whatever later walks the value (`JSON.stringify`, printers, encoders)
+ * recurses, and a hostile answer of 10,000 nested arrays would end in a `RangeError` there.
+ */
+export const MaxUnknownDepth = 32
+
+/** Whether `u` nests arrays/objects at most `max` levels deep (walked without recursion). */
+const depthAtMost = (u: unknown, max: number): boolean => {
+  const stack: Array<readonly [unknown, number]> = [[u, 0]]
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!
+    if (typeof value !== "object" || value === null) continue
+    if (depth >= max) return false
+    for (const child of Array.isArray(value) ? value : Object.values(value)) {
+      if (typeof child === "object" && child !== null) stack.push([child, depth + 1])
+    }
+  }
+  return true
+}
+
 /** JSON as it came, for value types we do not know: nothing is dropped or reshaped. */
 export const UnknownValue = Schema.Union(
   Schema.String,
@@ -84,6 +105,10 @@ export const UnknownValue = Schema.Union(
   Schema.Boolean,
   Schema.Array(Schema.Unknown),
   Schema.Record({ key: Schema.String, value: Schema.Unknown })
+).pipe(
+  Schema.filter((u) => depthAtMost(u, MaxUnknownDepth), {
+    message: () => `must not nest more than ${MaxUnknownDepth} levels deep`
+  })
 )
 export const OtherField = field(OtherValueType, UnknownValue).annotations({ identifier: "OtherField" })
 

@@ -28,17 +28,17 @@ import {
   Schema,
   Stream
 } from "effect"
+import * as Endpoint from "./Endpoint.js"
 import * as ErrorBody from "./ErrorBody.js"
+import * as IdempotencyKey from "./IdempotencyKey.js"
 import * as Limiter from "./internal/limiter.js"
-import * as WireDecode from "./internal/wireDecode.js"
-import { Meeting, MeetingListPage } from "./Meeting.js"
-import {
-  CreateMeetingParams,
-  ListMeetingsParams,
-  MaxLimit,
-  strictParse,
-  UpdateMeetingParams
-} from "./MeetingParams.js"
+import * as Body from "./internal/body.js"
+import * as RateLimitHeaders from "./internal/rateLimitHeaders.js"
+import * as Undecodable from "./internal/undecodable.js"
+import type { Meeting, MeetingListPage } from "./Meeting.js"
+import { validateId } from "./Meeting.js"
+import * as MeetingCodec from "./MeetingCodec.js"
+import { CreateMeetingParams, ListMeetingsParams, MaxLimit, UpdateMeetingParams } from "./MeetingParams.js"
 import type { CallOptions, MeetingsShape, StreamOptions, StreamProgress, WriteOptions } from "./Meetings.js"
 import { Meetings } from "./Meetings.js"
 import * as MeetingsConfig from "./MeetingsConfig.js"
@@ -48,6 +48,7 @@ import {
   Conflict,
   Forbidden,
   IdempotencyConflict,
+  InvalidConfig,
   InvalidParams,
   MeetingNotFound,
   MeetingsUnavailable,
@@ -61,11 +62,11 @@ import {
 import * as MeetingsMetrics from "./MeetingsMetrics.js"
 import * as ParamsProblem from "./ParamsProblem.js"
 
-/** Rate-limit categories (spec §9); each has its own bucket on the server and in the client. */
-export type Category = "Write" | "Read" | "Search"
+/** Rate-limit categories (spec §9); kept here for old imports, owned by `Endpoint.Category`. */
+export type Category = Endpoint.Category
 
-/** The longest `Idempotency-Key` the API accepts (spec §10). */
-export const MaxIdempotencyKeyLength = 255
+/** The longest `Idempotency-Key` the API accepts (spec §10); owned by `IdempotencyKey.MaxLength`. */
+export const MaxIdempotencyKeyLength = IdempotencyKey.MaxLength
 
 // ---------------------------------------------------------------------------------------------
 // Retry policy
@@ -121,13 +122,7 @@ export const retrySchedule = (options?: {
 // Responses
 // ---------------------------------------------------------------------------------------------
 
-const headerNumber = (headers: Headers.Headers, name: string): Option.Option<number> =>
-  Headers.get(headers, name).pipe(
-    Option.map((s) => s.trim()),
-    Option.filter((s) => s !== ""),
-    Option.map(Number),
-    Option.filter((n) => Number.isFinite(n))
-  )
+const headerNumber = RateLimitHeaders.headerNumber
 
 /** The server's clock from its `Date` header (falling back to ours), for server timestamps. */
 const serverTime = (headers: Headers.Headers, fallback: number): number =>
@@ -157,19 +152,14 @@ export const retryAfterFromHeaders = (headers: Headers.Headers, now: number): Op
     )
   )
 
-const pathOf = (error: ParseResult.ParseError): { readonly path: string; readonly message: string } => {
-  const [first] = ParseResult.ArrayFormatter.formatErrorSync(error)
-  return first === undefined
-    ? { path: "", message: error.message }
-    : { path: first.path.map(String).join("."), message: first.message }
-}
-
 const decodeErrorBody = Schema.decodeUnknownOption(Schema.parseJson(ErrorBody.ErrorBody))
 
 interface Answer {
   readonly status: number
   readonly headers: Headers.Headers
   readonly text: string
+  /** Set when the body passed `maxResponseBytes` (how many bytes, at least) and was not read. */
+  readonly tooLarge: number | undefined
 }
 
 /** The spec's default message for each status (§8.2), used when the body is not an API error. */
@@ -187,7 +177,8 @@ const defaultTypes: Readonly<Record<number, string>> = ErrorBody.ErrorType
 const statusError = (
   call: { readonly id?: string; readonly idempotencyKey?: string },
   answer: Answer,
-  retryAfter: Option.Option<Duration.Duration>
+  retryAfter: Option.Option<Duration.Duration>,
+  rateLimit: RateLimitHeaders.RateLimitHeaders
 ): MeetingsError => {
   const { status } = answer
   const body = decodeErrorBody(answer.text).pipe(Option.map(ErrorBody.detail))
@@ -220,8 +211,8 @@ const statusError = (
       return new RateLimited({
         message,
         retryAfter: delay,
-        limit: Option.getOrUndefined(headerNumber(answer.headers, "x-ratelimit-limit")),
-        remaining: Option.getOrUndefined(headerNumber(answer.headers, "x-ratelimit-remaining"))
+        limit: Option.getOrUndefined(rateLimit.limit),
+        remaining: Option.getOrUndefined(rateLimit.remaining)
       })
     default:
       // 400, 408 (retried), 415 and any other 4xx.
@@ -242,28 +233,9 @@ const statusError = (
 const invalid = (param: string, message: string, status: 400 | 422 = 400) =>
   new InvalidParams({ param, message, status })
 
-const validate = <A, I>(schema: Schema.Schema<A, I>, input: unknown): Effect.Effect<A, InvalidParams> =>
-  Schema.decodeUnknown(schema, strictParse)(input).pipe(
-    Effect.mapError((error) => {
-      const problem = ParamsProblem.fromParseError(error)
-      return invalid(problem.param, problem.message, problem.status)
-    })
-  )
-
-const validateId = (id: string): Effect.Effect<string, InvalidParams> =>
-  id.trim().length > 0 ? Effect.succeed(id) : Effect.fail(invalid("id", "id must not be empty"))
-
-const idempotencyKeyFor = (options: WriteOptions | undefined): Effect.Effect<string, InvalidParams> => {
-  const given = options?.idempotencyKey
-  if (given === undefined) return Effect.sync(() => crypto.randomUUID())
-  if (given.length === 0) return Effect.fail(invalid("Idempotency-Key", "Idempotency-Key must not be empty"))
-  if (given.length > MaxIdempotencyKeyLength) {
-    return Effect.fail(
-      invalid("Idempotency-Key", `Idempotency-Key must be at most ${MaxIdempotencyKeyLength} characters`)
-    )
-  }
-  return Effect.succeed(given)
-}
+const validateCreate = ParamsProblem.validator(CreateMeetingParams)
+const validateUpdate = ParamsProblem.validator(UpdateMeetingParams)
+const validateList = ParamsProblem.validator(ListMeetingsParams)
 
 // ---------------------------------------------------------------------------------------------
 // Client
@@ -273,7 +245,7 @@ interface Call<A> {
   /** Span name, e.g. `Meetings.create`. */
   readonly name: string
   readonly category: Category
-  readonly method: "GET" | "POST"
+  readonly method: Endpoint.Method
   /** Route template for spans and metrics (`/v1/meetings/{id}`): ids never become metric tags. */
   readonly route: string
   readonly path: string
@@ -287,34 +259,36 @@ interface Call<A> {
 }
 
 /**
- * A body decoder: the fast path of `internal/wireDecode` for the shapes the API sends, the schema
- * for anything it is unsure of. The schema then decides from the text as it always did, so
- * malformed JSON and schema violations fail with the same `ParseError` (and path) as before.
+ * Only a failure to reach the server or to read its answer is `Transport`. A request the platform
+ * refused to build (`InvalidUrl`, `Encode`) was never sent: it is `InvalidParams`, not an outage
+ * to queue behind (the options and ids are checked up front, so this is a last guard).
  */
-const decodeBody = <A, I>(
-  schema: Schema.Schema<A, I>,
-  fast: (json: unknown) => A | undefined
-): (text: string) => Effect.Effect<A, ParseResult.ParseError> => {
-  const slow = Schema.decodeUnknown(Schema.parseJson(schema))
-  return (text) => {
-    let json: unknown
-    try {
-      json = JSON.parse(text)
-    } catch {
-      return slow(text)
-    }
-    const decoded = fast(json)
-    return decoded === undefined ? slow(text) : Effect.succeed(decoded)
-  }
-}
+const fromHttpClientError = (cause: HttpClientError.HttpClientError): MeetingsUnavailable | InvalidParams =>
+  cause._tag === "RequestError" && cause.reason !== "Transport"
+    ? new InvalidParams({ param: "request", message: `The request could not be built (${cause.reason})`, status: 400 })
+    : new MeetingsUnavailable({ reason: "Transport", message: cause.message, cause })
 
-const decodeMeeting = decodeBody(Meeting, WireDecode.meeting)
-const decodePage = decodeBody(MeetingListPage, WireDecode.listPage)
+const decodeMeeting = MeetingCodec.decodeMeetingJsonEffect
+const decodePage = MeetingCodec.decodePageJsonEffect
 
-/** Build the `Meetings` service over the ambient `HttpClient`. */
-export const make = (options: MeetingsConfig.Options): Effect.Effect<MeetingsShape, never, HttpClient.HttpClient> =>
+/** The fixed part of a call, from the endpoint table. */
+const callOf = (endpoint: Endpoint.Endpoint, id?: string) => ({
+  name: `Meetings.${endpoint.name}`,
+  category: endpoint.category,
+  method: endpoint.method,
+  route: endpoint.path,
+  path: Endpoint.pathFor(endpoint, id)
+})
+
+/**
+ * Build the `Meetings` service over the ambient `HttpClient`. The options are checked first
+ * (`MeetingsConfig.validate`): unusable ones fail with `InvalidConfig` before anything is sent.
+ */
+export const make = (
+  options: MeetingsConfig.Options
+): Effect.Effect<MeetingsShape, InvalidConfig, HttpClient.HttpClient> =>
   Effect.gen(function*() {
-    const config = MeetingsConfig.resolve(options)
+    const config = yield* MeetingsConfig.validate(options)
     const platform = yield* HttpClient.HttpClient
     const client = Option.match(config.transformClient, { onNone: () => platform, onSome: (f) => f(platform) })
 
@@ -336,35 +310,35 @@ export const make = (options: MeetingsConfig.Options): Effect.Effect<MeetingsSha
       const request = HttpClientRequest.make(call.method)(`${config.baseUrl}${call.path}`, {
         urlParams: call.urlParams ?? {},
         headers: {
-          "lightfield-version": MeetingsConfig.ApiVersion,
+          [Endpoint.VersionHeader]: Endpoint.ApiVersion,
           "user-agent": config.userAgent
         },
         acceptJson: true
       }).pipe(HttpClientRequest.bearerToken(config.apiKey))
       const withKey = Option.match(idempotencyKey, {
         onNone: () => request,
-        onSome: (key) => HttpClientRequest.setHeader(request, "idempotency-key", key)
+        onSome: (key) => HttpClientRequest.setHeader(request, IdempotencyKey.Header, key)
       })
       // `bodyUnsafeJson` sets `Content-Type: application/json`; bodies are schema-validated plain data.
       return call.body === undefined ? withKey : HttpClientRequest.bodyUnsafeJson(withKey, call.body)
     }
 
     /**
-     * Reads the `X-RateLimit-*` headers: once a bucket is empty (or a 429 came), no request of that
-     * category starts before the bucket's reset (or the server's `Retry-After`). Reset is a server
-     * timestamp, so it is measured against the server's `Date`, not our clock, and capped.
+     * Acts on the `X-RateLimit-*` headers: once a bucket is empty (or a 429 came), no request of
+     * that category starts before the bucket's reset (or the server's `Retry-After`, cut to the
+     * cap). Reset is a server timestamp, so it is measured against the server's `Date`. Values
+     * outside sane bounds were rejected by `RateLimitHeaders.read` and are logged here.
      */
     const observeRateLimit = (
       category: Category,
       answer: Answer,
+      rateLimit: RateLimitHeaders.RateLimitHeaders,
       now: number,
-      serverNow: number,
       retryAfter: Option.Option<Duration.Duration>
     ) => {
       const cap = Duration.toMillis(config.retryAfterCap)
-      const remaining = headerNumber(answer.headers, "x-ratelimit-remaining")
-      const untilReset = Option.isSome(remaining) && remaining.value <= 0
-        ? Option.map(headerNumber(answer.headers, "x-ratelimit-reset"), (seconds) => seconds * 1000 - serverNow)
+      const untilReset = Option.isSome(rateLimit.remaining) && rateLimit.remaining.value <= 0
+        ? rateLimit.untilReset
         : Option.none()
       const untilRetry = answer.status === 429 ? Option.map(retryAfter, Duration.toMillis) : Option.none<number>()
       const waits = Arr.getSomes([untilReset, untilRetry])
@@ -372,11 +346,37 @@ export const make = (options: MeetingsConfig.Options): Effect.Effect<MeetingsSha
         ? Effect.void
         : limiters[category].pauseUntil(now + Math.min(cap, Math.max(0, ...waits)))
       // Spec §9: the header is the source of truth at runtime; a lower limit lowers our rate.
-      const limit = Option.match(headerNumber(answer.headers, "x-ratelimit-limit"), {
+      const limit = Option.match(rateLimit.limit, {
         onNone: () => Effect.void,
         onSome: (perSecond) => limiters[category].observeLimit(perSecond)
       })
-      return Effect.zipRight(limit, pause)
+      const rejected = rateLimit.rejected.length === 0 ? Effect.void : Effect.forEach(
+        rateLimit.rejected,
+        (r) =>
+          Effect.logWarning(`Lightfield answer with a hostile header ignored: ${r.header}: ${r.value} (${r.why})`).pipe(
+            Effect.annotateLogs({ header: r.header, status: answer.status })
+          ),
+        { discard: true }
+      )
+      return Effect.zipRight(rejected, Effect.zipRight(retryAfterNote(answer, retryAfter), Effect.zipRight(limit, pause)))
+    }
+
+    /** A `Retry-After` that cannot be read, or asks for more than the cap, is logged (and cut to the cap). */
+    const retryAfterNote = (answer: Answer, retryAfter: Option.Option<Duration.Duration>) => {
+      const raw = Option.orElse(Headers.get(answer.headers, "retry-after-ms"), () => Headers.get(answer.headers, "retry-after"))
+      if (Option.isNone(raw)) return Effect.void
+      if (Option.isNone(retryAfter)) {
+        return Effect.logWarning(
+          `Lightfield answer with a hostile header ignored: Retry-After: ${RateLimitHeaders.excerpt(raw.value)} (not a delay)`
+        )
+      }
+      return Duration.greaterThan(retryAfter.value, config.retryAfterCap)
+        ? Effect.logWarning(
+          `Lightfield Retry-After: ${RateLimitHeaders.excerpt(raw.value)} is above the cap; waiting ${
+            Duration.format(config.retryAfterCap)
+          }`
+        )
+        : Effect.void
     }
 
     const labels = (call: Call<unknown>, ...more: ReadonlyArray<MetricLabel.MetricLabel>) => [
@@ -412,40 +412,62 @@ export const make = (options: MeetingsConfig.Options): Effect.Effect<MeetingsSha
       Effect.gen(function*() {
         const n = yield* Ref.updateAndGet(attempts, (n) => n + 1)
         yield* Effect.annotateCurrentSpan("attempt", n)
-        yield* limiters[call.category].take
         const timeout = Option.match(call.timeout, { onNone: () => config.timeout, onSome: Duration.decode })
-        const started = yield* Clock.currentTimeMillis
-        const answer = yield* client.execute(baseRequest(call, idempotencyKey)).pipe(
+        // The timeout covers the wait for a slot of the client-side limiter too: a caller's
+        // timeout is a bound on the whole attempt, whatever the limiter learnt.
+        let started: number | undefined
+        const answer = yield* limiters[call.category].take.pipe(
+          Effect.zipRight(Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => (started = now)))),
+          Effect.zipRight(client.execute(baseRequest(call, idempotencyKey))),
           Effect.flatMap((response) =>
-            Effect.map(response.text, (text): Answer => ({ status: response.status, headers: response.headers, text }))
+            Effect.map(Body.read(response, config.maxResponseBytes), (body): Answer => ({
+              status: response.status,
+              headers: response.headers,
+              // An error answer too large to read still maps by its status.
+              text: body._tag === "Text" ? body.text : "",
+              tooLarge: body._tag === "TooLarge" ? body.bytes : undefined
+            }))
           ),
-          Effect.mapError((cause: HttpClientError.HttpClientError) =>
-            new MeetingsUnavailable({ reason: "Transport", message: cause.message, cause })
-          ),
+          Effect.mapError(fromHttpClientError),
           Effect.timeoutFail({
             duration: timeout,
             onTimeout: () =>
-              new MeetingsUnavailable({ reason: "Timeout", message: `No answer within ${Duration.format(timeout)}` })
+              new MeetingsUnavailable({
+                reason: "Timeout",
+                message: started === undefined
+                  ? `No ${call.category} slot of the client-side rate limiter within ${Duration.format(timeout)}`
+                  : `No answer within ${Duration.format(timeout)}`
+              })
           }),
           Effect.tapError((error) =>
-            Metric.increment(requestsOf(call, error.reason === "Timeout" ? "timeout" : "transport"))
+            started === undefined || error._tag === "InvalidParams"
+              ? Effect.void // never sent: not an HTTP attempt
+              : Metric.increment(requestsOf(call, error.reason === "Timeout" ? "timeout" : "transport"))
           )
         )
         const now = yield* Clock.currentTimeMillis
         yield* Effect.annotateCurrentSpan("http.status_code", answer.status)
         yield* Metric.increment(requestsOf(call, String(answer.status)))
-        yield* Metric.update(latencyOf(call), now - started)
+        yield* Metric.update(latencyOf(call), now - (started ?? now))
         if (answer.status === 429) {
           yield* Metric.increment(rateLimitedOf(call))
         }
         const serverNow = serverTime(answer.headers, now)
         const retryAfter = retryAfterFromHeaders(answer.headers, serverNow)
-        yield* observeRateLimit(call.category, answer, now, serverNow, retryAfter)
+        const rateLimit = RateLimitHeaders.read(answer.headers, serverNow, Duration.toMillis(config.retryAfterCap))
+        yield* observeRateLimit(call.category, answer, rateLimit, now, retryAfter)
         if (answer.status < 200 || answer.status >= 300) {
-          return yield* Effect.fail(statusError(call, answer, retryAfter))
+          return yield* Effect.fail(statusError(call, answer, retryAfter, rateLimit))
+        }
+        if (answer.tooLarge !== undefined) {
+          return yield* new UndecodableResponse({
+            status: answer.status,
+            path: "",
+            message: `Answer body of ${answer.tooLarge} bytes or more exceeds maxResponseBytes (${config.maxResponseBytes} bytes)`
+          })
         }
         return yield* call.decode(answer.text).pipe(
-          Effect.mapError((error) => new UndecodableResponse({ status: answer.status, ...pathOf(error) }))
+          Effect.mapError((error) => new UndecodableResponse({ status: answer.status, ...Undecodable.message(error, answer.text) }))
         )
       }).pipe(
         Effect.tapError((error) =>
@@ -489,15 +511,11 @@ export const make = (options: MeetingsConfig.Options): Effect.Effect<MeetingsSha
 
     const create = Effect.fn("Meetings.create")(
       function*(params: CreateMeetingParams, options?: WriteOptions) {
-        const body = yield* validate(CreateMeetingParams, params)
+        const body = yield* validateCreate(params)
         // One key per logical call, reused by every retry.
-        const idempotencyKey = yield* idempotencyKeyFor(options)
+        const idempotencyKey = yield* IdempotencyKey.resolve(options?.idempotencyKey)
         return yield* run({
-          name: "Meetings.create",
-          category: "Write",
-          method: "POST",
-          route: "/v1/meetings",
-          path: "/v1/meetings",
+          ...callOf(Endpoint.Meetings.create),
           body,
           idempotencyKey,
           timeout: timeoutOf(options),
@@ -508,18 +526,14 @@ export const make = (options: MeetingsConfig.Options): Effect.Effect<MeetingsSha
 
     const update = Effect.fn("Meetings.update")(
       function*(id: string, params: UpdateMeetingParams, options?: WriteOptions) {
-        yield* validateId(id)
-        const body = yield* validate(UpdateMeetingParams, params)
-        const idempotencyKey = yield* idempotencyKeyFor(options)
+        const meetingId = yield* validateId(id)
+        const body = yield* validateUpdate(params)
+        const idempotencyKey = yield* IdempotencyKey.resolve(options?.idempotencyKey)
         return yield* run({
-          name: "Meetings.update",
-          category: "Write",
-          method: "POST",
-          route: "/v1/meetings/{id}",
-          path: `/v1/meetings/${encodeURIComponent(id)}`,
+          ...callOf(Endpoint.Meetings.update, meetingId),
           body,
           idempotencyKey,
-          id,
+          id: meetingId,
           timeout: timeoutOf(options),
           decode: decodeMeeting
         })
@@ -528,14 +542,10 @@ export const make = (options: MeetingsConfig.Options): Effect.Effect<MeetingsSha
 
     const retrieve = Effect.fn("Meetings.retrieve")(
       function*(id: string, options?: CallOptions) {
-        yield* validateId(id)
+        const meetingId = yield* validateId(id)
         return yield* run({
-          name: "Meetings.retrieve",
-          category: "Read",
-          method: "GET",
-          route: "/v1/meetings/{id}",
-          path: `/v1/meetings/${encodeURIComponent(id)}`,
-          id,
+          ...callOf(Endpoint.Meetings.retrieve, meetingId),
+          id: meetingId,
           timeout: timeoutOf(options),
           decode: decodeMeeting
         })
@@ -544,16 +554,12 @@ export const make = (options: MeetingsConfig.Options): Effect.Effect<MeetingsSha
 
     const list = Effect.fn("Meetings.list")(
       function*(params?: ListMeetingsParams, options?: CallOptions) {
-        const query = yield* validate(ListMeetingsParams, params ?? {})
+        const query = yield* validateList(params ?? {})
         const urlParams: Record<string, string> = {}
         if (query.limit !== undefined) urlParams.limit = String(query.limit)
         if (query.offset !== undefined) urlParams.offset = String(query.offset)
         return yield* run({
-          name: "Meetings.list",
-          category: "Search",
-          method: "GET",
-          route: "/v1/meetings",
-          path: "/v1/meetings",
+          ...callOf(Endpoint.Meetings.list),
           urlParams,
           timeout: timeoutOf(options),
           decode: decodePage
@@ -655,9 +661,10 @@ const inOrder = <I, A, E>(
  * older ones to later offsets: a page at `offset` read while `totalCount` had grown by `d` shows the
  * initial listing's `[offset - d, offset - d + n)`. Pages planned from the first `totalCount` are
  * fetched with bounded concurrency; duplicates from the shift are dropped by id; then any part of
- * the initial listing no page covered (items shifted past a page boundary, or the tail pushed
- * beyond the planned pages) is fetched at its shifted offset until everything is covered and the
- * end rule (fewer than `limit`, or `offset + n >= totalCount`) held for the tail.
+ * the initial listing no page covered (items shifted past a page boundary, the tail pushed beyond
+ * the planned pages, or a page answered with fewer items than asked) is fetched at its shifted
+ * offset until everything is covered and the end rule (`offset + n >= totalCount`) held for the
+ * tail. "Fewer than `limit`" alone does not end the scan: it would let a short page pass as the end.
  */
 const scan = (
   list: (params?: ListMeetingsParams, options?: CallOptions) => Effect.Effect<MeetingListPage, MeetingsError>,
@@ -684,14 +691,17 @@ const scan = (
         pages: 0
       })
 
-      const fetchPage = (offset: number): Effect.Effect<Chunk.Chunk<Meeting>, MeetingsError> =>
+      /** One page: its new meetings, and how many items it held. */
+      const fetchPage = (offset: number): Effect.Effect<readonly [Chunk.Chunk<Meeting>, number], MeetingsError> =>
         list({ limit, offset }, callOptions).pipe(
           Effect.flatMap((page) =>
-            Ref.modify(state, (s): [[Chunk.Chunk<Meeting>, StreamProgress], ScanState] => {
+            Ref.modify(state, (s): [[Chunk.Chunk<Meeting>, StreamProgress, number], ScanState] => {
               const initialTotal = s.pages === 0 ? page.totalCount : s.initialTotal
               const drift = page.totalCount - initialTotal
               const n = page.data.length
-              const ended = n < limit || offset + n >= page.totalCount
+              // Only `totalCount` ends the listing: a page shorter than `limit` before it (a server
+              // or index answering short) covers what it holds, and the gap after it is asked again.
+              const ended = offset + n >= page.totalCount
               const from = offset - drift
               const fresh = page.data.filter((m) => !seen.has(m.id))
               for (const m of fresh) seen.add(m.id)
@@ -707,22 +717,23 @@ const scan = (
                   items: seen.size,
                   totalCount: page.totalCount,
                   complete: false
-                }],
+                }, n],
                 next
               ]
             })
           ),
           Effect.tap(([, progress]) => (options?.onProgress === undefined ? Effect.void : options.onProgress(progress))),
-          Effect.map(([chunk]) => chunk)
+          Effect.map(([chunk, , n]) => [chunk, n] as const)
         )
+      const fetchChunk = (offset: number) => Effect.map(fetchPage(offset), ([chunk]) => chunk)
 
-      const first = Stream.fromEffect(fetchPage(0))
+      const first = Stream.fromEffect(fetchChunk(0))
 
       // The remaining pages of the first `totalCount` (none if the first page already ended).
       const planned = Stream.unwrap(
         Effect.map(Ref.get(state), (s) => {
           const pages = Option.isSome(firstGap(s)) ? Math.ceil(s.initialTotal / limit) - 1 : 0
-          return inOrder(Arr.makeBy(Math.max(0, pages), (i) => (i + 1) * limit), concurrency, fetchPage)
+          return inOrder(Arr.makeBy(Math.max(0, pages), (i) => (i + 1) * limit), concurrency, fetchChunk)
         })
       )
 
@@ -741,8 +752,14 @@ const scan = (
               MeetingsError
             > =>
               Effect.gen(function*() {
-                const chunk = Option.isSome(offset) ? yield* fetchPage(offset.value) : Chunk.empty<Meeting>()
+                const [chunk, n] = Option.isSome(offset) ? yield* fetchPage(offset.value) : [Chunk.empty<Meeting>(), -1]
                 const next = yield* gapOffset
+                if (Option.isSome(next) && n === 0) {
+                  // The server says more exist but answers none where they should be: asking again
+                  // would get the same; the scan ends incomplete (no reconciling on it).
+                  yield* Effect.logWarning("Lightfield stream ended incomplete: an empty page before totalCount")
+                  return [chunk, Option.none()] as const
+                }
                 if (Option.isSome(next) && extra >= maxExtraPages) {
                   yield* Effect.logWarning("Lightfield stream stopped filling gaps: meetings kept being inserted")
                   return [chunk, Option.none()] as const
@@ -772,14 +789,14 @@ const scan = (
 // Layers
 // ---------------------------------------------------------------------------------------------
 
-/** `Meetings` over HTTP with the given options. */
-export const layer = (options: MeetingsConfig.Options): Layer.Layer<Meetings, never, HttpClient.HttpClient> =>
+/** `Meetings` over HTTP with the given options (checked when the layer is built). */
+export const layer = (options: MeetingsConfig.Options): Layer.Layer<Meetings, InvalidConfig, HttpClient.HttpClient> =>
   Layer.effect(Meetings, make(options))
 
 /** `Meetings` over HTTP, options read from `Config` (default: `MeetingsConfig.config`, the environment). */
 export const layerConfig = (
   config: Config.Config<MeetingsConfig.Options> = MeetingsConfig.config
-): Layer.Layer<Meetings, ConfigError.ConfigError, HttpClient.HttpClient> =>
+): Layer.Layer<Meetings, ConfigError.ConfigError | InvalidConfig, HttpClient.HttpClient> =>
   Layer.effect(Meetings, Effect.flatMap(config, make))
 
 
@@ -790,4 +807,4 @@ export const layerConfig = (
 export const layerWithApiKey = (
   apiKey: string,
   options?: Omit<MeetingsConfig.Options, "apiKey">
-): Layer.Layer<Meetings, never, HttpClient.HttpClient> => layer({ ...options, apiKey: Redacted.make(apiKey) })
+): Layer.Layer<Meetings, InvalidConfig, HttpClient.HttpClient> => layer({ ...options, apiKey: Redacted.make(apiKey) })

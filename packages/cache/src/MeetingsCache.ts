@@ -582,13 +582,7 @@ export const make = (
       null as { readonly createdAt: number; readonly id: string } | null,
       (after) =>
         repo.pageAfter(principal, after, 500).pipe(
-          Effect.map((rows) => {
-            const last = rows[rows.length - 1]
-            const next = rows.length < 500 || last === undefined
-              ? Option.none()
-              : Option.some({ createdAt: DateTime.toEpochMillis(last.meeting.createdAt), id: last.meeting.id })
-            return [Chunk.fromIterable(rows.map((r) => r.meeting)), next] as const
-          })
+          Effect.map(({ meetings, next }) => [Chunk.fromIterable(meetings.map((r) => r.meeting)), next] as const)
         )
     )
 

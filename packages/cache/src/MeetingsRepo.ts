@@ -14,7 +14,7 @@ import { Array as Arr, Clock, Context, DateTime, Effect, Either, Metric, Option,
 import { CacheError, fromCause, mapSql } from "./CacheError.js"
 import * as CacheMetrics from "./CacheMetrics.js"
 import * as Dialect from "./Dialect.js"
-import { applyUpdate } from "./internal/provisional.js"
+import { applyUpdate, localIdPrefix } from "./internal/provisional.js"
 import * as Check from "./internal/options.js"
 import * as Sql from "./internal/sql.js"
 import { retryBusy } from "./internal/sql.js"
@@ -1027,6 +1027,22 @@ export const make = Effect.gen(function*() {
     // The FTS delete trigger has already removed their terms from the full-text index.
   })
 
+  /**
+   * With the outbox of `from` moved to `to`: its provisional meetings (queued creates, `local_…`
+   * ids) move too. Its other pending rows (queued updates of real meetings, in `from`'s view) stay
+   * with `from` and are marked stale there; `to` shows its own copy until the update is replayed.
+   * Run inside the caller's transaction.
+   */
+  const adoptProvisional = (from: Principal, to: Principal) =>
+    Effect.gen(function*() {
+      invalidateAll()
+      const local = `${localIdPrefix}%`
+      yield* sql`UPDATE meeting_attendees SET principal = ${to} WHERE principal = ${from} AND meeting_id LIKE ${local}
+        AND meeting_id IN (SELECT id FROM meetings WHERE principal = ${from} AND pending = 1)`
+      yield* sql`UPDATE meetings SET principal = ${to} WHERE principal = ${from} AND pending = 1 AND id LIKE ${local}`
+      yield* sql`UPDATE meetings SET pending = 0, fetched_at = 0 WHERE principal = ${from} AND pending = 1`
+    }).pipe(mapSql("Cannot move provisional meetings"))
+
   /** Re-derive the full-text index from the table (repairs it; not needed in normal operation). */
   const rebuildFullText = Dialect.rebuildFullTextIndex(sql).pipe(retryBusy, mapSql("Cannot rebuild the full-text index"))
 
@@ -1054,6 +1070,7 @@ export const make = Effect.gen(function*() {
     readStats,
     clear,
     rebuildFullText,
+    adoptProvisional,
     runningScan,
     optimize: Dialect.optimize(sql).pipe(mapSql("Cannot refresh planner statistics"))
   } as const

@@ -629,16 +629,16 @@ export const make = Effect.gen(function*() {
     return Number(rows[0]?.n ?? 0)
   })
 
-  /** A page in the API's own order (newest `createdAt` first, then id), for the `Meetings` layer. */
+  /** A page in the API's own order (newest `createdAt` first, then id ascending), for the `Meetings` layer. */
   const page = Effect.fn("MeetingsRepo.page")(function*(principal: Principal, limit: number, offset: number) {
     const rows = yield* sql<StoredRow>`SELECT id, body, fetched_at, pending, gone, written_at FROM meetings
       WHERE principal = ${principal} AND gone = 0
-      ORDER BY created_at DESC, id DESC LIMIT ${limit} OFFSET ${offset}`.pipe(mapSql("Cannot list meetings"))
+      ORDER BY created_at DESC, id ASC LIMIT ${limit} OFFSET ${offset}`.pipe(mapSql("Cannot list meetings"))
     return yield* decodeRows(principal, rows)
   })
 
   /**
-   * Keyset pagination in the API's order (newest `createdAt` first, then id), for streaming the
+   * Keyset pagination in the API's order (newest `createdAt` first, then id ascending), for streaming the
    * whole mirror with flat memory. `after` is the key of the previous page's last row; `next` is
    * this page's (`None` after the last page), read from the rows themselves so a skipped damaged
    * row does not end the stream early.
@@ -651,11 +651,11 @@ export const make = Effect.gen(function*() {
     const rows = after === null
       ? yield* sql<KeyedRow>`SELECT id, body, fetched_at, pending, gone, written_at, created_at FROM meetings
           WHERE principal = ${principal} AND gone = 0
-          ORDER BY created_at DESC, id DESC LIMIT ${limit}`.pipe(mapSql("Cannot list meetings"))
+          ORDER BY created_at DESC, id ASC LIMIT ${limit}`.pipe(mapSql("Cannot list meetings"))
       : yield* sql<KeyedRow>`SELECT id, body, fetched_at, pending, gone, written_at, created_at FROM meetings
           WHERE principal = ${principal} AND gone = 0
-          AND (created_at < ${after.createdAt} OR (created_at = ${after.createdAt} AND id < ${after.id}))
-          ORDER BY created_at DESC, id DESC LIMIT ${limit}`.pipe(mapSql("Cannot list meetings"))
+          AND (created_at < ${after.createdAt} OR (created_at = ${after.createdAt} AND id > ${after.id}))
+          ORDER BY created_at DESC, id ASC LIMIT ${limit}`.pipe(mapSql("Cannot list meetings"))
     const last = rows[rows.length - 1]
     const next = rows.length < limit || last === undefined
       ? Option.none<{ readonly createdAt: number; readonly id: string }>()

@@ -2,8 +2,7 @@
  * SQL helpers shared by every table's owner: lock contention waited out asynchronously, and write
  * transactions whose every failure (a failed COMMIT included) is a typed `CacheError`.
  */
-import type { SqlClient } from "@effect/sql"
-import { SqlError } from "@effect/sql"
+import { SqlClient, SqlError } from "@effect/sql"
 import { Cause, Duration, Effect, Schedule } from "effect"
 import type { CacheErrorReason } from "../CacheError.js"
 import { CacheError } from "../CacheError.js"
@@ -111,3 +110,15 @@ export const transaction = <A, E, R>(
   message: string,
   self: Effect.Effect<A, E, R>
 ): Effect.Effect<A, CacheError, R> => typedCommit(sql.withTransaction(self)).pipe(retryBusy, mapSql(message))
+
+/**
+ * `transaction`, unless this fiber is already inside one of `sql`'s transactions: then `self` runs
+ * in it as it is (a savepoint would make SQLite keep a sub-journal of every page the batch touches).
+ */
+export const withinTransaction = <A, E, R>(
+  sql: SqlClient.SqlClient,
+  message: string,
+  self: Effect.Effect<A, E, R>
+): Effect.Effect<A, CacheError, R> =>
+  Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (open) =>
+    open._tag === "Some" ? mapSql(message)(self) : transaction(sql, message, self))

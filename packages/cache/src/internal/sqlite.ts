@@ -29,6 +29,11 @@ export interface SqliteHandleShape {
    * `SqlError`.
    */
   readonly use: <A>(f: (db: BetterSqlite.Database) => A) => Effect.Effect<A, SqlError.SqlError>
+  /**
+   * Whether `use` would run at once in this context (inside this fiber's transaction, or with none
+   * open): lets the read-by-id path run synchronously, without an effect per step.
+   */
+  readonly canRunNow: (context: Context.Context<never>) => boolean
 }
 
 export class SqliteHandle extends Context.Tag("@lightfield-effect/cache/internal/SqliteHandle")<
@@ -165,15 +170,15 @@ export const make = (
         return Effect.fail(failure(cause, "Failed to execute statement"))
       }
     }
+    // Inside this fiber's transaction (how `@effect/sql` itself finds it), or nobody's: run now.
+    const canRunNow = (context: Context.Context<never>) =>
+      !db.inTransaction || Context.getOption(context, SqlClient.TransactionConnection)._tag === "Some"
     const use = <A>(f: (db: BetterSqlite.Database) => A): Effect.Effect<A, SqlError.SqlError> =>
       Effect.contextWithEffect((context: Context.Context<never>) =>
-        // Inside this fiber's transaction (how `@effect/sql` itself finds it), or nobody's: run now.
-        Context.getOption(context, SqlClient.TransactionConnection)._tag === "Some" || !db.inTransaction
-          ? attempt(f)
-          : semaphore.withPermits(1)(Effect.suspend(() => attempt(f)))
+        canRunNow(context) ? attempt(f) : semaphore.withPermits(1)(Effect.suspend(() => attempt(f)))
       )
 
-    return { client, handle: { prepare, use } }
+    return { client, handle: { prepare, use, canRunNow } }
   })
 
 /** The `SqlClient` and the `SqliteHandle` of one connection, as a layer (the handle closes with it). */

@@ -3,7 +3,7 @@
  * `times` hits. The schemas decode faults sent by another process (`POST /__sandbox/faults`) or as
  * a one-off `X-Sandbox-Fault` header.
  */
-import { Schema } from "effect"
+import { Schema, Stream } from "effect"
 import type { Fault, FaultRule } from "./Sandbox.js"
 
 export const FaultSchema = Schema.Union(
@@ -20,6 +20,12 @@ export const FaultSchema = Schema.Union(
     body: Schema.optionalWith(Schema.String, { exact: true }),
     contentType: Schema.optionalWith(Schema.String, { exact: true }),
     headers: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), { exact: true })
+  }),
+  Schema.TaggedStruct("Headers", { headers: Schema.Record({ key: Schema.String, value: Schema.String }) }),
+  Schema.TaggedStruct("ShortPage", { keep: Schema.Int.pipe(Schema.nonNegative()) }),
+  Schema.TaggedStruct("HugeBody", {
+    bytes: Schema.Int.pipe(Schema.positive()),
+    declareLength: Schema.optionalWith(Schema.Boolean, { exact: true })
   })
 ).annotations({ identifier: "Fault" })
 
@@ -128,6 +134,52 @@ export const withUnknownValueType = (body: unknown): unknown =>
 export const withSchemaViolation = (body: unknown): unknown => {
   const mapped = mapMeetings(body, (m) => ({ ...m, objectType: 42 }))
   return mapped === body ? { id: 42, objectType: 42 } : mapped
+}
+
+/** A list envelope cut to its first `keep` items; `totalCount` still counts every item. */
+export const withShortPage = (body: unknown, keep: number): unknown =>
+  isRecord(body) && body.object === "list" && Array.isArray(body.data)
+    ? { ...body, data: body.data.slice(0, keep) }
+    : body
+
+/** The custom field (a bare slug, TEXT) that carries a `HugeBody` fault's padding. */
+export const hugeBodyKey = "sandboxPadding"
+
+const paddingMarker = "__sandbox_huge_body_padding__"
+const paddingChunk = new Uint8Array(64 * 1024).fill(0x78) // "x"
+const encoder = new TextEncoder()
+
+/**
+ * `body` serialised with one string value of `x`s that makes it `bytes` long (or its natural length,
+ * if that is longer): on the first meeting's `sandboxPadding` field, else a top-level `padding` key.
+ * The padding is a stream of one shared 64 KiB chunk, so a 1 GB body never exists in memory.
+ */
+export const hugeBody = (body: unknown, bytes: number): {
+  readonly length: number
+  readonly chunks: Stream.Stream<Uint8Array>
+} => {
+  const padded = { value: paddingMarker, valueType: "TEXT" }
+  let placed = false
+  const withPadding = mapMeetings(body, (m) => {
+    if (placed) return m
+    placed = true
+    return { ...m, fields: { ...(isRecord(m.fields) ? m.fields : {}), [hugeBodyKey]: padded } }
+  })
+  const target = placed ? withPadding : isRecord(body) ? { ...body, padding: paddingMarker } : { padding: paddingMarker }
+  const text = JSON.stringify(target)
+  const at = text.indexOf(paddingMarker)
+  const head = encoder.encode(text.slice(0, at))
+  const tail = encoder.encode(text.slice(at + paddingMarker.length))
+  const pad = Math.max(0, bytes - head.length - tail.length)
+  const full = Math.floor(pad / paddingChunk.length)
+  const rest = paddingChunk.subarray(0, pad % paddingChunk.length)
+  return {
+    length: head.length + pad + tail.length,
+    chunks: Stream.make(head).pipe(
+      Stream.concat(Stream.take(Stream.repeatValue(paddingChunk), full)),
+      Stream.concat(Stream.make(rest, tail))
+    )
+  }
 }
 
 /** Looks like the start of a meeting and then stops: not JSON. */

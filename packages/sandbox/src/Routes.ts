@@ -2,7 +2,7 @@
  * The `/v1/meetings` routes. Every API request runs the same pipeline, in this order:
  * fault (Drop / Status / Respond / RateLimit storm) → auth (401) → rate limit (429) → version header (400)
  * → scope (403) → Idempotency-Key (400 / replay / 409) → Latency fault → handler → DropAfterCommit
- * or body faults. The rate-limit headers go on every response, and every request is logged (one
+ * or answer faults (body rewrites, extra headers, a padded streamed body). The rate-limit headers go on every response, and every request is logged (one
  * whose client leaves before the answer as 499).
  */
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
@@ -251,7 +251,11 @@ interface Outcome {
 
 const toResponse = (outcome: Outcome): HttpServerResponse.HttpServerResponse => {
   const { decision, fault, reply } = outcome
-  const headers = { ...RateLimiterModule.headers(decision), ...reply.headers }
+  const headers = {
+    ...RateLimiterModule.headers(decision),
+    ...reply.headers,
+    ...(fault?._tag === "Headers" ? fault.headers : {})
+  }
   if (fault?._tag === "Respond" && fault.body !== undefined) {
     return HttpServerResponse.text(fault.body, {
       status: fault.status,
@@ -267,8 +271,19 @@ const toResponse = (outcome: Outcome): HttpServerResponse.HttpServerResponse => 
     ? Faults.withSchemaViolation(reply.body)
     : fault?._tag === "UnknownValueType" && isSuccess
     ? Faults.withUnknownValueType(reply.body)
+    : fault?._tag === "ShortPage" && isSuccess
+    ? Faults.withShortPage(reply.body, fault.keep)
     : reply.body
   const status = fault?._tag === "SchemaViolation" ? 200 : reply.status
+  if (fault?._tag === "HugeBody") {
+    const huge = Faults.hugeBody(body, fault.bytes)
+    return HttpServerResponse.stream(huge.chunks, {
+      status,
+      contentType: "application/json",
+      headers,
+      ...(fault.declareLength === true ? { contentLength: huge.length } : {})
+    })
+  }
   const contentType = fault?._tag === "Respond" ? fault.contentType ?? "application/json" : "application/json"
   return HttpServerResponse.text(JSON.stringify(body), { status, contentType, headers })
 }

@@ -66,6 +66,17 @@ export type Fault =
     readonly contentType?: string
     readonly headers?: Readonly<Record<string, string>>
   }
+  /** The handler's answer, with these headers added (they win over the rate-limit headers), e.g. `X-RateLimit-Limit: 0.001` on a 200. */
+  | { readonly _tag: "Headers"; readonly headers: Readonly<Record<string, string>> }
+  /** A list page answered with only its first `keep` items while `totalCount` still counts them all. */
+  | { readonly _tag: "ShortPage"; readonly keep: number }
+  /**
+   * The handler's answer, with its JSON body padded to `bytes` bytes (a long string in the first
+   * meeting's `sandboxPadding` custom field, else a top-level `padding` key), streamed in chunks so
+   * the sandbox never holds it whole. Chunked unless `declareLength` sends a `Content-Length`.
+   * For testing a client's body-size cap.
+   */
+  | { readonly _tag: "HugeBody"; readonly bytes: number; readonly declareLength?: boolean }
 
 export interface FaultRule {
   readonly fault: Fault

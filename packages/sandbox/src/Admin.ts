@@ -6,7 +6,8 @@ import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platf
 import type { ParseResult } from "effect"
 import { Duration, Effect, Either, Schema } from "effect"
 import * as Faults from "./Faults.js"
-import type { FaultRule, SandboxShape } from "./Sandbox.js"
+import type { FaultRule } from "./Faults.js"
+import type { SandboxShape } from "./SandboxShape.js"
 import type { Store } from "./Store.js"
 
 export interface AdminContext {

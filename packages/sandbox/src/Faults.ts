@@ -2,7 +2,7 @@
  * Fault injection: rules matched against `METHOD /path`, first match wins, optionally used up after
  * `times` hits. The schemas decode faults sent by another process (`POST /__sandbox/faults`) or as
  * a one-off `X-Sandbox-Fault` header; the `Fault` and `FaultRule` types are derived from them.
- * How a fault changes an answer is `Answer.ts`'s business.
+ * How a fault changes an answer is `internal/answer.ts`'s business.
  *
  * @since 0.1.0
  */

@@ -13,35 +13,72 @@ import { NodeHttpServer } from "@effect/platform-node"
 import type { Scope } from "effect"
 import { Context, Duration, Effect, Layer } from "effect"
 import { createServer } from "node:http"
-import * as Admin from "./Admin.js"
-import * as Auth from "./Auth.js"
+import * as Admin from "./internal/admin.js"
+import * as Auth from "./internal/auth.js"
 import * as Faults from "./Faults.js"
-import * as Idempotency from "./Idempotency.js"
-import * as RateLimiter from "./RateLimiter.js"
+import * as Idempotency from "./internal/idempotency.js"
+import * as RateLimiter from "./internal/rateLimiter.js"
 import * as RequestLog from "./RequestLog.js"
-import * as Routes from "./Routes.js"
-import * as SandboxClock from "./SandboxClock.js"
-import * as State from "./State.js"
-import * as Store from "./Store.js"
-import type { SandboxKeys } from "./Auth.js"
+import * as Routes from "./internal/routes.js"
+import * as SandboxClock from "./internal/sandboxClock.js"
+import * as State from "./internal/state.js"
+import * as Store from "./internal/store.js"
 import { listenError, type SandboxError } from "./SandboxError.js"
-import type { SandboxOptions, SandboxShape } from "./SandboxShape.js"
+import type { SandboxKeys, SandboxOptions, SandboxShape } from "./SandboxShape.js"
 
-export type { SandboxKeys } from "./Auth.js"
+/**
+ * A fault the sandbox can inject, and a rule saying which requests it hits (see `Faults`).
+ *
+ * @since 0.1.0
+ */
 export type { Fault, FaultRule } from "./Faults.js"
+/**
+ * One request in the sandbox's log (see `RequestLog`).
+ *
+ * @since 0.1.0
+ */
 export type { LoggedRequest } from "./RequestLog.js"
+/**
+ * The sandbox could not listen (see `SandboxError`).
+ *
+ * @since 0.1.0
+ */
 export { SandboxError } from "./SandboxError.js"
-export type { SandboxOptions, SandboxShape } from "./SandboxShape.js"
+/**
+ * The seeded keys, the options and the running sandbox's controls (see `SandboxShape`).
+ *
+ * @since 0.1.0
+ */
+export type { SandboxKeys, SandboxOptions, SandboxShape } from "./SandboxShape.js"
 
+/**
+ * The running sandbox as a service (provided by `layer`).
+ *
+ * @since 0.1.0
+ */
 export class Sandbox extends Context.Tag("@lightfield-effect/sandbox/Sandbox")<Sandbox, SandboxShape>() {}
 
-/** The version header value every API request must carry. */
+/**
+ * The `Lightfield-Version` value every API request must carry.
+ *
+ * @since 0.1.0
+ */
 export const apiVersion = State.apiVersion
 
-/** The API keys a sandbox started with `seed` hands out (same for every run with that seed). */
+/**
+ * The API keys a sandbox started with `seed` hands out (same for every run with that seed), so
+ * another process can compute them.
+ *
+ * @since 0.1.0
+ */
 export const keysFor = (seed = 1): SandboxKeys => Auth.makeKeyring(seed).keys
 
-/** Implemented by the sandbox package. Scoped: the server stops when the scope closes. */
+/**
+ * Starts a sandbox on loopback (seeded, listening) and returns its controls. Scoped: the server
+ * stops when the scope closes. Fails with `SandboxError` when it cannot listen.
+ *
+ * @since 0.1.0
+ */
 export const make = (options: SandboxOptions = {}): Effect.Effect<SandboxShape, SandboxError, Scope.Scope> =>
   Effect.gen(function*() {
     const seed = options.seed ?? 1
@@ -155,8 +192,13 @@ export const make = (options: SandboxOptions = {}): Effect.Effect<SandboxShape, 
       Effect.withClock(clock.clock)
     )
     yield* server.serve(app)
+    yield* Effect.logDebug(`sandbox listening on ${baseUrl}`)
     return shape
   })
 
-/** The sandbox as a scoped layer: it listens while the layer is alive. */
+/**
+ * The sandbox as a layer: it listens while the layer is alive.
+ *
+ * @since 0.1.0
+ */
 export const layer = (options?: SandboxOptions): Layer.Layer<Sandbox, SandboxError> => Layer.scoped(Sandbox, make(options))

@@ -6,10 +6,27 @@
  */
 import type { Meeting } from "@lightfield-effect/core"
 import type { Duration, Effect } from "effect"
-import type { SandboxKeys } from "./Auth.js"
 import type { FaultRule } from "./Faults.js"
 import type { LoggedRequest } from "./RequestLog.js"
 import type { SandboxError } from "./SandboxError.js"
+
+/**
+ * The seeded API keys. All belong to one organisation unless noted.
+ *
+ * @since 0.1.0
+ */
+export interface SandboxKeys {
+  /** Workspace admin: FULL on every meeting, every scope. */
+  readonly admin: string
+  /** Plain member with every meetings scope: FULL on meetings they organise/attend or that are FULL; METADATA otherwise. */
+  readonly member: string
+  /** A second plain member (different organiser/attendee set), for two-principal privacy tests. */
+  readonly member2: string
+  /** Only `meetings:read`: create/update answer 403. */
+  readonly readOnly: string
+  /** A key of another organisation (own rate-limit buckets, sees none of org 1's meetings). */
+  readonly otherOrg: string
+}
 
 /**
  * Options of `Sandbox.make` / `Sandbox.layer`.

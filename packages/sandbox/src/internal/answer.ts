@@ -7,10 +7,10 @@ import type { HttpServerRequest } from "@effect/platform"
 import { HttpServerResponse } from "@effect/platform"
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { Duration, Effect, Stream } from "effect"
-import type * as Auth from "./Auth.js"
-import type { Fault } from "./Faults.js"
-import * as RateLimiter from "./RateLimiter.js"
-import type * as Reply from "./Reply.js"
+import type * as Auth from "./auth.js"
+import type { Fault } from "../Faults.js"
+import * as RateLimiter from "./rateLimiter.js"
+import type * as Reply from "./reply.js"
 
 /** What the pipeline decided for one request. */
 export interface Outcome {

@@ -1,25 +1,29 @@
 /**
- * The `/v1/meetings` routes: each request is read, run through the pipeline (`Pipeline.ts`),
- * logged and answered (`Answer.ts`). The rate-limit headers go on every response, and every
+ * The `/v1/meetings` routes: each request is read, run through the pipeline (`internal/pipeline.ts`),
+ * logged and answered (`internal/answer.ts`). The rate-limit headers go on every response, and every
  * request is logged (one whose client leaves before the answer as 499).
  */
 import { HttpRouter, HttpServerRequest } from "@effect/platform"
 import { Effect } from "effect"
-import type { Outcome } from "./Answer.js"
-import { destroySocket, toResponse } from "./Answer.js"
-import * as Auth from "./Auth.js"
-import type { Fault } from "./Faults.js"
-import * as Incoming from "./Incoming.js"
-import { type Progress, pipeline } from "./Pipeline.js"
-import * as Reply from "./Reply.js"
-import type { LoggedRequest } from "./RequestLog.js"
-import type { Operation, State } from "./State.js"
+import type { Outcome } from "./answer.js"
+import { destroySocket, toResponse } from "./answer.js"
+import * as Auth from "./auth.js"
+import type { Fault } from "../Faults.js"
+import * as Incoming from "./incoming.js"
+import { type Progress, pipeline } from "./pipeline.js"
+import * as Reply from "./reply.js"
+import type { LoggedRequest } from "../RequestLog.js"
+import type { Operation, State } from "./state.js"
 
+/**
+ * Adds the request to the sandbox's log at once (synchronously, so an interruption cannot come
+ * between the two), and returns the Debug log line of it (the bin's `--debug` shows them).
+ */
 const logEntry = (
   state: State,
   incoming: Incoming.Incoming,
   entry: Pick<LoggedRequest, "status" | "replayed"> & { readonly fault?: Fault | undefined; readonly note?: string }
-) =>
+): Effect.Effect<void> => {
   state.log.add({
     method: incoming.method,
     path: incoming.path,
@@ -33,6 +37,15 @@ const logEntry = (
     ...(entry.fault === undefined ? {} : { fault: entry.fault._tag }),
     ...(entry.note === undefined ? {} : { note: entry.note })
   })
+  const query = incoming.query === "" ? "" : `?${incoming.query}`
+  return Effect.logDebug(`sandbox ${incoming.method} ${incoming.path}${query} -> ${entry.status}`).pipe(
+    Effect.annotateLogs({
+      ...(entry.fault === undefined ? {} : { fault: entry.fault._tag }),
+      ...(entry.replayed ? { replayed: true } : {}),
+      ...(entry.note === undefined ? {} : { note: entry.note })
+    })
+  )
+}
 
 const logOutcome = (state: State, incoming: Incoming.Incoming, outcome: Outcome) =>
   logEntry(state, incoming, {
@@ -66,20 +79,20 @@ const route = (state: State, operation: Operation) =>
       const outcome = yield* pipeline(state, operation, incoming, progress).pipe(
         Effect.ensuring(Effect.sync(() => state.inFlight.count--))
       )
-      logOutcome(state, incoming, outcome)
+      const debug = logOutcome(state, incoming, outcome)
       logged = true
+      yield* debug
       return outcome
     }).pipe(
       Effect.onInterrupt(() =>
-        Effect.sync(() => {
-          if (logged) return
-          logEntry(state, seen, {
+        Effect.suspend(() =>
+          logged ? Effect.void : logEntry(state, seen, {
             status: clientClosedStatus,
             replayed: false,
             fault: progress.fault,
             note: clientClosedNote
           })
-        })
+        )
       )
     )
     const outcome = yield* handled
@@ -101,7 +114,7 @@ export const notFound = (state: State) =>
       fault: undefined,
       drop: false
     }
-    logOutcome(state, incoming, outcome)
+    yield* logOutcome(state, incoming, outcome)
     return toResponse(outcome)
   })
 

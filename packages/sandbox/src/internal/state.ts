@@ -1,13 +1,13 @@
 /**
  * Everything the routes read and write, owned by `Sandbox.make`, and the operations they serve.
  */
-import type * as Auth from "./Auth.js"
-import type { FaultSet } from "./Faults.js"
-import type { Idempotency } from "./Idempotency.js"
-import type { Category, RateLimiter } from "./RateLimiter.js"
-import type { RequestLog } from "./RequestLog.js"
-import type { SandboxClock } from "./SandboxClock.js"
-import type { Store } from "./Store.js"
+import type * as Auth from "./auth.js"
+import type { FaultSet } from "../Faults.js"
+import type { Idempotency } from "./idempotency.js"
+import type { Category, RateLimiter } from "./rateLimiter.js"
+import type { RequestLog } from "../RequestLog.js"
+import type { SandboxClock } from "./sandboxClock.js"
+import type { Store } from "./store.js"
 
 export const apiVersion = "2026-03-01"
 

@@ -2,25 +2,8 @@
  * Organisations, members and their API keys. Keys are derived from the seed so the bin can print
  * them and a test (or another process) can compute them again.
  */
-import * as Prng from "./Prng.js"
-
-/**
- * The seeded API keys. All belong to one organisation unless noted.
- *
- * @since 0.1.0
- */
-export interface SandboxKeys {
-  /** Workspace admin: FULL on every meeting, every scope. */
-  readonly admin: string
-  /** Plain member with every meetings scope: FULL on meetings they organise/attend or that are FULL; METADATA otherwise. */
-  readonly member: string
-  /** A second plain member (different organiser/attendee set), for two-principal privacy tests. */
-  readonly member2: string
-  /** Only `meetings:read`: create/update answer 403. */
-  readonly readOnly: string
-  /** A key of another organisation (own rate-limit buckets, sees none of org 1's meetings). */
-  readonly otherOrg: string
-}
+import * as Prng from "../Prng.js"
+import type { SandboxKeys } from "../SandboxShape.js"
 
 export type Scope = "meetings:create" | "meetings:update" | "meetings:read"
 

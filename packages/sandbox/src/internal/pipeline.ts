@@ -1,20 +1,20 @@
 /**
  * The pipeline every API request runs, in this order: fault (Drop / Status / Respond / RateLimit
  * storm) → auth (401) → rate limit (429) → version header (400) → scope (403) → Idempotency-Key
- * (400 / replay / 409) → Latency fault → handler → DropAfterCommit or answer faults (`Answer.ts`).
+ * (400 / replay / 409) → Latency fault → handler → DropAfterCommit or answer faults (`internal/answer.ts`).
  */
 import { Duration, Effect, Either, Exit, Schema } from "effect"
-import type { Outcome } from "./Answer.js"
-import * as Auth from "./Auth.js"
-import * as Faults from "./Faults.js"
-import type { Fault } from "./Faults.js"
-import { handlers } from "./Handlers.js"
-import * as Idempotency from "./Idempotency.js"
-import type { Incoming } from "./Incoming.js"
-import type * as RateLimiter from "./RateLimiter.js"
-import * as Reply from "./Reply.js"
-import type { Operation, State } from "./State.js"
-import { apiVersion, categories, scopes } from "./State.js"
+import type { Outcome } from "./answer.js"
+import * as Auth from "./auth.js"
+import * as Faults from "../Faults.js"
+import type { Fault } from "../Faults.js"
+import { handlers } from "./handlers.js"
+import * as Idempotency from "./idempotency.js"
+import type { Incoming } from "./incoming.js"
+import type * as RateLimiter from "./rateLimiter.js"
+import * as Reply from "./reply.js"
+import type { Operation, State } from "./state.js"
+import { apiVersion, categories, scopes } from "./state.js"
 
 const decodeFault = Schema.decodeUnknownEither(Schema.parseJson(Faults.FaultSchema))
 

@@ -7,10 +7,10 @@
  */
 import { Meeting } from "@lightfield-effect/core"
 import { DateTime, Effect, Schema } from "effect"
-import type { Organization, Principal } from "./Auth.js"
-import * as Prng from "./Prng.js"
-import type { MeetingRecord } from "./Seed.js"
-import * as Seed from "./Seed.js"
+import type { Organization, Principal } from "./auth.js"
+import * as Prng from "../Prng.js"
+import type { MeetingRecord } from "./seed.js"
+import * as Seed from "./seed.js"
 
 export type WireMeeting = typeof Meeting.Meeting.Encoded
 

@@ -6,11 +6,11 @@
 import { MeetingParams, ParamsProblem } from "@lightfield-effect/core"
 import type { ParseResult } from "effect"
 import { DateTime, Effect, Either, Option, Schema } from "effect"
-import type * as Auth from "./Auth.js"
-import type { Incoming } from "./Incoming.js"
-import * as Reply from "./Reply.js"
-import type { Operation, State } from "./State.js"
-import * as Store from "./Store.js"
+import type * as Auth from "./auth.js"
+import type { Incoming } from "./incoming.js"
+import * as Reply from "./reply.js"
+import type { Operation, State } from "./state.js"
+import * as Store from "./store.js"
 
 
 const problemReply = (error: ParseResult.ParseError): Reply.Reply => {

@@ -2,12 +2,64 @@
  * The meeting object (spec §4): nine wire properties, camelCase, with typed accessors for the
  * system fields. Every accessor is an Option because redaction and absence are normal.
  */
-import { Array as Arr, DateTime, Option, Schema } from "effect"
+import { Array as Arr, DateTime, Either, Option, Schema } from "effect"
 import { Field } from "./FieldValue.js"
+import { InvalidParams } from "./MeetingsError.js"
 import { Relationship } from "./Relationship.js"
 
-export const MeetingId = Schema.String.pipe(Schema.minLength(1), Schema.brand("MeetingId"))
+/**
+ * The meeting id grammar. Ids are opaque (spec §1: `mtg_…` in the examples), so the grammar is the
+ * widest that is still one literal path segment: 1–255 of the RFC 3986 `pchar`s without `%`, and
+ * not `.` or `..` (which URL resolution would turn into another endpoint: `/v1/meetings/.` is the
+ * list, `/v1/meetings/..` is `/v1/`). `/`, `?`, `#`, whitespace and control characters are refused.
+ *
+ * @since 0.1.0
+ */
+export const MeetingIdPattern: RegExp = /^[A-Za-z0-9._~!$&'()*+,;=:@-]{1,255}$/
+
+/**
+ * Whether a string is a meeting id by `MeetingIdPattern` (and not a dot segment).
+ *
+ * @since 0.1.0
+ */
+export const isMeetingId = (s: string): boolean => s !== "." && s !== ".." && MeetingIdPattern.test(s)
+
+/**
+ * A meeting id, checked against the id grammar both when decoded from the wire and before it is
+ * put into a request path.
+ *
+ * @since 0.1.0
+ */
+export const MeetingId = Schema.String.pipe(
+  Schema.pattern(MeetingIdPattern, {
+    message: () => "must be a meeting id: 1 to 255 URL path characters (no '/', '?', '#', '%', spaces)"
+  }),
+  Schema.filter((s) => s !== "." && s !== "..", { message: () => "must not be '.' or '..'" }),
+  Schema.brand("MeetingId")
+).annotations({ identifier: "MeetingId" })
+
+/**
+ * @since 0.1.0
+ */
 export type MeetingId = typeof MeetingId.Type
+
+/**
+ * Checks an id before any request is sent: `InvalidParams{param: "id"}` when it is not a meeting id.
+ *
+ * @since 0.1.0
+ */
+export const validateId = (id: string): Either.Either<MeetingId, InvalidParams> =>
+  typeof id === "string" && isMeetingId(id)
+    ? Either.right(id as MeetingId)
+    : Either.left(
+      new InvalidParams({
+        param: "id",
+        message: typeof id === "string" && id.trim().length === 0
+          ? "id must not be empty"
+          : `id ${JSON.stringify(String(id).slice(0, 64))} is not a meeting id (1 to 255 URL path characters, not '.' or '..')`,
+        status: 400
+      })
+    )
 
 export const AccessLevel = Schema.Literal("FULL", "METADATA")
 export type AccessLevel = typeof AccessLevel.Type

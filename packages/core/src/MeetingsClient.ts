@@ -28,17 +28,14 @@ import {
   Schema,
   Stream
 } from "effect"
+import * as Endpoint from "./Endpoint.js"
 import * as ErrorBody from "./ErrorBody.js"
+import * as IdempotencyKey from "./IdempotencyKey.js"
 import * as Limiter from "./internal/limiter.js"
-import * as WireDecode from "./internal/wireDecode.js"
-import { Meeting, MeetingListPage } from "./Meeting.js"
-import {
-  CreateMeetingParams,
-  ListMeetingsParams,
-  MaxLimit,
-  strictParse,
-  UpdateMeetingParams
-} from "./MeetingParams.js"
+import type { Meeting, MeetingListPage } from "./Meeting.js"
+import { validateId } from "./Meeting.js"
+import * as MeetingCodec from "./MeetingCodec.js"
+import { CreateMeetingParams, ListMeetingsParams, MaxLimit, UpdateMeetingParams } from "./MeetingParams.js"
 import type { CallOptions, MeetingsShape, StreamOptions, StreamProgress, WriteOptions } from "./Meetings.js"
 import { Meetings } from "./Meetings.js"
 import * as MeetingsConfig from "./MeetingsConfig.js"
@@ -61,11 +58,11 @@ import {
 import * as MeetingsMetrics from "./MeetingsMetrics.js"
 import * as ParamsProblem from "./ParamsProblem.js"
 
-/** Rate-limit categories (spec §9); each has its own bucket on the server and in the client. */
-export type Category = "Write" | "Read" | "Search"
+/** Rate-limit categories (spec §9); kept here for old imports, owned by `Endpoint.Category`. */
+export type Category = Endpoint.Category
 
-/** The longest `Idempotency-Key` the API accepts (spec §10). */
-export const MaxIdempotencyKeyLength = 255
+/** The longest `Idempotency-Key` the API accepts (spec §10); owned by `IdempotencyKey.MaxLength`. */
+export const MaxIdempotencyKeyLength = IdempotencyKey.MaxLength
 
 // ---------------------------------------------------------------------------------------------
 // Retry policy
@@ -242,28 +239,9 @@ const statusError = (
 const invalid = (param: string, message: string, status: 400 | 422 = 400) =>
   new InvalidParams({ param, message, status })
 
-const validate = <A, I>(schema: Schema.Schema<A, I>, input: unknown): Effect.Effect<A, InvalidParams> =>
-  Schema.decodeUnknown(schema, strictParse)(input).pipe(
-    Effect.mapError((error) => {
-      const problem = ParamsProblem.fromParseError(error)
-      return invalid(problem.param, problem.message, problem.status)
-    })
-  )
-
-const validateId = (id: string): Effect.Effect<string, InvalidParams> =>
-  id.trim().length > 0 ? Effect.succeed(id) : Effect.fail(invalid("id", "id must not be empty"))
-
-const idempotencyKeyFor = (options: WriteOptions | undefined): Effect.Effect<string, InvalidParams> => {
-  const given = options?.idempotencyKey
-  if (given === undefined) return Effect.sync(() => crypto.randomUUID())
-  if (given.length === 0) return Effect.fail(invalid("Idempotency-Key", "Idempotency-Key must not be empty"))
-  if (given.length > MaxIdempotencyKeyLength) {
-    return Effect.fail(
-      invalid("Idempotency-Key", `Idempotency-Key must be at most ${MaxIdempotencyKeyLength} characters`)
-    )
-  }
-  return Effect.succeed(given)
-}
+const validateCreate = ParamsProblem.validator(CreateMeetingParams)
+const validateUpdate = ParamsProblem.validator(UpdateMeetingParams)
+const validateList = ParamsProblem.validator(ListMeetingsParams)
 
 // ---------------------------------------------------------------------------------------------
 // Client
@@ -273,7 +251,7 @@ interface Call<A> {
   /** Span name, e.g. `Meetings.create`. */
   readonly name: string
   readonly category: Category
-  readonly method: "GET" | "POST"
+  readonly method: Endpoint.Method
   /** Route template for spans and metrics (`/v1/meetings/{id}`): ids never become metric tags. */
   readonly route: string
   readonly path: string
@@ -286,30 +264,17 @@ interface Call<A> {
   readonly decode: (text: string) => Effect.Effect<A, ParseResult.ParseError>
 }
 
-/**
- * A body decoder: the fast path of `internal/wireDecode` for the shapes the API sends, the schema
- * for anything it is unsure of. The schema then decides from the text as it always did, so
- * malformed JSON and schema violations fail with the same `ParseError` (and path) as before.
- */
-const decodeBody = <A, I>(
-  schema: Schema.Schema<A, I>,
-  fast: (json: unknown) => A | undefined
-): (text: string) => Effect.Effect<A, ParseResult.ParseError> => {
-  const slow = Schema.decodeUnknown(Schema.parseJson(schema))
-  return (text) => {
-    let json: unknown
-    try {
-      json = JSON.parse(text)
-    } catch {
-      return slow(text)
-    }
-    const decoded = fast(json)
-    return decoded === undefined ? slow(text) : Effect.succeed(decoded)
-  }
-}
+const decodeMeeting = MeetingCodec.decodeMeetingJsonEffect
+const decodePage = MeetingCodec.decodePageJsonEffect
 
-const decodeMeeting = decodeBody(Meeting, WireDecode.meeting)
-const decodePage = decodeBody(MeetingListPage, WireDecode.listPage)
+/** The fixed part of a call, from the endpoint table. */
+const callOf = (endpoint: Endpoint.Endpoint, id?: string) => ({
+  name: `Meetings.${endpoint.name}`,
+  category: endpoint.category,
+  method: endpoint.method,
+  route: endpoint.path,
+  path: Endpoint.pathFor(endpoint, id)
+})
 
 /** Build the `Meetings` service over the ambient `HttpClient`. */
 export const make = (options: MeetingsConfig.Options): Effect.Effect<MeetingsShape, never, HttpClient.HttpClient> =>
@@ -336,14 +301,14 @@ export const make = (options: MeetingsConfig.Options): Effect.Effect<MeetingsSha
       const request = HttpClientRequest.make(call.method)(`${config.baseUrl}${call.path}`, {
         urlParams: call.urlParams ?? {},
         headers: {
-          "lightfield-version": MeetingsConfig.ApiVersion,
+          [Endpoint.VersionHeader]: Endpoint.ApiVersion,
           "user-agent": config.userAgent
         },
         acceptJson: true
       }).pipe(HttpClientRequest.bearerToken(config.apiKey))
       const withKey = Option.match(idempotencyKey, {
         onNone: () => request,
-        onSome: (key) => HttpClientRequest.setHeader(request, "idempotency-key", key)
+        onSome: (key) => HttpClientRequest.setHeader(request, IdempotencyKey.Header, key)
       })
       // `bodyUnsafeJson` sets `Content-Type: application/json`; bodies are schema-validated plain data.
       return call.body === undefined ? withKey : HttpClientRequest.bodyUnsafeJson(withKey, call.body)
@@ -489,15 +454,11 @@ export const make = (options: MeetingsConfig.Options): Effect.Effect<MeetingsSha
 
     const create = Effect.fn("Meetings.create")(
       function*(params: CreateMeetingParams, options?: WriteOptions) {
-        const body = yield* validate(CreateMeetingParams, params)
+        const body = yield* validateCreate(params)
         // One key per logical call, reused by every retry.
-        const idempotencyKey = yield* idempotencyKeyFor(options)
+        const idempotencyKey = yield* IdempotencyKey.resolve(options?.idempotencyKey)
         return yield* run({
-          name: "Meetings.create",
-          category: "Write",
-          method: "POST",
-          route: "/v1/meetings",
-          path: "/v1/meetings",
+          ...callOf(Endpoint.Meetings.create),
           body,
           idempotencyKey,
           timeout: timeoutOf(options),
@@ -508,18 +469,14 @@ export const make = (options: MeetingsConfig.Options): Effect.Effect<MeetingsSha
 
     const update = Effect.fn("Meetings.update")(
       function*(id: string, params: UpdateMeetingParams, options?: WriteOptions) {
-        yield* validateId(id)
-        const body = yield* validate(UpdateMeetingParams, params)
-        const idempotencyKey = yield* idempotencyKeyFor(options)
+        const meetingId = yield* validateId(id)
+        const body = yield* validateUpdate(params)
+        const idempotencyKey = yield* IdempotencyKey.resolve(options?.idempotencyKey)
         return yield* run({
-          name: "Meetings.update",
-          category: "Write",
-          method: "POST",
-          route: "/v1/meetings/{id}",
-          path: `/v1/meetings/${encodeURIComponent(id)}`,
+          ...callOf(Endpoint.Meetings.update, meetingId),
           body,
           idempotencyKey,
-          id,
+          id: meetingId,
           timeout: timeoutOf(options),
           decode: decodeMeeting
         })
@@ -528,14 +485,10 @@ export const make = (options: MeetingsConfig.Options): Effect.Effect<MeetingsSha
 
     const retrieve = Effect.fn("Meetings.retrieve")(
       function*(id: string, options?: CallOptions) {
-        yield* validateId(id)
+        const meetingId = yield* validateId(id)
         return yield* run({
-          name: "Meetings.retrieve",
-          category: "Read",
-          method: "GET",
-          route: "/v1/meetings/{id}",
-          path: `/v1/meetings/${encodeURIComponent(id)}`,
-          id,
+          ...callOf(Endpoint.Meetings.retrieve, meetingId),
+          id: meetingId,
           timeout: timeoutOf(options),
           decode: decodeMeeting
         })
@@ -544,16 +497,12 @@ export const make = (options: MeetingsConfig.Options): Effect.Effect<MeetingsSha
 
     const list = Effect.fn("Meetings.list")(
       function*(params?: ListMeetingsParams, options?: CallOptions) {
-        const query = yield* validate(ListMeetingsParams, params ?? {})
+        const query = yield* validateList(params ?? {})
         const urlParams: Record<string, string> = {}
         if (query.limit !== undefined) urlParams.limit = String(query.limit)
         if (query.offset !== undefined) urlParams.offset = String(query.offset)
         return yield* run({
-          name: "Meetings.list",
-          category: "Search",
-          method: "GET",
-          route: "/v1/meetings",
-          path: "/v1/meetings",
+          ...callOf(Endpoint.Meetings.list),
           urlParams,
           timeout: timeoutOf(options),
           decode: decodePage

@@ -5,6 +5,7 @@
 import type { HttpClient } from "@effect/platform"
 import type { Redacted, Schedule } from "effect"
 import { Config, Duration, Option } from "effect"
+import * as Endpoint from "./Endpoint.js"
 import type { MeetingsError } from "./MeetingsError.js"
 
 /** Sent as `User-Agent: lightfield-effect/<version>`; keep in step with package.json. */
@@ -12,8 +13,8 @@ export const version = "0.1.0"
 
 export const DefaultBaseUrl = "https://api.lightfield.app"
 
-/** The only API version that exists (spec §1). */
-export const ApiVersion = "2026-03-01"
+/** The only API version that exists (spec §1); owned by `Endpoint.ApiVersion`. */
+export const ApiVersion = Endpoint.ApiVersion
 
 export const defaults = {
   baseUrl: DefaultBaseUrl,

@@ -73,12 +73,29 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited"
 }) {}
 
 /**
- * The API could not be reached or did not answer in time: `Server` (5xx, with `status`),
- * `Timeout` (no answer within the per-attempt timeout) or `Transport` (connection refused, reset,
- * dropped). Handled alike: try later, or serve from a cache.
+ * Why `MeetingsUnavailable`: `Server` (5xx, with `status`), `Timeout` (no answer within the
+ * timeout), `Transport` (connection refused, reset, dropped) come from the API; `LocalCache` (the
+ * local mirror failed; its error is the `cause`) and `NotCached` (the API is unreachable and the
+ * mirror does not hold what was asked) come from a cache serving `Meetings`.
+ *
+ * @since 0.1.0
+ */
+export const UnavailableReason = Schema.Literal("Server", "Timeout", "Transport", "LocalCache", "NotCached")
+
+/**
+ * @since 0.1.0
+ */
+export type UnavailableReason = typeof UnavailableReason.Type
+
+/**
+ * The meetings could not be had now: the API could not be reached or did not answer in time
+ * (`Server`, `Timeout`, `Transport`), or a local mirror standing in for it failed (`LocalCache`) or
+ * does not hold the meeting (`NotCached`). See `UnavailableReason`.
+ *
+ * @since 0.1.0
  */
 export class MeetingsUnavailable extends Schema.TaggedError<MeetingsUnavailable>()("MeetingsUnavailable", {
-  reason: Schema.Literal("Server", "Timeout", "Transport"),
+  reason: UnavailableReason,
   message: Schema.String,
   status: Schema.optional(Schema.Number),
   /** What the server's `Retry-After` asked for (e.g. on a 503), if it sent one. */
@@ -111,6 +128,10 @@ export type MeetingsError = typeof MeetingsError.Type
 /** Failures worth answering from a cache or retrying later: the API is not answering usefully now. */
 export type Unreachable = RateLimited | MeetingsUnavailable
 
+/**
+ * True for `RateLimited` and every `MeetingsUnavailable`. A cache deciding whether to queue a write
+ * should also look at `reason`: `LocalCache` means its own store failed, not the API.
+ */
 export const isUnreachable = (e: MeetingsError): e is Unreachable =>
   e._tag === "RateLimited" || e._tag === "MeetingsUnavailable"
 

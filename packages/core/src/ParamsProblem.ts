@@ -3,8 +3,9 @@
  * `param` that failed, a message naming it, and whether it is a 400 (shape) or a 422 (business rule).
  * Shared by the client (which refuses bad input before sending) and the sandbox (which answers it).
  */
-import { Array as Arr, Option, ParseResult, SchemaAST } from "effect"
-import { BusinessRule } from "./MeetingParams.js"
+import { Array as Arr, Effect, Option, ParseResult, Schema, SchemaAST } from "effect"
+import { BusinessRule, strictParse } from "./MeetingParams.js"
+import { InvalidParams } from "./MeetingsError.js"
 
 export type ProblemCode = "invalid_type" | "unknown_field" | "parameter_missing"
 
@@ -97,3 +98,27 @@ export const fromIssue = (issue: ParseResult.ParseIssue): ParamsProblem => {
 }
 
 export const fromParseError = (error: ParseResult.ParseError): ParamsProblem => fromIssue(error.issue)
+
+/**
+ * The `InvalidParams` a caller gets for params that fail their schema.
+ *
+ * @since 0.1.0
+ */
+export const toInvalidParams = (error: ParseResult.ParseError): InvalidParams => {
+  const problem = fromParseError(error)
+  return new InvalidParams({ param: problem.param, message: problem.message, status: problem.status })
+}
+
+/**
+ * A validator for a params schema: decodes with the API's strictness (unknown keys are errors, the
+ * first problem wins) and fails with `InvalidParams` naming the param, before anything is sent.
+ * Build it once per schema (the decoder is compiled here).
+ *
+ * @since 0.1.0
+ */
+export const validator = <A, I, R>(
+  schema: Schema.Schema<A, I, R>
+): (input: unknown) => Effect.Effect<A, InvalidParams, R> => {
+  const decode = Schema.decodeUnknown(schema, strictParse)
+  return (input) => Effect.mapError(decode(input), toInvalidParams)
+}

@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, Either, FastCheck, Schema } from "effect"
 import * as WireDecode from "../src/internal/wireDecode.js"
 import { Meeting, MeetingListPage } from "../src/Meeting.js"
+import * as MeetingCodec from "../src/MeetingCodec.js"
 import * as fixtures from "./fixtures.js"
 
 const schemaMeeting = Schema.decodeUnknownEither(Meeting)
@@ -72,5 +73,117 @@ describe("WireDecode", () => {
     )
     // Most generated meetings must go through the fast path, or this test proves little.
     assert.isAbove(taken, 100)
+  })
+
+  it("declines every hostile input the schema rejects (a damaged stored row, a hostile server)", () => {
+    const m = json(fixtures.fullMeeting) as Record<string, unknown>
+    const fields = m.fields as Record<string, unknown>
+    const hostile: Array<unknown> = [
+      { ...m, fields: { ...fields, $title: null } },
+      { ...m, fields: { ...fields, $title: "Customer Call" } },
+      { ...m, fields: { ...fields, $title: [] } },
+      { ...m, fields: { ...fields, $title: { value: "x" } } },
+      { ...m, fields: { ...fields, $title: { value: "x", valueType: 7 } } },
+      { ...m, fields: { ...fields, $title: { value: { nested: [1] }, valueType: "TEXT" } } },
+      { ...m, fields: { ...fields, $attendeeEmails: { value: ["a@x.example", 1], valueType: "EMAIL" } } },
+      { ...m, fields: { ...fields, champion: { value: { firstName: 1 }, valueType: "FULL_NAME" } } },
+      { ...m, fields: { ...fields, hq: { value: { latitude: "north" }, valueType: "ADDRESS" } } },
+      { ...m, fields: { ...fields, followUp: { value: "yes", valueType: "CHECKBOX" } } },
+      { ...m, fields: null },
+      { ...m, fields: [] },
+      { ...m, fields: "{}" },
+      { ...m, relationships: null },
+      { ...m, relationships: { $transcript: null } },
+      { ...m, relationships: { $transcript: { cardinality: "has_one", objectType: "file" } } },
+      { ...m, relationships: { $transcript: { cardinality: "has_one", objectType: "file", values: "fil_1" } } },
+      { ...m, relationships: { $transcript: { cardinality: 1, objectType: "file", values: [] } } },
+      { ...m, id: "." },
+      { ...m, id: ".." },
+      { ...m, id: "a/b" },
+      { ...m, id: "mtg 1" },
+      { ...m, id: "mtg_1\r\nX-Evil: 1" },
+      { ...m, id: 42 },
+      { ...m, accessLevel: "ADMIN" },
+      { ...m, objectType: "account" },
+      { ...m, httpLink: 1 },
+      { ...m, updatedAt: "yesterday" },
+      { ...m, updatedAt: undefined },
+      { ...m, externalId: 5 },
+      null,
+      [],
+      "meeting",
+      // The fast path walks objects only: nested arrays must be declined, not recursed into.
+      JSON.parse("[".repeat(5000) + "]".repeat(5000))
+    ]
+    for (const [i, u] of hostile.entries()) {
+      assert.isUndefined(WireDecode.meeting(u), `hostile input #${i}`)
+      assert.isTrue(Either.isLeft(schemaMeeting(u)), `hostile input #${i}`)
+      assert.isTrue(Either.isLeft(MeetingCodec.decodeMeeting(u)))
+    }
+    const page = json(fixtures.listPage) as Record<string, unknown>
+    for (const u of [{ ...page, totalCount: 1.5 }, { ...page, object: "page" }, { ...page, data: [null] }, { ...page, data: {} }]) {
+      assert.isUndefined(WireDecode.listPage(u))
+      assert.isTrue(Either.isLeft(schemaPage(u)))
+    }
+  })
+
+  it("agrees with the schema on generated meetings broken in one place", () => {
+    const wire = Arbitrary.make(Meeting).map((m) => json(Schema.encodeSync(Meeting)(m)) as Record<string, unknown>)
+    const junk = FastCheck.oneof(
+      FastCheck.constant(null),
+      FastCheck.integer(),
+      FastCheck.string(),
+      FastCheck.constant([]),
+      FastCheck.constant({}),
+      FastCheck.constant({ value: null })
+    )
+    const broken = FastCheck.tuple(wire, FastCheck.nat(), junk, FastCheck.boolean()).map(([u, at, value, inFields]) => {
+      const target = inFields ? u.fields as Record<string, unknown> : u
+      const keys = Object.keys(target)
+      const key = keys.length === 0 ? "$title" : keys[at % keys.length]!
+      return { ...u, ...(inFields ? { fields: { ...target, [key]: value } } : { [key]: value }) }
+    })
+    FastCheck.assert(
+      FastCheck.property(broken, (u) => {
+        assertSameAsSchema(WireDecode.meeting(u), schemaMeeting(u))
+      }),
+      { numRuns: 300 }
+    )
+  })
+})
+
+describe("MeetingCodec", () => {
+  it("encode equals Schema.encode, and decode(encode(m)) equals m, on generated meetings", () => {
+    FastCheck.assert(
+      FastCheck.property(Arbitrary.make(Meeting), (m) => {
+        const wire = MeetingCodec.encodeMeeting(m)
+        // `encodeMeeting` shares `fields`/`relationships` with `m` (no copy), so compare as JSON.
+        assert.deepStrictEqual(json(wire), json(Schema.encodeSync(Meeting)(m)))
+        const text = MeetingCodec.encodeMeetingJson(m)
+        assert.strictEqual(text, JSON.stringify(Schema.encodeSync(Meeting)(m)))
+        const back = MeetingCodec.decodeMeetingJson(text)
+        assert.isTrue(Either.isRight(back))
+        if (Either.isRight(back)) assert.deepStrictEqual(back.right, Schema.decodeUnknownSync(Meeting)(json(wire)))
+      }),
+      { numRuns: 200 }
+    )
+  })
+
+  it("reads a damaged stored row as a ParseError naming the path, never a TypeError", () => {
+    const stored = MeetingCodec.encodeMeetingJson(Schema.decodeUnknownSync(Meeting)(fixtures.fullMeeting))
+    const damaged = JSON.stringify({ ...JSON.parse(stored), fields: { ...JSON.parse(stored).fields, $title: null } })
+    const result = MeetingCodec.decodeMeetingJson(damaged)
+    assert.isTrue(Either.isLeft(result))
+    if (Either.isLeft(result)) assert.include(result.left.message, "$title")
+    assert.isTrue(Either.isLeft(MeetingCodec.decodeMeetingJson("{not json")))
+    assert.isTrue(Either.isLeft(MeetingCodec.decodeMeetingJson("")))
+  })
+
+  it("decodes pages through the same codec, and encodePage is the schema's encoding", () => {
+    const page = MeetingCodec.decodePageJson(JSON.stringify(fixtures.listPage))
+    assert.isTrue(Either.isRight(page))
+    if (Either.isRight(page)) {
+      assert.deepStrictEqual(MeetingCodec.encodePage(page.right), Schema.encodeSync(MeetingListPage)(page.right))
+    }
   })
 })

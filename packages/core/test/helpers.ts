@@ -1,6 +1,6 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import { Sandbox } from "@lightfield-effect/sandbox"
-import { Clock, DateTime, Effect, Layer, Redacted, Schedule } from "effect"
+import { Clock, DateTime, Effect, Layer, Logger, Redacted, Schedule } from "effect"
 import type { MeetingParams } from "../src/index.js"
 import { MeetingsClient, type MeetingsConfig } from "../src/index.js"
 
@@ -63,3 +63,12 @@ export const awaitInFlight = (sandbox: Sandbox.SandboxShape, atLeast = 1) =>
     Effect.retry(Schedule.spaced("2 millis").pipe(Schedule.upTo("5 seconds"))),
     Effect.orDieWith((n) => new Error(`${n} requests in flight after 5 s, expected ${atLeast}`))
   )
+
+/** A logger that keeps every line (level and message), provided with `Effect.provide(logs.layer)`. */
+export const captureLogs = Effect.sync(() => {
+  const lines: Array<{ readonly level: string; readonly message: string }> = []
+  const logger = Logger.make(({ logLevel, message }) => {
+    lines.push({ level: logLevel.label, message: Array.isArray(message) ? message.join(" ") : String(message) })
+  })
+  return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }
+})

@@ -16,7 +16,7 @@
 import { DateTime } from "effect"
 import type { Field } from "../FieldValue.js"
 import type { AccessLevel, MeetingId } from "../Meeting.js"
-import { Meeting, MeetingListPage } from "../Meeting.js"
+import { isMeetingId, Meeting, MeetingListPage } from "../Meeting.js"
 import type { Relationship } from "../Relationship.js"
 
 type Json = Readonly<Record<string, unknown>>
@@ -137,7 +137,7 @@ const record = <A>(u: unknown, value: (u: unknown) => A | undefined): Record<str
 export const meeting = (u: unknown): Meeting | undefined => {
   if (!isObject(u)) return undefined
   const { accessLevel, httpLink, id } = u
-  if (typeof id !== "string" || id.length === 0) return undefined
+  if (typeof id !== "string" || !isMeetingId(id)) return undefined
   if (accessLevel !== "FULL" && accessLevel !== "METADATA") return undefined
   if (u.objectType !== "meeting") return undefined
   if (httpLink !== null && typeof httpLink !== "string") return undefined
@@ -150,7 +150,7 @@ export const meeting = (u: unknown): Meeting | undefined => {
   const relationships = record(u.relationships, relationship)
   if (relationships === undefined) return undefined
   const props = {
-    // Both checked above (non-empty is all `MeetingId` asks).
+    // Both checked above (the id grammar is all `MeetingId` asks).
     id: id as MeetingId,
     accessLevel: accessLevel as AccessLevel,
     createdAt,

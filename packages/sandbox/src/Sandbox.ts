@@ -10,6 +10,7 @@
  */
 import { HttpRouter } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
+import { Endpoint } from "@lightfield-effect/core"
 import type { Scope } from "effect"
 import { Context, Duration, Effect, Layer } from "effect"
 import { createServer } from "node:http"
@@ -21,7 +22,7 @@ import * as RateLimiter from "./internal/rateLimiter.js"
 import * as RequestLog from "./RequestLog.js"
 import * as Routes from "./internal/routes.js"
 import * as SandboxClock from "./internal/sandboxClock.js"
-import * as State from "./internal/state.js"
+import type * as State from "./internal/state.js"
 import * as Store from "./internal/store.js"
 import { listenError, type SandboxError } from "./SandboxError.js"
 import type { SandboxKeys, SandboxOptions, SandboxShape } from "./SandboxShape.js"
@@ -63,7 +64,7 @@ export class Sandbox extends Context.Tag("@lightfield-effect/sandbox/Sandbox")<S
  *
  * @since 0.1.0
  */
-export const apiVersion = State.apiVersion
+export const apiVersion: typeof Endpoint.ApiVersion = Endpoint.ApiVersion
 
 /**
  * The API keys a sandbox started with `seed` hands out (same for every run with that seed), so

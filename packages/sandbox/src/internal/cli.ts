@@ -8,7 +8,7 @@ import { Config, ConfigProvider, Duration, Effect, Either, Option, Schema } from
 import type { SandboxKeys } from "../SandboxShape.js"
 import * as RateLimiter from "./rateLimiter.js"
 import type { SandboxOptions } from "../SandboxShape.js"
-import { apiVersion } from "./state.js"
+import { Endpoint } from "@lightfield-effect/core"
 
 /** The usage text (`--help`, and after an argument error). */
 export const usage = `Usage: lightfield-sandbox [--port 4010] [--host 127.0.0.1] [--seed 1] [--meetings 200]
@@ -126,7 +126,7 @@ export const parse = (argv: ReadonlyArray<string>): Effect.Effect<Command, Argum
 /** What the bin prints once it listens: the base URL, the headers to send, the keys, the admin endpoints. */
 export const banner = (baseUrl: string, keys: SandboxKeys, options: SandboxOptions): ReadonlyArray<string> => [
   `Lightfield sandbox listening on ${baseUrl}  (${options.meetings ?? 200} meetings, seed ${options.seed ?? 1})`,
-  `Send: Authorization: Bearer <key>, Lightfield-Version: ${apiVersion}`,
+  `Send: Authorization: Bearer <key>, Lightfield-Version: ${Endpoint.ApiVersion}`,
   ...Object.entries(keys).map(([label, key]) => `  ${label.padEnd(9)} ${key}`),
   `Admin endpoints under ${baseUrl}/__sandbox (GET /keys, POST /faults, GET /requests, ...). Ctrl-C stops.`
 ]

@@ -9,7 +9,8 @@ import { DateTime, Effect, Either, Option, Schema } from "effect"
 import type * as Auth from "./auth.js"
 import type { Incoming } from "./incoming.js"
 import * as Reply from "./reply.js"
-import type { Operation, State } from "./state.js"
+import type { Endpoint } from "@lightfield-effect/core"
+import type { State } from "./state.js"
 import * as Store from "./store.js"
 
 
@@ -162,8 +163,25 @@ const list = (state: State, principal: Auth.Principal, incoming: Incoming) =>
       state.store.render(record, Store.accessFor(record, principal)))
     return Reply.ok({ data, object: "list", totalCount: page.totalCount })
   })
-/** The handler of each operation. */
+/**
+ * Spec §3.5: a soft delete (gone from retrieve and list for everyone); the answer is the meeting as
+ * the caller last saw it. Like a transcript replace, only callers with FULL access may do it.
+ */
+const remove = (state: State, principal: Auth.Principal, incoming: Incoming) =>
+  Effect.gen(function*() {
+    const record = state.store.get(principal.org.id, incoming.id ?? "")
+    if (record === undefined) return Reply.error(404, { message: Reply.messages.notFound })
+    const access = Store.accessFor(record, principal)
+    if (access === "METADATA") {
+      return Reply.error(403, { message: "Only participants and admins can delete this meeting." })
+    }
+    const body = yield* state.store.render(record, access)
+    state.store.remove(record.id)
+    return Reply.ok(body)
+  })
+
+/** The handler of each operation of core's endpoint table. */
 export const handlers: Record<
-  Operation,
+  Endpoint.MeetingOperation,
   (state: State, principal: Auth.Principal, incoming: Incoming) => Effect.Effect<Reply.Reply>
-> = { create, update, retrieve, list }
+> = { create, update, retrieve, list, delete: remove }

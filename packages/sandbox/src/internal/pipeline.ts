@@ -3,18 +3,17 @@
  * storm) → auth (401) → rate limit (429) → version header (400) → scope (403) → Idempotency-Key
  * (400 / replay / 409) → Latency fault → handler → DropAfterCommit or answer faults (`internal/answer.ts`).
  */
+import { Endpoint, IdempotencyKey } from "@lightfield-effect/core"
 import { Duration, Effect, Either, Exit, Schema } from "effect"
 import type { Outcome } from "./answer.js"
 import * as Auth from "./auth.js"
 import * as Faults from "../Faults.js"
 import type { Fault } from "../Faults.js"
 import { handlers } from "./handlers.js"
-import * as Idempotency from "./idempotency.js"
 import type { Incoming } from "./incoming.js"
 import type * as RateLimiter from "./rateLimiter.js"
 import * as Reply from "./reply.js"
-import type { Operation, State } from "./state.js"
-import { apiVersion, categories, scopes } from "./state.js"
+import type { State } from "./state.js"
 
 const decodeFault = Schema.decodeUnknownEither(Schema.parseJson(Faults.FaultSchema))
 
@@ -22,6 +21,9 @@ const decodeFault = Schema.decodeUnknownEither(Schema.parseJson(Faults.FaultSche
 export interface Progress {
   fault: Fault | undefined
 }
+
+/** The row of core's endpoint table a route serves. */
+export type Operation = Endpoint.Endpoint<Endpoint.MeetingOperation>
 
 export const pipeline = (
   state: State,
@@ -32,7 +34,7 @@ export const pipeline = (
   Effect.gen(function*() {
     const token = Auth.bearer(incoming.headers.authorization)
     const principal = token === undefined ? undefined : state.keyring.lookup(token)
-    const category = categories[operation]
+    const category = operation.category
     const peek = () => state.limiter.peek(principal?.org.id, category)
     const outcome = (
       reply: Reply.Reply,
@@ -102,14 +104,14 @@ export const pipeline = (
       )
     }
 
-    if (incoming.headers["lightfield-version"] !== apiVersion) {
+    if (incoming.headers[Endpoint.VersionHeader] !== Endpoint.ApiVersion) {
       return outcome(
         Reply.error(400, { message: Reply.messages.versionHeader, code: "version_header", param: "Lightfield-Version" }),
         decision
       )
     }
 
-    const scope = scopes[operation]
+    const scope = operation.scope
     if (!principal.scopes.has(scope)) {
       return outcome(Reply.error(403, { message: Reply.messages.missingScope(scope) }), decision)
     }
@@ -117,24 +119,24 @@ export const pipeline = (
     const latency = fault?._tag === "Latency" ? Effect.sleep(Duration.millis(fault.millis)) : Effect.void
     // The handler itself is uninterruptible: a client hanging up must not leave a stored meeting
     // whose idempotency key was released instead of cached.
-    const run = Effect.zipRight(latency, Effect.uninterruptible(handlers[operation](state, principal, incoming)))
+    const run = Effect.zipRight(latency, Effect.uninterruptible(handlers[operation.name](state, principal, incoming)))
     const dropAfter = fault?._tag === "DropAfterCommit"
 
-    const idempotencyKey = incoming.headers["idempotency-key"]
-    if ((operation === "create" || operation === "update") && idempotencyKey !== undefined && idempotencyKey !== "") {
-      if (idempotencyKey.length > Idempotency.maxKeyLength) {
+    const idempotencyKey = incoming.headers[IdempotencyKey.Header]
+    if (operation.idempotent && idempotencyKey !== undefined && idempotencyKey !== "") {
+      if (idempotencyKey.length > IdempotencyKey.MaxLength) {
         return outcome(
           Reply.error(400, {
             message: Reply.messages.idempotencyTooLong,
             code: "idempotency_key_too_long",
-            param: "Idempotency-Key"
+            param: IdempotencyKey.Param
           }),
           decision,
           { fault }
         )
       }
       const orgId = principal.org.id
-      const begin = state.idempotency.begin(orgId, operation, idempotencyKey, state.clock.now())
+      const begin = state.idempotency.begin(orgId, operation.name, idempotencyKey, state.clock.now())
       if (begin._tag === "InFlight") {
         return outcome(
           Reply.error(409, { type: "idempotency_conflict", message: Reply.messages.idempotencyInFlight }),
@@ -150,9 +152,9 @@ export const pipeline = (
         Effect.onExit((exit) =>
           Exit.isSuccess(exit)
             ? Effect.sync(() =>
-              state.idempotency.finish(orgId, operation, idempotencyKey, exit.value, state.clock.now())
+              state.idempotency.finish(orgId, operation.name, idempotencyKey, exit.value, state.clock.now())
             )
-            : Effect.sync(() => state.idempotency.release(orgId, operation, idempotencyKey))
+            : Effect.sync(() => state.idempotency.release(orgId, operation.name, idempotencyKey))
         )
       )
       return outcome(reply, decision, { fault, drop: dropAfter })

@@ -4,16 +4,17 @@
  * request is logged (one whose client leaves before the answer as 499).
  */
 import { HttpRouter, HttpServerRequest } from "@effect/platform"
+import { Endpoint, IdempotencyKey } from "@lightfield-effect/core"
 import { Effect } from "effect"
 import type { Outcome } from "./answer.js"
 import { destroySocket, toResponse } from "./answer.js"
 import * as Auth from "./auth.js"
 import type { Fault } from "../Faults.js"
 import * as Incoming from "./incoming.js"
-import { type Progress, pipeline } from "./pipeline.js"
+import { type Operation, type Progress, pipeline } from "./pipeline.js"
 import * as Reply from "./reply.js"
 import type { LoggedRequest } from "../RequestLog.js"
-import type { Operation, State } from "./state.js"
+import type { State } from "./state.js"
 
 /**
  * Adds the request to the sandbox's log at once (synchronously, so an interruption cannot come
@@ -29,7 +30,7 @@ const logEntry = (
     path: incoming.path,
     query: incoming.query,
     apiKey: Auth.bearer(incoming.headers.authorization),
-    idempotencyKey: incoming.headers["idempotency-key"],
+    idempotencyKey: incoming.headers[IdempotencyKey.Header],
     body: Incoming.bodyForLog(incoming.bodyText),
     status: entry.status,
     replayed: entry.replayed,
@@ -118,10 +119,10 @@ export const notFound = (state: State) =>
     return toResponse(outcome)
   })
 
+/** One route per row of core's endpoint table, so the client and the sandbox cannot drift apart. */
 export const router = (state: State) =>
-  HttpRouter.empty.pipe(
-    HttpRouter.get("/v1/meetings", route(state, "list")),
-    HttpRouter.post("/v1/meetings", route(state, "create")),
-    HttpRouter.get("/v1/meetings/:id", route(state, "retrieve")),
-    HttpRouter.post("/v1/meetings/:id", route(state, "update"))
+  Object.values(Endpoint.Meetings).reduce(
+    (router, operation: Operation) =>
+      HttpRouter.route(operation.method)(Endpoint.routerPath(operation), route(state, operation))(router),
+    HttpRouter.empty
   )

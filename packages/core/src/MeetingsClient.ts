@@ -170,7 +170,7 @@ export const make = (
         )
       )
 
-    /** A whole call: retries with the schedule, logging and counting each retry. */
+    /** A whole call: retries with the schedule, logging (at Debug) and counting each retry and the outcome. */
     const run = <A>(call: Call<A>): Effect.Effect<A, MeetingsError> =>
       Effect.gen(function*() {
         // The span itself comes from `Effect.fn` on the method, so invalid params are traced too.
@@ -191,7 +191,16 @@ export const make = (
             )
           )
         )
-        return yield* attempt(call, attempts, idempotencyKey).pipe(Effect.retry(observed))
+        // One Debug line per operation (the application sets the level; nothing here is Info).
+        const done = (outcome: string, error?: MeetingsError) =>
+          Effect.flatMap(Ref.get(attempts), (n) =>
+            Effect.logDebug(`Lightfield call ${outcome}`).pipe(
+              Effect.annotateLogs(error === undefined ? { attempts: n } : { attempts: n, error: error._tag })
+            ))
+        return yield* attempt(call, attempts, idempotencyKey).pipe(
+          Effect.retry(observed),
+          Effect.tapBoth({ onSuccess: () => done("succeeded"), onFailure: (error) => done("failed", error) })
+        )
       }).pipe(
         // Keep the bearer token out of logs and span attributes even if a caller reset the defaults.
         Effect.locallyWith(Headers.currentRedactedNames, (names) =>

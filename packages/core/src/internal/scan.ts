@@ -209,13 +209,18 @@ export const scan = (
 
       // The closing event says whether the scan covered the whole listing.
       const closing = Stream.execute(
-        Effect.flatMap(Ref.get(state), (s) =>
-          options?.onProgress === undefined ? Effect.void : options.onProgress({
+        Effect.flatMap(Ref.get(state), (s) => {
+          const progress: StreamProgress = {
             pages: s.pages,
             items: seen.size,
             totalCount: s.latestTotal,
             complete: Option.isNone(firstGap(s))
-          }))
+          }
+          return Effect.logDebug("Lightfield stream done").pipe(
+            Effect.annotateLogs({ ...progress }),
+            Effect.zipRight(options?.onProgress === undefined ? Effect.void : options.onProgress(progress))
+          )
+        })
       )
 
       return Stream.concat(Stream.concat(Stream.flattenChunks(Stream.concat(first, planned)), gaps), closing)

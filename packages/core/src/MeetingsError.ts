@@ -3,7 +3,8 @@
  * same share a class (with a `reason` or `status`), so `catchTags` over `MeetingsError` is short and
  * exhaustive.
  */
-import { Duration, Option, Schema } from "effect"
+import type { Unify } from "effect"
+import { Duration, Function, Option, Schema } from "effect"
 
 /** Bad input refused by the client before any request was sent. */
 export class InvalidParams extends Schema.TaggedError<InvalidParams>()("InvalidParams", {
@@ -138,6 +139,48 @@ export const MeetingsError = Schema.Union(
   UndecodableResponse
 )
 export type MeetingsError = typeof MeetingsError.Type
+
+/**
+ * The tags of `MeetingsError`.
+ *
+ * @since 0.1.0
+ */
+export type Tag = MeetingsError["_tag"]
+
+/**
+ * One handler per tag of `MeetingsError`, each given its own class. Used by `match`: a missing tag,
+ * or a key that is not a tag, does not compile.
+ *
+ * @since 0.1.0
+ */
+export type Handlers = { readonly [K in Tag]: (error: Extract<MeetingsError, { readonly _tag: K }>) => unknown }
+
+type Exact<P> = P & { readonly [K in Exclude<keyof P, Tag>]: never }
+
+/** What the handlers of `P` return, unified (several Effects become one). */
+type Result<P extends Handlers> = Unify.Unify<{ [K in Tag]: ReturnType<P[K]> }[Tag]>
+
+/**
+ * An exhaustive match over `MeetingsError`: the compiler requires a handler for every tag (unlike
+ * `Effect.catchTags`, which accepts any subset). Handlers returning Effects unify into one Effect,
+ * so `Effect.catchAll(MeetingsError.match({ … }))` handles every failure or does not compile.
+ *
+ * @example
+ * const text = MeetingsError.match(error, {
+ *   InvalidParams: (e) => `bad ${e.param}`, BadRequest: (e) => e.message, Unauthorized: () => "key?",
+ *   Forbidden: (e) => e.scope ?? "scope?", MeetingNotFound: () => "gone", Conflict: () => "later",
+ *   IdempotencyConflict: () => "later", Unprocessable: (e) => e.message, RateLimited: () => "slow down",
+ *   MeetingsUnavailable: (e) => e.reason, UndecodableResponse: (e) => e.path
+ * })
+ * @since 0.1.0
+ */
+export const match: {
+  <const P extends Handlers>(handlers: Exact<P>): (error: MeetingsError) => Result<P>
+  <const P extends Handlers>(error: MeetingsError, handlers: Exact<P>): Result<P>
+} = Function.dual(
+  2,
+  (error: MeetingsError, handlers: Handlers) => (handlers[error._tag] as (error: MeetingsError) => unknown)(error)
+)
 
 /** Failures worth answering from a cache or retrying later: the API is not answering usefully now. */
 export type Unreachable = RateLimited | MeetingsUnavailable

@@ -46,10 +46,18 @@ export {
   retryAfterFromHeaders
 } from "./internal/answer.js"
 
-/** Rate-limit categories (spec §9); kept here for old imports, owned by `Endpoint.Category`. */
+/**
+ * Rate-limit categories (spec §9); kept here for old imports, owned by `Endpoint.Category`.
+ *
+ * @since 0.1.0
+ */
 export type Category = Endpoint.Category
 
-/** The longest `Idempotency-Key` the API accepts (spec §10); owned by `IdempotencyKey.MaxLength`. */
+/**
+ * The longest `Idempotency-Key` the API accepts (spec §10); owned by `IdempotencyKey.MaxLength`.
+ *
+ * @since 0.1.0
+ */
 export const MaxIdempotencyKeyLength = IdempotencyKey.MaxLength
 
 // ---------------------------------------------------------------------------------------------
@@ -70,6 +78,8 @@ const decodePage = MeetingCodec.decodePageJsonEffect
 /**
  * Build the `Meetings` service over the ambient `HttpClient`. The options are checked first
  * (`MeetingsConfig.validate`): unusable ones fail with `InvalidConfig` before anything is sent.
+ *
+ * @since 0.1.0
  */
 export const make = (
   options: MeetingsConfig.Options
@@ -278,11 +288,19 @@ export const make = (
 // Layers
 // ---------------------------------------------------------------------------------------------
 
-/** `Meetings` over HTTP with the given options (checked when the layer is built). */
+/**
+ * `Meetings` over HTTP with the given options (checked when the layer is built).
+ *
+ * @since 0.1.0
+ */
 export const layer = (options: MeetingsConfig.Options): Layer.Layer<Meetings, InvalidConfig, HttpClient.HttpClient> =>
   Layer.effect(Meetings, make(options))
 
-/** `Meetings` over HTTP, options read from `Config` (default: `MeetingsConfig.config`, the environment). */
+/**
+ * `Meetings` over HTTP, options read from `Config` (default: `MeetingsConfig.config`, the environment).
+ *
+ * @since 0.1.0
+ */
 export const layerConfig = (
   config: Config.Config<MeetingsConfig.Options> = MeetingsConfig.config
 ): Layer.Layer<Meetings, ConfigError.ConfigError | InvalidConfig, HttpClient.HttpClient> =>
@@ -292,6 +310,8 @@ export const layerConfig = (
 /**
  * For callers that hold the key as a plain string (tests against the sandbox): wraps it in
  * `Redacted` at once. Applications should read it with `Config.redacted` (`layerConfig`).
+ *
+ * @since 0.1.0
  */
 export const layerWithApiKey = (
   apiKey: string,

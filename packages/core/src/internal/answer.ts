@@ -36,6 +36,8 @@ export const serverTime = (headers: Headers.Headers, fallback: number): number =
 /**
  * `retry-after-ms` (milliseconds) first, then `Retry-After` (seconds or an HTTP date, measured
  * against `now`, best the server's `Date`).
+ *
+ * @since 0.1.0
  */
 export const retryAfterFromHeaders = (headers: Headers.Headers, now: number): Option.Option<Duration.Duration> =>
   headerNumber(headers, "retry-after-ms").pipe(

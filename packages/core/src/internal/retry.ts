@@ -11,6 +11,8 @@ import { retryAfterOf } from "../MeetingsError.js"
  * Whether a failed attempt is worth another one: transport errors, timeouts, 5xx, 429, 408 and
  * 409, except an `idempotency_conflict` for a request that carried no key (it cannot resolve).
  * 400, 401, 403, 404, 415, 422 and undecodable answers are final.
+ *
+ * @since 0.1.0
  */
 export const isRetryable = (error: MeetingsError): boolean => {
   switch (error._tag) {
@@ -32,6 +34,8 @@ export const isRetryable = (error: MeetingsError): boolean => {
  * (default 2) retries of `isRetryable` errors, exponential backoff from 0.5 s doubling up to 8 s
  * with up to 25 % jitter taken off; a server-requested delay (`retry-after-ms` / `Retry-After`,
  * cut to `retryAfterCap`, default 60 s) replaces the backoff for that attempt.
+ *
+ * @since 0.1.0
  */
 export const retrySchedule = (options?: {
   readonly maxRetries?: number

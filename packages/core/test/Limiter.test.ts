@@ -54,7 +54,7 @@ describe("internal/limiter", () => {
       yield* Fiber.joinAll(fibers)
     }))
 
-  it.effect("an X-RateLimit-Limit below the configured rate lowers it (and the burst); a higher one is ignored", () =>
+  it.effect("an X-RateLimit-Limit below the configured rate lowers it (and the burst); a higher one is a ceiling", () =>
     Effect.gen(function*() {
       const limiter = yield* Limiter.make("Search", { rate: 25, burst: 12 })
       yield* limiter.observeLimit(50)
@@ -89,5 +89,40 @@ describe("internal/limiter", () => {
       yield* TestClock.adjust("0 millis")
       assert.deepStrictEqual(done.map(([, at]) => at), [0, 0, 0])
       yield* Fiber.joinAll(fibers)
+    }))
+
+  it.effect("[regression] #4 a learnt limit lapses back to the configured rate unless answers keep confirming it", () =>
+    Effect.gen(function*() {
+      const limiter = yield* Limiter.make("Read", { rate: 25, burst: 12, learntRateTtl: "60 seconds" })
+      yield* limiter.observeLimit(2)
+      assert.strictEqual(yield* limiter.rate, 2)
+      // Confirmed after 50 s: holds until 110 s.
+      yield* TestClock.adjust("50 seconds")
+      yield* limiter.observeLimit(2)
+      yield* TestClock.adjust("59 seconds")
+      assert.strictEqual(yield* limiter.rate, 2)
+      yield* TestClock.adjust("2 seconds")
+      assert.strictEqual(yield* limiter.rate, 25)
+      // Callers are spaced at the configured rate again (burst 12), not at 2/s.
+      const { done, fibers } = yield* takers(limiter, 4)
+      yield* TestClock.adjust("0 millis")
+      assert.deepStrictEqual(done.map(([, at]) => at), [111_000, 111_000, 111_000, 111_000])
+      yield* Fiber.joinAll(fibers)
+    }))
+
+  it.effect("[regression] #4 an answer showing the configured limit again restores it at once", () =>
+    Effect.gen(function*() {
+      const limiter = yield* Limiter.make("Read", { rate: 25, burst: 12 })
+      yield* limiter.observeLimit(1)
+      // A slow slot is handed out at the learnt rate...
+      const slow = yield* takers(limiter, 2)
+      yield* limiter.observeLimit(25)
+      assert.strictEqual(yield* limiter.rate, 25)
+      // ...but new callers do not queue behind it.
+      const { done, fibers } = yield* takers(limiter, 3)
+      yield* TestClock.adjust("0 millis")
+      assert.deepStrictEqual(done.map(([, at]) => at), [0, 0, 0])
+      yield* TestClock.adjust("2 seconds")
+      yield* Fiber.joinAll([...fibers, ...slow.fibers])
     }))
 })

@@ -7,6 +7,11 @@
  * A pause or a lower rate learnt while callers sleep starts a new *generation*: the reservations
  * made before it are forgotten, and each sleeper, when it wakes, reserves again under the new
  * terms (so nobody leaves during a pause, and the waiters are spaced at the new rate after it).
+ *
+ * A learnt rate is not forever: it holds for `learntRateTtl` after the last answer that confirmed
+ * it, and an answer with a higher limit raises it again (never above the configured rate). One
+ * odd answer therefore slows a category for a while at most, while a server that really lowered
+ * its limit keeps saying so on every answer.
  */
 import { Clock, Duration, Effect, Metric, Ref } from "effect"
 import * as MeetingsMetrics from "../MeetingsMetrics.js"
@@ -17,9 +22,10 @@ export interface Limiter {
   /** No request of this category starts before `epochMillis`. */
   readonly pauseUntil: (epochMillis: number) => Effect.Effect<void>
   /**
-   * The server's `X-RateLimit-Limit` (spec §9: the source of truth at runtime). A value below the
-   * current rate lowers it (and the burst with it); a higher one is ignored (the configured rate
-   * is a ceiling). No effect when the limiter is off (`rate: false`).
+   * The server's `X-RateLimit-Limit` (spec §9: the source of truth at runtime), already checked to
+   * be sane by the caller. Below the configured rate it becomes the rate (and lowers the burst) for
+   * `learntRateTtl`; at or above it the configured rate applies again (the configured rate is a
+   * ceiling). No effect when the limiter is off (`rate: false`).
    */
   readonly observeLimit: (perSecond: number) => Effect.Effect<void>
   /** The current rate (requests per second), `false` when off. */
@@ -32,6 +38,8 @@ interface State {
   readonly pausedUntil: number
   readonly rate: number | false
   readonly burst: number
+  /** When a learnt (lower) rate lapses back to the configured one. */
+  readonly learntUntil: number
   /** Bumped by every pause and rate change: older reservations are void. */
   readonly generation: number
 }
@@ -44,15 +52,42 @@ const toleranceOf = (s: State) => (Math.max(1, s.burst) - 1) * intervalOf(s)
  * (25) leaves room for network jitter bunching requests up on arrival, so the server's bucket
  * never runs dry while the client keeps to the same long-run rate.
  */
-export const make = (category: string, options: { readonly rate: number | false; readonly burst: number }) =>
+/** How long a limit learnt from `X-RateLimit-Limit` holds without being confirmed again. */
+export const defaultLearntRateTtl = Duration.seconds(60)
+
+export const make = (
+  category: string,
+  options: {
+    readonly rate: number | false
+    readonly burst: number
+    readonly learntRateTtl?: Duration.DurationInput
+  }
+) =>
   Effect.map(
-    Ref.make<State>({ tat: 0, pausedUntil: 0, rate: options.rate, burst: options.burst, generation: 0 }),
+    Ref.make<State>({ tat: 0, pausedUntil: 0, rate: options.rate, burst: options.burst, learntUntil: 0, generation: 0 }),
     (state): Limiter => {
       const waited = MeetingsMetrics.limiterWait.pipe(Metric.tagged("category", category))
+      const ttl = Duration.toMillis(options.learntRateTtl ?? defaultLearntRateTtl)
+      const configured = { rate: options.rate, burst: options.burst }
+
+      /**
+       * Back to the configured rate. Slots reserved at the slower rate are not waited for by new
+       * callers (their holders keep them); new slots start now, or when a pause ends.
+       */
+      const restore = (s: State, now: number): State => ({
+        ...s,
+        ...configured,
+        tat: Math.min(s.tat, Math.max(now, s.pausedUntil))
+      })
+
+      /** The state at `now`: a learnt rate that lapsed is back to the configured one. */
+      const current = (s: State, now: number): State =>
+        s.rate !== configured.rate && now >= s.learntUntil ? restore(s, now) : s
 
       /** Reserve the next slot: its time and the generation it belongs to. */
       const reserve = (now: number) =>
-        Ref.modify(state, (s): [readonly [number, number], State] => {
+        Ref.modify(state, (before): [readonly [number, number], State] => {
+          const s = current(before, now)
           const start = Math.max(now, s.pausedUntil)
           const allowedAt = Math.max(start, s.tat - toleranceOf(s))
           return [[allowedAt, s.generation], { ...s, tat: Math.max(s.tat, allowedAt) + intervalOf(s) }]
@@ -63,8 +98,8 @@ export const make = (category: string, options: { readonly rate: number | false;
         const now = yield* Clock.currentTimeMillis
         const [allowedAt, generation] = yield* reserve(now)
         if (allowedAt > now) yield* Effect.sleep(Duration.millis(allowedAt - now))
-        const current = yield* Ref.get(state)
-        if (current.generation !== generation) return yield* wait
+        const latest = yield* Ref.get(state)
+        if (latest.generation !== generation) return yield* wait
       })
 
       const take = Effect.gen(function*() {
@@ -80,13 +115,34 @@ export const make = (category: string, options: { readonly rate: number | false;
             : s)
 
       const observeLimit = (perSecond: number) =>
-        Ref.update(state, (s) => {
-          if (s.rate === false || !(perSecond > 0) || perSecond >= s.rate) return s
-          const burst = Math.min(s.burst, Math.max(1, Math.floor(perSecond / 2)))
-          // Forget the reservations made at the faster rate: the sleepers reserve again.
-          return { ...s, rate: perSecond, burst, tat: s.pausedUntil, generation: s.generation + 1 }
-        })
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Ref.update(state, (before) => {
+            const s = current(before, now)
+            if (configured.rate === false || s.rate === false || !(perSecond > 0)) return s
+            if (perSecond >= configured.rate) return s.rate === configured.rate ? s : restore(s, now)
+            const learntUntil = now + ttl
+            if (perSecond >= s.rate) {
+              // The same or a higher limit than the learnt one: confirm it (or go up to it).
+              return perSecond === s.rate
+                ? { ...s, learntUntil }
+                : { ...restore(s, now), rate: perSecond, burst: burstFor(perSecond), learntUntil }
+            }
+            // Forget the reservations made at the faster rate: the sleepers reserve again.
+            return {
+              ...s,
+              rate: perSecond,
+              burst: Math.min(s.burst, burstFor(perSecond)),
+              learntUntil,
+              tat: s.pausedUntil,
+              generation: s.generation + 1
+            }
+          })
+        )
 
-      return { take, pauseUntil, observeLimit, rate: Effect.map(Ref.get(state), (s) => s.rate) }
+      const burstFor = (perSecond: number) =>
+        Math.min(configured.burst, Math.max(1, Math.floor(perSecond / 2)))
+
+      const rate = Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.map(Ref.get(state), (s) => current(s, now).rate))
+      return { take, pauseUntil, observeLimit, rate }
     }
   )

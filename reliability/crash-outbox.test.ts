@@ -11,10 +11,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { MeetingParams } from "@lightfield-effect/core"
 import { MeetingsClient } from "@lightfield-effect/core"
-import { Clock, DateTime, Duration, Effect, Fiber, Logger, LogLevel, Option } from "effect"
+import { DateTime, Duration, Effect, Fiber, Logger, LogLevel, Option } from "effect"
 import { join } from "node:path"
 import type { EnqueueArgs, QueuedWrite } from "./child/enqueue.js"
 import * as Child from "./lib/Child.js"
+import { offsetClock } from "./lib/Clock.js"
 import * as Env from "./lib/Env.js"
 import type { Prng } from "./lib/Prng.js"
 import * as Run from "./lib/Run.js"
@@ -241,9 +242,13 @@ describe("crash with a non-empty outbox", () => {
           const reached = withKey.some(answered)
           const path = row.op === "create" ? "/v1/meetings" : undefined
           const wrongPath = withKey.filter((r) => path !== undefined ? r.path !== path : r.path === "/v1/meetings")
-          if (!reached || runs.length > 1) {
+          if (!reached) {
             tally.lost++
-            tally.outcome(!reached ? "write never reached the server" : "write executed twice")
+            tally.outcome("write never reached the server")
+          }
+          if (runs.length > 1) {
+            tally.duplicated++
+            tally.outcome("write executed twice")
           }
           assert.isTrue(reached, `${label}: ${row.op} seq ${row.seq} (key ${k}) never got a successful answer`)
           assert.isAtMost(runs.length, 1, `${label}: ${row.op} seq ${row.seq} (key ${k}) executed ${runs.length} times`)
@@ -290,7 +295,7 @@ describe("crash with a non-empty outbox", () => {
       const unhandled = Run.unhandled() - unhandledBefore
       tally.defects += unhandled
       assert.strictEqual(unhandled, 0, "unhandled rejections in the test process")
-      assert.strictEqual(tally.lost + tally.leaks + tally.defects, 0)
+      assert.strictEqual(tally.lost + tally.duplicated + tally.leaks + tally.defects, 0)
     }).pipe(Logger.withMinimumLogLevel(LogLevel.Error)))
 
   /**
@@ -331,6 +336,7 @@ describe("crash with a non-empty outbox", () => {
       const executions = yield* count
       tally.trials++
       tally.outcome(executions === 1 ? "executed once" : `executed ${executions} times`)
+      if (executions > 1) tally.duplicated += executions - 1
       if (executions > 1) tally.bugs.push("an outbox create older than 24 h is executed again (idempotency key expired)")
       assert.strictEqual(executions, 1, `the create was executed ${executions} times (replay: ${later.replayed} replayed)`)
     }).pipe(Logger.withMinimumLogLevel(LogLevel.Error)))
@@ -384,16 +390,3 @@ describe("crash with a non-empty outbox", () => {
       )
     }).pipe(Logger.withMinimumLogLevel(LogLevel.Error)))
 })
-
-/** The default clock moved `offsetMillis` into the future (sleeps are unchanged). */
-const offsetClock = (offsetMillis: number): Clock.Clock => {
-  const base = Clock.make()
-  return {
-    [Clock.ClockTypeId]: Clock.ClockTypeId,
-    unsafeCurrentTimeMillis: () => base.unsafeCurrentTimeMillis() + offsetMillis,
-    currentTimeMillis: Effect.sync(() => base.unsafeCurrentTimeMillis() + offsetMillis),
-    unsafeCurrentTimeNanos: () => base.unsafeCurrentTimeNanos() + BigInt(offsetMillis) * 1_000_000n,
-    currentTimeNanos: Effect.sync(() => base.unsafeCurrentTimeNanos() + BigInt(offsetMillis) * 1_000_000n),
-    sleep: (duration) => base.sleep(duration)
-  }
-}

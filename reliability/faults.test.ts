@@ -279,7 +279,7 @@ const matrix = (kind: FaultKind, make: () => Sandbox.Fault) =>
     for (const title of env.titles) {
       const n = stored.filter((m) => m.fields["$title"]?.value === title).length
       if (n > 1) tally.outcome("create executed twice")
-      if (n > 1) tally.lost++
+      if (n > 1) tally.duplicated++
       assert.isAtMost(n, 1, `${kind}: "${title}" executed ${n} times`)
     }
     const queuedTitles = (yield* env.cache.query({ limit: 1000 })).map((c) => String(c.value.fields["$title"]?.value ?? ""))

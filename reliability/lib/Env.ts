@@ -4,6 +4,7 @@
  * the cache serves and stores for a key, and direct SQLite inspection with better-sqlite3.
  */
 import { NodeHttpClient } from "@effect/platform-node"
+import { SqlClient } from "@effect/sql"
 import { Database, MeetingsCache, Principal } from "@lightfield-effect/cache"
 import type { CacheError } from "@lightfield-effect/cache"
 import type { Meeting, MeetingsConfig, MeetingsError } from "@lightfield-effect/core"
@@ -49,6 +50,16 @@ export interface CacheSetup {
   readonly db: string
   readonly client?: ClientOptions
   readonly cache?: Omit<MeetingsCache.MeetingsCacheOptions, "apiKey" | "principal">
+  /** `PRAGMA max_page_count` on the cache's connection: a size-limited file (a "full disk" without a small filesystem). */
+  readonly maxPageCount?: number
+}
+
+const databaseLayer = (setup: CacheSetup) => {
+  const base = Database.layer({ filename: setup.db })
+  const limit = setup.maxPageCount
+  return limit === undefined
+    ? base
+    : Layer.tap(base, (ctx) => Effect.orDie(Context.get(ctx, SqlClient.SqlClient).unsafe(`PRAGMA max_page_count = ${limit}`)))
 }
 
 /** The cache for one key on one file (its own SQLite connection), alive for the current scope. */
@@ -57,7 +68,7 @@ export const cache = (setup: CacheSetup): Effect.Effect<MeetingsCache.MeetingsCa
     Layer.build(
       MeetingsCache.layer({ ...setup.cache, apiKey: Redacted.make(setup.apiKey) }).pipe(
         Layer.provide(clientLayer(setup.baseUrl, setup.apiKey, setup.client ?? {})),
-        Layer.provide(Database.layer({ filename: setup.db }))
+        Layer.provide(databaseLayer(setup))
       )
     ),
     (ctx) => Context.get(ctx, MeetingsCache.MeetingsCache)

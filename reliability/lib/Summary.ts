@@ -13,8 +13,10 @@ export interface ScenarioRecord {
   readonly trials: number
   /** Outcome → count (e.g. `killed mid-scan: 14`). */
   readonly outcomes: Readonly<Record<string, number>>
-  /** Queued or acknowledged writes that did not reach the server exactly once (or rows missing after a resumed sync). */
+  /** Queued or acknowledged writes that never reached the server and are not held for the user (or rows missing after a resumed sync). */
   readonly lost: number
+  /** Writes the server executed more than once (the sandbox's request log and store). */
+  readonly duplicated?: number
   /** Rows or answers a principal must not see. */
   readonly leaks: number
   /** Defects (`Cause.isDie`), unhandled rejections, crashed children, failed integrity checks. */
@@ -30,6 +32,7 @@ export class Tally {
   readonly outcomes: Record<string, number> = {}
   trials = 0
   lost = 0
+  duplicated = 0
   leaks = 0
   defects = 0
   readonly notes: Array<string> = []
@@ -49,6 +52,7 @@ export class Tally {
       trials: this.trials,
       outcomes: { ...this.outcomes },
       lost: this.lost,
+      duplicated: this.duplicated,
       leaks: this.leaks,
       defects: this.defects,
       ...(this.bugs.length === 0 ? {} : { bugs: [...new Set(this.bugs)] }),
@@ -100,32 +104,47 @@ export const format = (
   records: ReadonlyArray<ScenarioRecord>,
   header: { readonly seed: number; readonly scale: string; readonly millis: number; readonly unhandledRejections: number }
 ): string => {
-  const order = ["crash-sync", "crash-outbox", "faults", "bad-input", "privacy"]
+  const order = [
+    "crash-sync",
+    "crash-outbox",
+    "outbox-expiry",
+    "dead-letters",
+    "faults",
+    "hostile-headers",
+    "hostile-bodies",
+    "full-disk",
+    "hostile-queries",
+    "bad-input",
+    "path-ids",
+    "privacy"
+  ]
   const sorted = [...records].sort((a, b) =>
     (order.indexOf(a.suite) + 1 || 99) - (order.indexOf(b.suite) + 1 || 99) || a.scenario.localeCompare(b.scenario)
   )
   const scenarioWidth = Math.max(22, ...sorted.map((r) => r.scenario.length))
   const outcomeWidth = 58
   const lines: Array<string> = []
-  const rule = "-".repeat(scenarioWidth + outcomeWidth + 44)
+  const rule = "-".repeat(scenarioWidth + outcomeWidth + 50)
   lines.push("")
   lines.push(`Reliability summary  (seed ${header.seed}, scale ${header.scale}, ${(header.millis / 1000).toFixed(1)} s)`)
   lines.push(`Reproduce: RELIABILITY_SEED=${header.seed}${header.scale === "large" ? " RELIABILITY_SCALE=large" : ""} pnpm test:reliability`)
   lines.push(rule)
   lines.push(
     `${pad("scenario", scenarioWidth)}  ${padLeft("trials", 6)}  ${pad("outcomes", outcomeWidth)}  ${padLeft("lost", 4)}  ${
-      padLeft("leaks", 5)
-    }  ${padLeft("defects", 7)}  ${padLeft("time", 7)}`
+      padLeft("dup", 4)
+    }  ${padLeft("leaks", 5)}  ${padLeft("defects", 7)}  ${padLeft("time", 7)}`
   )
   lines.push(rule)
   let trials = 0
   let lost = 0
+  let duplicated = 0
   let leaks = 0
   let defects = 0
   const bugs = new Set<string>()
   for (const r of sorted) {
     trials += r.trials
     lost += r.lost
+    duplicated += r.duplicated ?? 0
     leaks += r.leaks
     defects += r.defects
     for (const b of r.bugs ?? []) bugs.add(b)
@@ -134,7 +153,7 @@ export const format = (
     lines.push(
       `${pad(r.scenario, scenarioWidth)}  ${padLeft(String(r.trials), 6)}  ${pad(wrapped[0]!, outcomeWidth)}  ${
         padLeft(String(r.lost), 4)
-      }  ${padLeft(String(r.leaks), 5)}  ${padLeft(String(r.defects), 7)}  ${padLeft(`${(r.millis / 1000).toFixed(1)}s`, 7)}`
+      }  ${padLeft(String(r.duplicated ?? 0), 4)}  ${padLeft(String(r.leaks), 5)}  ${padLeft(String(r.defects), 7)}  ${padLeft(`${(r.millis / 1000).toFixed(1)}s`, 7)}`
     )
     for (const more of wrapped.slice(1)) lines.push(`${pad("", scenarioWidth)}  ${pad("", 6)}  ${more}`)
   }
@@ -142,17 +161,19 @@ export const format = (
   lines.push(
     `${pad("TOTAL", scenarioWidth)}  ${padLeft(String(trials), 6)}  ${
       pad(`unhandled rejections (runner) ${header.unhandledRejections}`, outcomeWidth)
-    }  ${padLeft(String(lost), 4)}  ${padLeft(String(leaks), 5)}  ${padLeft(String(defects), 7)}`
+    }  ${padLeft(String(lost), 4)}  ${padLeft(String(duplicated), 4)}  ${padLeft(String(leaks), 5)}  ${padLeft(String(defects), 7)}`
   )
   lines.push(rule)
   if (bugs.size > 0) {
     lines.push("Package bugs hit (see the failing [regression] tests):")
     for (const b of bugs) lines.push(`  - ${b}`)
   }
-  const ok = lost === 0 && leaks === 0 && defects === 0 && records.length > 0
+  const ok = lost === 0 && duplicated === 0 && leaks === 0 && defects === 0 && records.length > 0
   const known = bugs.size === 0 ? "" : `; ${bugs.size} package bug(s) hit by the failing [regression] tests`
   lines.push(
-    (ok ? "RESULT: zero lost writes, zero leaks, zero defects" : `RESULT: ${lost} lost, ${leaks} leaks, ${defects} defects`) + known
+    (ok
+      ? "RESULT: zero lost writes, zero duplicated writes, zero leaks, zero defects"
+      : `RESULT: ${lost} lost, ${duplicated} duplicated, ${leaks} leaks, ${defects} defects`) + known
   )
   lines.push("")
   return lines.join("\n")

@@ -61,17 +61,46 @@ export const validateId = (id: string): Either.Either<MeetingId, InvalidParams> 
       })
     )
 
+/**
+ * The caller's resolved access to a meeting (spec §7): `FULL`, or `METADATA` (content redacted).
+ *
+ * @since 0.1.0
+ */
 export const AccessLevel = Schema.Literal("FULL", "METADATA")
+
+/**
+ * The type of `AccessLevel`.
+ *
+ * @since 0.1.0
+ */
 export type AccessLevel = typeof AccessLevel.Type
 
-/** A meeting's own privacy setting (`$privacySetting`); same two levels as the access level. */
+/**
+ * A meeting's own privacy setting (`$privacySetting`); same two levels as the access level.
+ *
+ * @since 0.1.0
+ */
 export const PrivacySetting = Schema.Literal("FULL", "METADATA")
+
+/**
+ * The type of `PrivacySetting`.
+ *
+ * @since 0.1.0
+ */
 export type PrivacySetting = typeof PrivacySetting.Type
 
-/** ISO 8601 timestamps, decoded to `DateTime.Utc` and written back as `toISOString()`. */
+/**
+ * ISO 8601 timestamps, decoded to `DateTime.Utc` and written back as `toISOString()`.
+ *
+ * @since 0.1.0
+ */
 export const Timestamp = Schema.DateTimeUtc
 
-/** The system keys the docs name (spec §4.1). Custom fields use bare slugs. */
+/**
+ * The system keys the docs name (spec §4.1). Custom fields use bare slugs.
+ *
+ * @since 0.1.0
+ */
 export const SystemField = {
   title: "$title",
   startDate: "$startDate",
@@ -83,6 +112,11 @@ export const SystemField = {
   privacySetting: "$privacySetting"
 } as const
 
+/**
+ * The system relationship keys on meetings (spec §4.1).
+ *
+ * @since 0.1.0
+ */
 export const SystemRelationship = {
   transcript: "$transcript",
   contact: "$contact",
@@ -108,6 +142,11 @@ const stringsValue = (field: Field | undefined): Option.Option<ReadonlyArray<str
     ? Option.some(field.value)
     : Option.none()
 
+/**
+ * The meeting object (spec §4), with typed accessors for the system fields (each an `Option`).
+ *
+ * @since 0.1.0
+ */
 export class Meeting extends Schema.Class<Meeting>("Meeting")({
   id: MeetingId,
   accessLevel: AccessLevel,
@@ -167,7 +206,11 @@ export class Meeting extends Schema.Class<Meeting>("Meeting")({
   }
 }
 
-/** The list envelope (spec §6). `totalCount` counts all matching records, not the page. */
+/**
+ * The list envelope (spec §6). `totalCount` counts all matching records, not the page.
+ *
+ * @since 0.1.0
+ */
 export class MeetingListPage extends Schema.Class<MeetingListPage>("MeetingListPage")({
   data: Schema.Array(Meeting),
   object: Schema.Literal("list"),

@@ -9,17 +9,29 @@
 import { Clock, DateTime, Effect, Option, Schema } from "effect"
 import { PrivacySetting } from "./Meeting.js"
 
-/** Annotation marking a refinement as a business rule (answered with 422, not 400). */
+/**
+ * Annotation marking a refinement as a business rule (answered with 422, not 400).
+ *
+ * @since 0.1.0
+ */
 export const BusinessRule: unique symbol = Symbol.for("@lightfield-effect/core/BusinessRule")
 
 const business = { [BusinessRule]: true } as const
 
-/** Deliberately simple: one `@`, no spaces, a dot in the domain. */
+/**
+ * Deliberately simple: one `@`, no spaces, a dot in the domain.
+ *
+ * @since 0.1.0
+ */
 export const Email = Schema.String.pipe(
   Schema.pattern(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, { message: () => "must be an e-mail address" })
 ).annotations({ identifier: "Email" })
 
-/** An ISO 8601 date-time string with a time zone (`2026-04-07T21:00:00.000Z`). */
+/**
+ * An ISO 8601 date-time string with a time zone (`2026-04-07T21:00:00.000Z`).
+ *
+ * @since 0.1.0
+ */
 export const IsoDateTime = Schema.String.pipe(
   Schema.filter(
     (s) =>
@@ -34,6 +46,11 @@ const millis = (iso: string): number => DateTime.toEpochMillis(DateTime.unsafeMa
 const optionalNullable = <S extends Schema.Schema.Any>(schema: S) =>
   Schema.optionalWith(Schema.NullOr(schema), { exact: true })
 
+/**
+ * The `fields` of a create body: `$title`, `$startDate`, `$endDate` required, the rest optional; end not before start.
+ *
+ * @since 0.1.0
+ */
 export const CreateMeetingFields = Schema.Struct({
   $title: Schema.String.pipe(
     Schema.filter((s) => s.trim().length > 0, { message: () => "must not be empty", ...business })
@@ -54,7 +71,11 @@ export const CreateMeetingFields = Schema.Struct({
   )
 )
 
-/** One completed file id; the API takes an id or an array of at most one. */
+/**
+ * One completed file id; the API takes an id or an array of at most one.
+ *
+ * @since 0.1.0
+ */
 export const CreateTranscript = Schema.Union(
   Schema.String.pipe(Schema.minLength(1)),
   Schema.Array(Schema.String).pipe(
@@ -71,6 +92,8 @@ const CreateMeetingBody = Schema.Struct({
 /**
  * Body of `POST /v1/meetings`. Only meetings that are over can be created: both dates must lie in
  * the past of the running fiber's `Clock` (so tests and the sandbox can move time).
+ *
+ * @since 0.1.0
  */
 export const CreateMeetingParams = CreateMeetingBody.pipe(
   Schema.filterEffect((body) =>
@@ -85,9 +108,19 @@ export const CreateMeetingParams = CreateMeetingBody.pipe(
     })
   )
 ).annotations({ identifier: "CreateMeetingParams", [BusinessRule]: true })
+
+/**
+ * The type of `CreateMeetingParams`.
+ *
+ * @since 0.1.0
+ */
 export type CreateMeetingParams = typeof CreateMeetingParams.Type
 
-/** Body of `POST /v1/meetings/{id}`: only `$privacySetting` and `$transcript.replace` are writable. */
+/**
+ * Body of `POST /v1/meetings/{id}`: only `$privacySetting` and `$transcript.replace` are writable.
+ *
+ * @since 0.1.0
+ */
 export const UpdateMeetingParams = Schema.Struct({
   fields: Schema.optionalWith(Schema.Struct({ $privacySetting: Schema.NullOr(PrivacySetting) }), { exact: true }),
   relationships: Schema.optionalWith(
@@ -95,12 +128,26 @@ export const UpdateMeetingParams = Schema.Struct({
     { exact: true }
   )
 }).annotations({ identifier: "UpdateMeetingParams" })
+
+/**
+ * The type of `UpdateMeetingParams`.
+ *
+ * @since 0.1.0
+ */
 export type UpdateMeetingParams = typeof UpdateMeetingParams.Type
 
-/** The documented maximum page size. */
+/**
+ * The documented maximum page size.
+ *
+ * @since 0.1.0
+ */
 export const MaxLimit = 25
 
-/** Query of `GET /v1/meetings`: `limit` 1..25 (default 25), `offset` ≥ 0 (default 0). */
+/**
+ * Query of `GET /v1/meetings`: `limit` 1..25 (default 25), `offset` ≥ 0 (default 0).
+ *
+ * @since 0.1.0
+ */
 export const ListMeetingsParams = Schema.Struct({
   limit: Schema.optionalWith(
     Schema.Int.pipe(Schema.between(1, MaxLimit, { message: () => `must be an integer from 1 to ${MaxLimit}` })),
@@ -111,7 +158,17 @@ export const ListMeetingsParams = Schema.Struct({
     { exact: true }
   )
 }).annotations({ identifier: "ListMeetingsParams" })
+
+/**
+ * The type of `ListMeetingsParams`.
+ *
+ * @since 0.1.0
+ */
 export type ListMeetingsParams = typeof ListMeetingsParams.Type
 
-/** Closed bodies: unknown keys are errors, as in the API's schema. */
+/**
+ * Closed bodies: unknown keys are errors, as in the API's schema.
+ *
+ * @since 0.1.0
+ */
 export const strictParse = { onExcessProperty: "error", errors: "first" } as const

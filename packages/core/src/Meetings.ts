@@ -9,12 +9,21 @@ import type { Meeting, MeetingListPage } from "./Meeting.js"
 import type { CreateMeetingParams, ListMeetingsParams, UpdateMeetingParams } from "./MeetingParams.js"
 import type { MeetingsError } from "./MeetingsError.js"
 
-/** Per-call knobs shared by every operation. */
+/**
+ * Per-call knobs shared by every operation.
+ *
+ * @since 0.1.0
+ */
 export interface CallOptions {
   /** Per-attempt timeout; overrides the layer's default (60 s). */
   readonly timeout?: Duration.DurationInput
 }
 
+/**
+ * Per-call options of `create` and `update`.
+ *
+ * @since 0.1.0
+ */
 export interface WriteOptions extends CallOptions {
   /**
    * Sent as `Idempotency-Key` and reused on every retry of this call. When omitted, one UUID v4 is
@@ -23,7 +32,11 @@ export interface WriteOptions extends CallOptions {
   readonly idempotencyKey?: string
 }
 
-/** Progress of a stream over all pages. */
+/**
+ * Progress of a stream over all pages.
+ *
+ * @since 0.1.0
+ */
 export interface StreamProgress {
   /** Pages received so far. */
   readonly pages: number
@@ -39,6 +52,11 @@ export interface StreamProgress {
   readonly complete: boolean
 }
 
+/**
+ * Options of `Meetings.stream`.
+ *
+ * @since 0.1.0
+ */
 export interface StreamOptions extends CallOptions {
   /** Page size, 1..25 (default 25). */
   readonly pageSize?: number
@@ -48,6 +66,11 @@ export interface StreamOptions extends CallOptions {
   readonly onProgress?: (progress: StreamProgress) => Effect.Effect<void>
 }
 
+/**
+ * The `Meetings` service: the documented operations and a stream over all pages, failing with `MeetingsError`.
+ *
+ * @since 0.1.0
+ */
 export interface MeetingsShape {
   /** `POST /v1/meetings`. */
   readonly create: (params: CreateMeetingParams, options?: WriteOptions) => Effect.Effect<Meeting, MeetingsError>
@@ -65,4 +88,9 @@ export interface MeetingsShape {
   readonly stream: (options?: StreamOptions) => Stream.Stream<Meeting, MeetingsError>
 }
 
+/**
+ * The `Meetings` service tag. Implemented over HTTP by `MeetingsClient` and by the cache's mirror.
+ *
+ * @since 0.1.0
+ */
 export class Meetings extends Context.Tag("@lightfield-effect/core/Meetings")<Meetings, MeetingsShape>() {}

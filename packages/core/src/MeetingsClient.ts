@@ -6,232 +6,63 @@
  * client-side rate limiter of its category, sends one attempt with a per-attempt timeout, maps the
  * answer to a typed `MeetingsError`, and retries transient failures with a replaceable `Schedule`.
  */
-import type { HttpClientError } from "@effect/platform"
-import { Headers, HttpClient, HttpClientRequest } from "@effect/platform"
+import { Headers, HttpClient } from "@effect/platform"
 import type { ConfigError } from "effect"
-import {
-  Array as Arr,
-  Chunk,
-  Clock,
-  Config,
-  Duration,
-  Effect,
-  Fiber,
-  Layer,
-  Metric,
-  MetricLabel,
-  Option,
-  ParseResult,
-  Redacted,
-  Ref,
-  Schedule,
-  Schema,
-  Stream
-} from "effect"
+import { Clock, Config, Duration, Effect, Layer, Metric, Option, Redacted, Ref, Schedule } from "effect"
 import * as Endpoint from "./Endpoint.js"
-import * as ErrorBody from "./ErrorBody.js"
 import * as IdempotencyKey from "./IdempotencyKey.js"
-import * as Limiter from "./internal/limiter.js"
+import type { Answer } from "./internal/answer.js"
+import { fromHttpClientError, retryAfterFromHeaders, serverTime, statusError } from "./internal/answer.js"
 import * as Body from "./internal/body.js"
+import * as CallMetrics from "./internal/callMetrics.js"
+import * as Limiter from "./internal/limiter.js"
 import * as RateLimitHeaders from "./internal/rateLimitHeaders.js"
+import * as RateLimitObserver from "./internal/rateLimitObserver.js"
+import * as Request from "./internal/request.js"
+import type { Call } from "./internal/request.js"
+import { retrySchedule } from "./internal/retry.js"
+import { scan } from "./internal/scan.js"
 import * as Undecodable from "./internal/undecodable.js"
-import type { Meeting, MeetingListPage } from "./Meeting.js"
 import { validateId } from "./Meeting.js"
 import * as MeetingCodec from "./MeetingCodec.js"
-import { CreateMeetingParams, ListMeetingsParams, MaxLimit, UpdateMeetingParams } from "./MeetingParams.js"
-import type { CallOptions, MeetingsShape, StreamOptions, StreamProgress, WriteOptions } from "./Meetings.js"
+import { CreateMeetingParams, ListMeetingsParams, UpdateMeetingParams } from "./MeetingParams.js"
+import type { CallOptions, MeetingsShape, StreamOptions, WriteOptions } from "./Meetings.js"
 import { Meetings } from "./Meetings.js"
 import * as MeetingsConfig from "./MeetingsConfig.js"
-import type { MeetingsError } from "./MeetingsError.js"
-import {
-  BadRequest,
-  Conflict,
-  Forbidden,
-  IdempotencyConflict,
-  InvalidConfig,
-  InvalidParams,
-  MeetingNotFound,
-  MeetingsUnavailable,
-  RateLimited,
-  retryAfterOf,
-  scopeFromMessage,
-  UndecodableResponse,
-  Unauthorized,
-  Unprocessable
-} from "./MeetingsError.js"
+import type { InvalidConfig, MeetingsError } from "./MeetingsError.js"
+import { MeetingsUnavailable, UndecodableResponse } from "./MeetingsError.js"
 import * as MeetingsMetrics from "./MeetingsMetrics.js"
 import * as ParamsProblem from "./ParamsProblem.js"
 
-/** Rate-limit categories (spec §9); kept here for old imports, owned by `Endpoint.Category`. */
+export {
+  /** Whether a failed attempt is worth another one (the default policy's filter). */
+  isRetryable,
+  /** The default retry policy, as a `Schedule` over the failed attempt's error. */
+  retrySchedule
+} from "./internal/retry.js"
+
+export {
+  /** `retry-after-ms`, then `Retry-After` (seconds or an HTTP date), as a delay from `now`. */
+  retryAfterFromHeaders
+} from "./internal/answer.js"
+
+/**
+ * Rate-limit categories (spec §9); kept here for old imports, owned by `Endpoint.Category`.
+ *
+ * @since 0.1.0
+ */
 export type Category = Endpoint.Category
 
-/** The longest `Idempotency-Key` the API accepts (spec §10); owned by `IdempotencyKey.MaxLength`. */
+/**
+ * The longest `Idempotency-Key` the API accepts (spec §10); owned by `IdempotencyKey.MaxLength`.
+ *
+ * @since 0.1.0
+ */
 export const MaxIdempotencyKeyLength = IdempotencyKey.MaxLength
-
-// ---------------------------------------------------------------------------------------------
-// Retry policy
-// ---------------------------------------------------------------------------------------------
-
-/**
- * Whether a failed attempt is worth another one: transport errors, timeouts, 5xx, 429, 408 and
- * 409, except an `idempotency_conflict` for a request that carried no key (it cannot resolve).
- * 400, 401, 403, 404, 415, 422 and undecodable answers are final.
- */
-export const isRetryable = (error: MeetingsError): boolean => {
-  switch (error._tag) {
-    case "MeetingsUnavailable":
-    case "RateLimited":
-    case "Conflict":
-      return true
-    case "IdempotencyConflict":
-      return error.idempotencyKey !== undefined
-    case "BadRequest":
-      return error.status === 408
-    default:
-      return false
-  }
-}
-
-/**
- * The default retry policy, as a `Schedule` over the failed attempt's error: at most `maxRetries`
- * (default 2) retries of `isRetryable` errors, exponential backoff from 0.5 s doubling up to 8 s
- * with up to 25 % jitter taken off; a server-requested delay (`retry-after-ms` / `Retry-After`,
- * cut to `retryAfterCap`, default 60 s) replaces the backoff for that attempt.
- */
-export const retrySchedule = (options?: {
-  readonly maxRetries?: number
-  readonly retryAfterCap?: Duration.DurationInput
-  readonly base?: Duration.DurationInput
-  readonly maxDelay?: Duration.DurationInput
-}): Schedule.Schedule<MeetingsError, MeetingsError> => {
-  const cap = Duration.decode(options?.retryAfterCap ?? MeetingsConfig.defaults.retryAfterCap)
-  const maxDelay = Duration.decode(options?.maxDelay ?? "8 seconds")
-  return Schedule.exponential(options?.base ?? "500 millis", 2).pipe(
-    Schedule.modifyDelay((_, delay) => Duration.min(delay, maxDelay)),
-    Schedule.jitteredWith({ min: 0.75, max: 1 }),
-    Schedule.intersect(Schedule.recurs(options?.maxRetries ?? MeetingsConfig.defaults.maxRetries)),
-    Schedule.whileInput(isRetryable),
-    Schedule.passthrough,
-    Schedule.modifyDelay((error: MeetingsError, delay) =>
-      Option.match(retryAfterOf(error), { onNone: () => delay, onSome: (asked) => Duration.min(asked, cap) })
-    )
-  )
-}
-
-// ---------------------------------------------------------------------------------------------
-// Responses
-// ---------------------------------------------------------------------------------------------
-
-const headerNumber = RateLimitHeaders.headerNumber
-
-/** The server's clock from its `Date` header (falling back to ours), for server timestamps. */
-const serverTime = (headers: Headers.Headers, fallback: number): number =>
-  Headers.get(headers, "date").pipe(
-    Option.map(Date.parse),
-    Option.filter((millis) => !Number.isNaN(millis)),
-    Option.getOrElse(() => fallback)
-  )
-
-/**
- * `retry-after-ms` (milliseconds) first, then `Retry-After` (seconds or an HTTP date, measured
- * against `now`, best the server's `Date`).
- */
-export const retryAfterFromHeaders = (headers: Headers.Headers, now: number): Option.Option<Duration.Duration> =>
-  headerNumber(headers, "retry-after-ms").pipe(
-    Option.filter((ms) => ms >= 0),
-    Option.map(Duration.millis),
-    Option.orElse(() =>
-      Headers.get(headers, "retry-after").pipe(
-        Option.flatMap((value) => {
-          const trimmed = value.trim()
-          if (/^\d+(\.\d+)?$/.test(trimmed)) return Option.some(Duration.seconds(Number(trimmed)))
-          const date = Date.parse(trimmed)
-          return Number.isNaN(date) ? Option.none() : Option.some(Duration.millis(Math.max(0, date - now)))
-        })
-      )
-    )
-  )
-
-const decodeErrorBody = Schema.decodeUnknownOption(Schema.parseJson(ErrorBody.ErrorBody))
-
-interface Answer {
-  readonly status: number
-  readonly headers: Headers.Headers
-  readonly text: string
-  /** Set when the body passed `maxResponseBytes` (how many bytes, at least) and was not read. */
-  readonly tooLarge: number | undefined
-}
-
-/** The spec's default message for each status (§8.2), used when the body is not an API error. */
-const defaultMessages: Readonly<Record<number, string>> = ErrorBody.DefaultMessage
-
-const defaultTypes: Readonly<Record<number, string>> = ErrorBody.ErrorType
-
-/**
- * Maps a non-2xx answer to its typed error (spec §8.2) by its STATUS, keeping the server's
- * message/code/param when the body is an API error. A body that is not one (an HTML page from a
- * proxy or gateway) still maps by status, with the spec's default message, so a 408/409/5xx from a
- * proxy stays retryable and a 404 stays `MeetingNotFound`. Only statuses outside 4xx/5xx (1xx,
- * 3xx) become `UndecodableResponse`.
- */
-const statusError = (
-  call: { readonly id?: string; readonly idempotencyKey?: string },
-  answer: Answer,
-  retryAfter: Option.Option<Duration.Duration>,
-  rateLimit: RateLimitHeaders.RateLimitHeaders
-): MeetingsError => {
-  const { status } = answer
-  const body = decodeErrorBody(answer.text).pipe(Option.map(ErrorBody.detail))
-  const message = Option.match(body, {
-    onNone: () => defaultMessages[status] ?? `HTTP ${status}`,
-    onSome: (d) => d.message
-  })
-  const delay = Option.getOrUndefined(retryAfter)
-  if (status >= 500) {
-    return new MeetingsUnavailable({ reason: "Server", status, message, retryAfter: delay })
-  }
-  if (status < 400) {
-    return new UndecodableResponse({ status, path: "", message: `Unexpected HTTP ${status}` })
-  }
-  const detail = Option.getOrUndefined(body)
-  switch (status) {
-    case 401:
-      return new Unauthorized({ message })
-    case 403:
-      return new Forbidden({ message, scope: Option.getOrUndefined(scopeFromMessage(message)) })
-    case 404:
-      return new MeetingNotFound({ id: call.id, message })
-    case 409:
-      return detail?.type === ErrorBody.IdempotencyConflictType
-        ? new IdempotencyConflict({ message, idempotencyKey: call.idempotencyKey, retryAfter: delay })
-        : new Conflict({ message, retryAfter: delay })
-    case 422:
-      return new Unprocessable({ message, param: detail?.param })
-    case 429:
-      return new RateLimited({
-        message,
-        retryAfter: delay,
-        limit: Option.getOrUndefined(rateLimit.limit),
-        remaining: Option.getOrUndefined(rateLimit.remaining)
-      })
-    default:
-      // 400, 408 (retried), 415 and any other 4xx.
-      return new BadRequest({
-        status,
-        type: detail?.type ?? defaultTypes[status] ?? "bad_request",
-        message,
-        code: detail?.code,
-        param: detail?.param
-      })
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Validation
 // ---------------------------------------------------------------------------------------------
-
-const invalid = (param: string, message: string, status: 400 | 422 = 400) =>
-  new InvalidParams({ param, message, status })
 
 const validateCreate = ParamsProblem.validator(CreateMeetingParams)
 const validateUpdate = ParamsProblem.validator(UpdateMeetingParams)
@@ -241,48 +72,14 @@ const validateList = ParamsProblem.validator(ListMeetingsParams)
 // Client
 // ---------------------------------------------------------------------------------------------
 
-interface Call<A> {
-  /** Span name, e.g. `Meetings.create`. */
-  readonly name: string
-  readonly category: Category
-  readonly method: Endpoint.Method
-  /** Route template for spans and metrics (`/v1/meetings/{id}`): ids never become metric tags. */
-  readonly route: string
-  readonly path: string
-  readonly urlParams?: Record<string, string>
-  readonly body?: unknown
-  readonly idempotencyKey?: string
-  /** The meeting id a 404 refers to. */
-  readonly id?: string
-  readonly timeout: Option.Option<Duration.DurationInput>
-  readonly decode: (text: string) => Effect.Effect<A, ParseResult.ParseError>
-}
-
-/**
- * Only a failure to reach the server or to read its answer is `Transport`. A request the platform
- * refused to build (`InvalidUrl`, `Encode`) was never sent: it is `InvalidParams`, not an outage
- * to queue behind (the options and ids are checked up front, so this is a last guard).
- */
-const fromHttpClientError = (cause: HttpClientError.HttpClientError): MeetingsUnavailable | InvalidParams =>
-  cause._tag === "RequestError" && cause.reason !== "Transport"
-    ? new InvalidParams({ param: "request", message: `The request could not be built (${cause.reason})`, status: 400 })
-    : new MeetingsUnavailable({ reason: "Transport", message: cause.message, cause })
-
 const decodeMeeting = MeetingCodec.decodeMeetingJsonEffect
 const decodePage = MeetingCodec.decodePageJsonEffect
-
-/** The fixed part of a call, from the endpoint table. */
-const callOf = (endpoint: Endpoint.Endpoint, id?: string) => ({
-  name: `Meetings.${endpoint.name}`,
-  category: endpoint.category,
-  method: endpoint.method,
-  route: endpoint.path,
-  path: Endpoint.pathFor(endpoint, id)
-})
 
 /**
  * Build the `Meetings` service over the ambient `HttpClient`. The options are checked first
  * (`MeetingsConfig.validate`): unusable ones fail with `InvalidConfig` before anything is sent.
+ *
+ * @since 0.1.0
  */
 export const make = (
   options: MeetingsConfig.Options
@@ -300,112 +97,18 @@ export const make = (
       Search: yield* Limiter.make("Search", { rate: config.rate, burst })
     }
 
+    const observeRateLimit = RateLimitObserver.make(limiters, config.retryAfterCap)
+
     const schedule = Option.getOrElse(
       config.retrySchedule,
       (): Schedule.Schedule<unknown, MeetingsError> =>
         retrySchedule({ maxRetries: config.maxRetries, retryAfterCap: config.retryAfterCap })
     )
 
-    const baseRequest = (call: Call<unknown>, idempotencyKey: Option.Option<string>) => {
-      const request = HttpClientRequest.make(call.method)(`${config.baseUrl}${call.path}`, {
-        urlParams: call.urlParams ?? {},
-        headers: {
-          [Endpoint.VersionHeader]: Endpoint.ApiVersion,
-          "user-agent": config.userAgent
-        },
-        acceptJson: true
-      }).pipe(HttpClientRequest.bearerToken(config.apiKey))
-      const withKey = Option.match(idempotencyKey, {
-        onNone: () => request,
-        onSome: (key) => HttpClientRequest.setHeader(request, IdempotencyKey.Header, key)
-      })
-      // `bodyUnsafeJson` sets `Content-Type: application/json`; bodies are schema-validated plain data.
-      return call.body === undefined ? withKey : HttpClientRequest.bodyUnsafeJson(withKey, call.body)
-    }
-
-    /**
-     * Acts on the `X-RateLimit-*` headers: once a bucket is empty (or a 429 came), no request of
-     * that category starts before the bucket's reset (or the server's `Retry-After`, cut to the
-     * cap). Reset is a server timestamp, so it is measured against the server's `Date`. Values
-     * outside sane bounds were rejected by `RateLimitHeaders.read` and are logged here.
-     */
-    const observeRateLimit = (
-      category: Category,
-      answer: Answer,
-      rateLimit: RateLimitHeaders.RateLimitHeaders,
-      now: number,
-      retryAfter: Option.Option<Duration.Duration>
-    ) => {
-      const cap = Duration.toMillis(config.retryAfterCap)
-      const untilReset = Option.isSome(rateLimit.remaining) && rateLimit.remaining.value <= 0
-        ? rateLimit.untilReset
-        : Option.none()
-      const untilRetry = answer.status === 429 ? Option.map(retryAfter, Duration.toMillis) : Option.none<number>()
-      const waits = Arr.getSomes([untilReset, untilRetry])
-      const pause = waits.length === 0
-        ? Effect.void
-        : limiters[category].pauseUntil(now + Math.min(cap, Math.max(0, ...waits)))
-      // Spec §9: the header is the source of truth at runtime; a lower limit lowers our rate.
-      const limit = Option.match(rateLimit.limit, {
-        onNone: () => Effect.void,
-        onSome: (perSecond) => limiters[category].observeLimit(perSecond)
-      })
-      const rejected = rateLimit.rejected.length === 0 ? Effect.void : Effect.forEach(
-        rateLimit.rejected,
-        (r) =>
-          Effect.logWarning(`Lightfield answer with a hostile header ignored: ${r.header}: ${r.value} (${r.why})`).pipe(
-            Effect.annotateLogs({ header: r.header, status: answer.status })
-          ),
-        { discard: true }
-      )
-      return Effect.zipRight(rejected, Effect.zipRight(retryAfterNote(answer, retryAfter), Effect.zipRight(limit, pause)))
-    }
-
-    /** A `Retry-After` that cannot be read, or asks for more than the cap, is logged (and cut to the cap). */
-    const retryAfterNote = (answer: Answer, retryAfter: Option.Option<Duration.Duration>) => {
-      const raw = Option.orElse(Headers.get(answer.headers, "retry-after-ms"), () => Headers.get(answer.headers, "retry-after"))
-      if (Option.isNone(raw)) return Effect.void
-      if (Option.isNone(retryAfter)) {
-        return Effect.logWarning(
-          `Lightfield answer with a hostile header ignored: Retry-After: ${RateLimitHeaders.excerpt(raw.value)} (not a delay)`
-        )
-      }
-      return Duration.greaterThan(retryAfter.value, config.retryAfterCap)
-        ? Effect.logWarning(
-          `Lightfield Retry-After: ${RateLimitHeaders.excerpt(raw.value)} is above the cap; waiting ${
-            Duration.format(config.retryAfterCap)
-          }`
-        )
-        : Effect.void
-    }
-
-    const labels = (call: Call<unknown>, ...more: ReadonlyArray<MetricLabel.MetricLabel>) => [
-      MetricLabel.make("method", call.method),
-      MetricLabel.make("route", call.route),
-      ...more
-    ]
-
-    // `Metric.taggedWithLabels` makes a new metric key, hashed again on every update. The keys are
-    // few (method × route × status), so each tagged metric is built once per service and reused.
-    const tagged = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>) => {
-      const cache = new Map<string, Metric.Metric<Type, In, Out>>()
-      return (call: Call<unknown>, status?: string): Metric.Metric<Type, In, Out> => {
-        const key = `${call.method} ${call.route} ${status ?? ""}`
-        let out = cache.get(key)
-        if (out === undefined) {
-          out = Metric.taggedWithLabels(
-            metric,
-            status === undefined ? labels(call) : labels(call, MetricLabel.make("status", status))
-          )
-          cache.set(key, out)
-        }
-        return out
-      }
-    }
-    const requestsOf = tagged(MeetingsMetrics.requests)
-    const latencyOf = tagged(MeetingsMetrics.latency)
-    const rateLimitedOf = tagged(MeetingsMetrics.rateLimited)
-    const retriesOf = tagged(MeetingsMetrics.retries)
+    const requestsOf = CallMetrics.tagged(MeetingsMetrics.requests)
+    const latencyOf = CallMetrics.tagged(MeetingsMetrics.latency)
+    const rateLimitedOf = CallMetrics.tagged(MeetingsMetrics.rateLimited)
+    const retriesOf = CallMetrics.tagged(MeetingsMetrics.retries)
 
     /** One attempt: limiter, request, body read under the timeout, status mapping, decoding. */
     const attempt = <A>(call: Call<A>, attempts: Ref.Ref<number>, idempotencyKey: Option.Option<string>) =>
@@ -418,7 +121,7 @@ export const make = (
         let started: number | undefined
         const answer = yield* limiters[call.category].take.pipe(
           Effect.zipRight(Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => (started = now)))),
-          Effect.zipRight(client.execute(baseRequest(call, idempotencyKey))),
+          Effect.zipRight(client.execute(Request.build(config, call, idempotencyKey))),
           Effect.flatMap((response) =>
             Effect.map(Body.read(response, config.maxResponseBytes), (body): Answer => ({
               status: response.status,
@@ -477,7 +180,7 @@ export const make = (
         )
       )
 
-    /** A whole call: retries with the schedule, logging and counting each retry. */
+    /** A whole call: retries with the schedule, logging (at Debug) and counting each retry and the outcome. */
     const run = <A>(call: Call<A>): Effect.Effect<A, MeetingsError> =>
       Effect.gen(function*() {
         // The span itself comes from `Effect.fn` on the method, so invalid params are traced too.
@@ -498,7 +201,16 @@ export const make = (
             )
           )
         )
-        return yield* attempt(call, attempts, idempotencyKey).pipe(Effect.retry(observed))
+        // One Debug line per operation (the application sets the level; nothing here is Info).
+        const done = (outcome: string, error?: MeetingsError) =>
+          Effect.flatMap(Ref.get(attempts), (n) =>
+            Effect.logDebug(`Lightfield call ${outcome}`).pipe(
+              Effect.annotateLogs(error === undefined ? { attempts: n } : { attempts: n, error: error._tag })
+            ))
+        return yield* attempt(call, attempts, idempotencyKey).pipe(
+          Effect.retry(observed),
+          Effect.tapBoth({ onSuccess: () => done("succeeded"), onFailure: (error) => done("failed", error) })
+        )
       }).pipe(
         // Keep the bearer token out of logs and span attributes even if a caller reset the defaults.
         Effect.locallyWith(Headers.currentRedactedNames, (names) =>
@@ -515,7 +227,7 @@ export const make = (
         // One key per logical call, reused by every retry.
         const idempotencyKey = yield* IdempotencyKey.resolve(options?.idempotencyKey)
         return yield* run({
-          ...callOf(Endpoint.Meetings.create),
+          ...Request.callOf(Endpoint.Meetings.create),
           body,
           idempotencyKey,
           timeout: timeoutOf(options),
@@ -530,7 +242,7 @@ export const make = (
         const body = yield* validateUpdate(params)
         const idempotencyKey = yield* IdempotencyKey.resolve(options?.idempotencyKey)
         return yield* run({
-          ...callOf(Endpoint.Meetings.update, meetingId),
+          ...Request.callOf(Endpoint.Meetings.update, meetingId),
           body,
           idempotencyKey,
           id: meetingId,
@@ -544,7 +256,7 @@ export const make = (
       function*(id: string, options?: CallOptions) {
         const meetingId = yield* validateId(id)
         return yield* run({
-          ...callOf(Endpoint.Meetings.retrieve, meetingId),
+          ...Request.callOf(Endpoint.Meetings.retrieve, meetingId),
           id: meetingId,
           timeout: timeoutOf(options),
           decode: decodeMeeting
@@ -559,7 +271,7 @@ export const make = (
         if (query.limit !== undefined) urlParams.limit = String(query.limit)
         if (query.offset !== undefined) urlParams.offset = String(query.offset)
         return yield* run({
-          ...callOf(Endpoint.Meetings.list),
+          ...Request.callOf(Endpoint.Meetings.list),
           urlParams,
           timeout: timeoutOf(options),
           decode: decodePage
@@ -573,227 +285,22 @@ export const make = (
   })
 
 // ---------------------------------------------------------------------------------------------
-// Stream over all pages
-// ---------------------------------------------------------------------------------------------
-
-/** Offsets of the first-seen listing covered by the pages received so far: `[from, to)`. */
-interface Covered {
-  readonly from: number
-  readonly to: number
-}
-
-interface ScanState {
-  /** `totalCount` of the first page: the listing every existing id must be found in. */
-  readonly initialTotal: number
-  readonly latestTotal: number
-  /** The initial listing's `[0, reach)` is covered by the pages received so far. */
-  readonly reach: number
-  readonly pages: number
-}
-
-/** The first offset of the initial listing no page has covered yet. */
-const firstGap = (state: ScanState): Option.Option<number> =>
-  state.reach < state.initialTotal ? Option.some(state.reach) : Option.none()
-
-/**
- * Adds a page's interval to the coverage `[0, reach)` and returns the new reach. Pages that land
- * beyond the reach (they came back out of order, or a gap precedes them) wait in `ahead`, sorted by
- * `from`, until the reach grows up to them: each page is handled in O(|ahead|), which stays about
- * the page concurrency, instead of re-sorting every interval seen so far.
- */
-const extendReach = (reach: number, ahead: Array<Covered>, page: Covered): number => {
-  if (page.from > reach) {
-    let i = ahead.length
-    while (i > 0 && ahead[i - 1]!.from > page.from) i--
-    ahead.splice(i, 0, page)
-    return reach
-  }
-  let next = Math.max(reach, page.to)
-  while (ahead.length > 0 && ahead[0]!.from <= next) next = Math.max(next, ahead.shift()!.to)
-  return next
-}
-
-/**
- * `Stream.mapEffect(f, { concurrency })` for a list known up front: the results in input order,
- * with up to `concurrency` of them in flight (refilled before each result is emitted, so the
- * fetches go on while the consumer works). `Stream.mapEffect` does the same through a queue of
- * deferreds and a fiber per element; in a full sync that plumbing cost ~0.4 ms per page, about as
- * much as fetching and decoding it. Here each element is one fiber forked into the stream's scope
- * and joined in turn, so when the stream ends early, fails or is interrupted, the scope interrupts
- * the fetches still running. A failure surfaces when its element's turn comes (each attempt is
- * bounded by its timeout).
- */
-const inOrder = <I, A, E>(
-  items: ReadonlyArray<I>,
-  concurrency: number,
-  f: (item: I) => Effect.Effect<A, E>
-): Stream.Stream<A, E> =>
-  Stream.unwrapScoped(
-    Effect.map(Effect.scope, (scope) => {
-      const inFlight: Array<Fiber.RuntimeFiber<A, E>> = []
-      let next = 0
-      const fill = Effect.suspend(() => {
-        const start = inFlight.length
-        const n = Math.min(concurrency - start, items.length - next)
-        if (n <= 0) return Effect.void
-        const batch = items.slice(next, next + n)
-        next += n
-        return Effect.forEach(batch, (item) => Effect.forkIn(f(item), scope), { discard: false }).pipe(
-          Effect.map((fibers) => {
-            inFlight.push(...fibers)
-          })
-        )
-      })
-      const pull: Effect.Effect<A, Option.Option<E>> = Effect.zipRight(
-        fill,
-        Effect.suspend(() => {
-          const head = inFlight.shift()
-          if (head === undefined) return Effect.fail(Option.none())
-          return Fiber.join(head).pipe(Effect.mapError(Option.some), Effect.zipLeft(fill))
-        })
-      )
-      return Stream.repeatEffectOption(pull)
-    })
-  )
-
-/**
- * Every meeting once, page by page. New meetings are listed first, so inserts during the scan shift
- * older ones to later offsets: a page at `offset` read while `totalCount` had grown by `d` shows the
- * initial listing's `[offset - d, offset - d + n)`. Pages planned from the first `totalCount` are
- * fetched with bounded concurrency; duplicates from the shift are dropped by id; then any part of
- * the initial listing no page covered (items shifted past a page boundary, the tail pushed beyond
- * the planned pages, or a page answered with fewer items than asked) is fetched at its shifted
- * offset until everything is covered and the end rule (`offset + n >= totalCount`) held for the
- * tail. "Fewer than `limit`" alone does not end the scan: it would let a short page pass as the end.
- */
-const scan = (
-  list: (params?: ListMeetingsParams, options?: CallOptions) => Effect.Effect<MeetingListPage, MeetingsError>,
-  options: StreamOptions | undefined
-): Stream.Stream<Meeting, MeetingsError> =>
-  Stream.unwrap(
-    Effect.gen(function*() {
-      const limit = options?.pageSize ?? MaxLimit
-      if (!Number.isInteger(limit) || limit < 1 || limit > MaxLimit) {
-        return yield* Effect.fail(invalid("pageSize", `pageSize must be an integer from 1 to ${MaxLimit}`))
-      }
-      const concurrency = Math.max(1, Math.floor(options?.concurrency ?? 2))
-      const callOptions: CallOptions = options?.timeout === undefined ? {} : { timeout: options.timeout }
-      // The ids emitted so far: a mutable set local to this run of the stream (adding an id is O(1);
-      // an immutable set would be copied on every page, O(N²/pageSize) over a large listing). It is
-      // only touched inside `Ref.modify`, so concurrent pages update it one at a time.
-      const seen = new Set<string>()
-      // Covered intervals past the reach; like `seen`, only touched inside `Ref.modify`.
-      const ahead: Array<Covered> = []
-      const state = yield* Ref.make<ScanState>({
-        initialTotal: 0,
-        latestTotal: 0,
-        reach: 0,
-        pages: 0
-      })
-
-      /** One page: its new meetings, and how many items it held. */
-      const fetchPage = (offset: number): Effect.Effect<readonly [Chunk.Chunk<Meeting>, number], MeetingsError> =>
-        list({ limit, offset }, callOptions).pipe(
-          Effect.flatMap((page) =>
-            Ref.modify(state, (s): [[Chunk.Chunk<Meeting>, StreamProgress, number], ScanState] => {
-              const initialTotal = s.pages === 0 ? page.totalCount : s.initialTotal
-              const drift = page.totalCount - initialTotal
-              const n = page.data.length
-              // Only `totalCount` ends the listing: a page shorter than `limit` before it (a server
-              // or index answering short) covers what it holds, and the gap after it is asked again.
-              const ended = offset + n >= page.totalCount
-              const from = offset - drift
-              const fresh = page.data.filter((m) => !seen.has(m.id))
-              for (const m of fresh) seen.add(m.id)
-              const next: ScanState = {
-                initialTotal,
-                latestTotal: page.totalCount,
-                reach: extendReach(s.reach, ahead, { from, to: ended ? Number.POSITIVE_INFINITY : from + n }),
-                pages: s.pages + 1
-              }
-              return [
-                [Chunk.unsafeFromArray(fresh), {
-                  pages: next.pages,
-                  items: seen.size,
-                  totalCount: page.totalCount,
-                  complete: false
-                }, n],
-                next
-              ]
-            })
-          ),
-          Effect.tap(([, progress]) => (options?.onProgress === undefined ? Effect.void : options.onProgress(progress))),
-          Effect.map(([chunk, , n]) => [chunk, n] as const)
-        )
-      const fetchChunk = (offset: number) => Effect.map(fetchPage(offset), ([chunk]) => chunk)
-
-      const first = Stream.fromEffect(fetchChunk(0))
-
-      // The remaining pages of the first `totalCount` (none if the first page already ended).
-      const planned = Stream.unwrap(
-        Effect.map(Ref.get(state), (s) => {
-          const pages = Option.isSome(firstGap(s)) ? Math.ceil(s.initialTotal / limit) - 1 : 0
-          return inOrder(Arr.makeBy(Math.max(0, pages), (i) => (i + 1) * limit), concurrency, fetchChunk)
-        })
-      )
-
-      // Each gap fetch covers at least the gap's first offset unless more meetings were inserted in
-      // between; bound the extra pages so an endless stream of inserts cannot keep us here forever.
-      const gapOffset = Effect.map(Ref.get(state), (s) =>
-        Option.map(firstGap(s), (gap) => Math.max(0, gap + s.latestTotal - s.initialTotal))
-      )
-      const gaps = Stream.unwrap(
-        Effect.map(Ref.get(state), (s) => {
-          const maxExtraPages = Math.ceil(s.initialTotal / limit) + 10
-          return Stream.paginateChunkEffect(
-            { offset: Option.none<number>(), extra: 0 },
-            ({ extra, offset }): Effect.Effect<
-              readonly [Chunk.Chunk<Meeting>, Option.Option<{ offset: Option.Option<number>; extra: number }>],
-              MeetingsError
-            > =>
-              Effect.gen(function*() {
-                const [chunk, n] = Option.isSome(offset) ? yield* fetchPage(offset.value) : [Chunk.empty<Meeting>(), -1]
-                const next = yield* gapOffset
-                if (Option.isSome(next) && n === 0) {
-                  // The server says more exist but answers none where they should be: asking again
-                  // would get the same; the scan ends incomplete (no reconciling on it).
-                  yield* Effect.logWarning("Lightfield stream ended incomplete: an empty page before totalCount")
-                  return [chunk, Option.none()] as const
-                }
-                if (Option.isSome(next) && extra >= maxExtraPages) {
-                  yield* Effect.logWarning("Lightfield stream stopped filling gaps: meetings kept being inserted")
-                  return [chunk, Option.none()] as const
-                }
-                return [chunk, Option.map(next, (o) => ({ offset: Option.some(o), extra: extra + 1 }))] as const
-              })
-          )
-        })
-      )
-
-      // The closing event says whether the scan covered the whole listing.
-      const closing = Stream.execute(
-        Effect.flatMap(Ref.get(state), (s) =>
-          options?.onProgress === undefined ? Effect.void : options.onProgress({
-            pages: s.pages,
-            items: seen.size,
-            totalCount: s.latestTotal,
-            complete: Option.isNone(firstGap(s))
-          }))
-      )
-
-      return Stream.concat(Stream.concat(Stream.flattenChunks(Stream.concat(first, planned)), gaps), closing)
-    })
-  ).pipe(Stream.withSpan("Meetings.stream"))
-
-// ---------------------------------------------------------------------------------------------
 // Layers
 // ---------------------------------------------------------------------------------------------
 
-/** `Meetings` over HTTP with the given options (checked when the layer is built). */
+/**
+ * `Meetings` over HTTP with the given options (checked when the layer is built).
+ *
+ * @since 0.1.0
+ */
 export const layer = (options: MeetingsConfig.Options): Layer.Layer<Meetings, InvalidConfig, HttpClient.HttpClient> =>
   Layer.effect(Meetings, make(options))
 
-/** `Meetings` over HTTP, options read from `Config` (default: `MeetingsConfig.config`, the environment). */
+/**
+ * `Meetings` over HTTP, options read from `Config` (default: `MeetingsConfig.config`, the environment).
+ *
+ * @since 0.1.0
+ */
 export const layerConfig = (
   config: Config.Config<MeetingsConfig.Options> = MeetingsConfig.config
 ): Layer.Layer<Meetings, ConfigError.ConfigError | InvalidConfig, HttpClient.HttpClient> =>
@@ -803,6 +310,8 @@ export const layerConfig = (
 /**
  * For callers that hold the key as a plain string (tests against the sandbox): wraps it in
  * `Redacted` at once. Applications should read it with `Config.redacted` (`layerConfig`).
+ *
+ * @since 0.1.0
  */
 export const layerWithApiKey = (
   apiKey: string,

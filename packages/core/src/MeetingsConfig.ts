@@ -9,14 +9,32 @@ import * as Endpoint from "./Endpoint.js"
 import type { MeetingsError } from "./MeetingsError.js"
 import { InvalidConfig } from "./MeetingsError.js"
 
-/** Sent as `User-Agent: lightfield-effect/<version>`; keep in step with package.json. */
+/**
+ * Sent as `User-Agent: lightfield-effect/<version>`; keep in step with package.json.
+ *
+ * @since 0.1.0
+ */
 export const version = "0.1.0"
 
+/**
+ * The production base URL (paths start with `/v1`).
+ *
+ * @since 0.1.0
+ */
 export const DefaultBaseUrl = "https://api.lightfield.app"
 
-/** The only API version that exists (spec §1); owned by `Endpoint.ApiVersion`. */
+/**
+ * The only API version that exists (spec §1); owned by `Endpoint.ApiVersion`.
+ *
+ * @since 0.1.0
+ */
 export const ApiVersion = Endpoint.ApiVersion
 
+/**
+ * The default of every option.
+ *
+ * @since 0.1.0
+ */
 export const defaults = {
   baseUrl: DefaultBaseUrl,
   timeout: Duration.seconds(60),
@@ -27,6 +45,11 @@ export const defaults = {
   userAgent: `lightfield-effect/${version}`
 } as const
 
+/**
+ * Options of the HTTP client (`MeetingsClient.layer`); only `apiKey` is required.
+ *
+ * @since 0.1.0
+ */
 export interface Options {
   /** `sk_lf_…`; stays redacted until the `Authorization` header is set. */
   readonly apiKey: Redacted.Redacted
@@ -56,7 +79,11 @@ export interface Options {
   readonly transformClient?: (client: HttpClient.HttpClient) => HttpClient.HttpClient
 }
 
-/** `Options` with every default filled in. */
+/**
+ * `Options` with every default filled in.
+ *
+ * @since 0.1.0
+ */
 export interface Resolved {
   readonly apiKey: Redacted.Redacted
   readonly baseUrl: string
@@ -70,6 +97,11 @@ export interface Resolved {
   readonly transformClient: Option.Option<(client: HttpClient.HttpClient) => HttpClient.HttpClient>
 }
 
+/**
+ * `Options` with the defaults filled in, unchecked. Prefer `validate`, which `MeetingsClient.make` uses.
+ *
+ * @since 0.1.0
+ */
 export const resolve = (options: Options): Resolved => ({
   apiKey: options.apiKey,
   // No trailing slash: paths are appended as `/v1/…`.
@@ -90,7 +122,11 @@ const tokenPattern = /^[\x21-\x7e]+$/
 /** Printable ASCII with inner spaces: a safe header value. */
 const headerValuePattern = /^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/
 
-/** A URL's text with anything between `//` and `@` (user info) replaced, for messages. */
+/**
+ * A URL's text with anything between `//` and `@` (user info) replaced, for messages.
+ *
+ * @since 0.1.0
+ */
 export const withoutCredentials = (url: string): string => url.replace(/\/\/[^/?#]*@/, "//***@")
 
 const durationOf = (input: Duration.DurationInput): Option.Option<Duration.Duration> => {
@@ -175,6 +211,8 @@ export const validate = (options: Options): Either.Either<Resolved, InvalidConfi
  * `LIGHTFIELD_API_KEY` (required, redacted), `LIGHTFIELD_BASE_URL`, `LIGHTFIELD_TIMEOUT` (e.g. `30 seconds`),
  * `LIGHTFIELD_MAX_RETRIES`, `LIGHTFIELD_RATE_PER_SECOND`, `LIGHTFIELD_RETRY_AFTER_CAP`, `LIGHTFIELD_USER_AGENT`,
  * `LIGHTFIELD_MAX_RESPONSE_BYTES`. The values are checked by `validate` when the layer is built.
+ *
+ * @since 0.1.0
  */
 export const config: Config.Config<Options> = Config.all({
   apiKey: Config.redacted("LIGHTFIELD_API_KEY"),

@@ -7,8 +7,18 @@ import { Array as Arr, Effect, Option, ParseResult, Schema, SchemaAST } from "ef
 import { BusinessRule, strictParse } from "./MeetingParams.js"
 import { InvalidParams } from "./MeetingsError.js"
 
+/**
+ * The `code` of a 400 about params (spec §8.3).
+ *
+ * @since 0.1.0
+ */
 export type ProblemCode = "invalid_type" | "unknown_field" | "parameter_missing"
 
+/**
+ * What the API would answer about invalid params: where, what, and 400 or 422.
+ *
+ * @since 0.1.0
+ */
 export interface ParamsProblem {
   /** Dotted location, e.g. `fields.$title`; empty for the body itself. */
   readonly param: string
@@ -39,7 +49,11 @@ const leafMessage = (issue: ParseResult.ParseIssue): string => {
   return first?.message ?? "is invalid"
 }
 
-/** The first problem of a parse issue (validation runs with `errors: "first"`). */
+/**
+ * The first problem of a parse issue (validation runs with `errors: "first"`).
+ *
+ * @since 0.1.0
+ */
 export const fromIssue = (issue: ParseResult.ParseIssue): ParamsProblem => {
   const path: Array<PropertyKey> = []
   let business = false
@@ -97,6 +111,11 @@ export const fromIssue = (issue: ParseResult.ParseIssue): ParamsProblem => {
   }
 }
 
+/**
+ * `fromIssue` of a `ParseError`.
+ *
+ * @since 0.1.0
+ */
 export const fromParseError = (error: ParseResult.ParseError): ParamsProblem => fromIssue(error.issue)
 
 /**

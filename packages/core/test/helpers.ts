@@ -1,6 +1,6 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import { Sandbox } from "@lightfield-effect/sandbox"
-import { Clock, DateTime, Effect, Layer, Logger, Redacted, Schedule } from "effect"
+import { Clock, DateTime, Effect, HashMap, Layer, Logger, LogLevel, Redacted, Schedule } from "effect"
 import type { MeetingParams } from "../src/index.js"
 import { MeetingsClient, type MeetingsConfig } from "../src/index.js"
 
@@ -66,9 +66,20 @@ export const awaitInFlight = (sandbox: Sandbox.SandboxShape, atLeast = 1) =>
 
 /** A logger that keeps every line (level and message), provided with `Effect.provide(logs.layer)`. */
 export const captureLogs = Effect.sync(() => {
-  const lines: Array<{ readonly level: string; readonly message: string }> = []
-  const logger = Logger.make(({ logLevel, message }) => {
-    lines.push({ level: logLevel.label, message: Array.isArray(message) ? message.join(" ") : String(message) })
+  const lines: Array<{
+    readonly level: string
+    readonly message: string
+    readonly annotations: Readonly<Record<string, unknown>>
+  }> = []
+  const logger = Logger.make(({ annotations, logLevel, message }) => {
+    lines.push({
+      level: logLevel.label,
+      message: Array.isArray(message) ? message.join(" ") : String(message),
+      annotations: Object.fromEntries(HashMap.toEntries(annotations))
+    })
   })
-  return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }
+  return {
+    lines,
+    layer: Layer.merge(Logger.replace(Logger.defaultLogger, logger), Logger.minimumLogLevel(LogLevel.All))
+  }
 })

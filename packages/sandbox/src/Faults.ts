@@ -1,11 +1,41 @@
 /**
  * Fault injection: rules matched against `METHOD /path`, first match wins, optionally used up after
  * `times` hits. The schemas decode faults sent by another process (`POST /__sandbox/faults`) or as
- * a one-off `X-Sandbox-Fault` header.
+ * a one-off `X-Sandbox-Fault` header; the `Fault` and `FaultRule` types are derived from them.
+ * How a fault changes an answer is `internal/answer.ts`'s business.
+ *
+ * @since 0.1.0
  */
 import { Schema } from "effect"
-import type { Fault, FaultRule } from "./Sandbox.js"
 
+const HeaderMap = Schema.Record({ key: Schema.String, value: Schema.String })
+
+/**
+ * Every fault the sandbox can inject, as a schema (one `TaggedStruct` per kind):
+ *
+ * - `Latency { millis }`: sleep after auth, rate limit and idempotency reservation, before the handler.
+ * - `Status { status: 500 | 502 | 503 | 504 }`: that wrapped error before auth; nothing runs.
+ * - `RateLimit { retryAfterSeconds }`: a 429 with that `Retry-After`; no token used.
+ * - `Drop`: close the socket without answering, before the handler runs.
+ * - `DropAfterCommit`: run the handler (so a create is stored), then close the socket without answering.
+ * - `MalformedJson`: answer 200 with a body that is not JSON.
+ * - `SchemaViolation`: answer 200 with JSON that violates the meeting schema (`objectType: 42`).
+ * - `UnknownValueType`: add a field with an undocumented valueType (`HTML`) to every meeting served.
+ * - `Respond { status, body?, contentType?, headers? }`: answer this status (200-599) instead of
+ *   running anything (before auth, like `Status`): `body` as is with `contentType` (default
+ *   `text/plain; charset=utf-8`), or without `body` the wrapped error envelope of the status.
+ *   `headers` are added (they win over the rate-limit headers). A proxy's HTML 502, a 408, a 415.
+ * - `Headers { headers }`: the handler's answer with these headers added (they win over the
+ *   rate-limit headers), e.g. `X-RateLimit-Limit: 0.001` on a 200.
+ * - `ShortPage { keep }`: a list page answered with only its first `keep` items while `totalCount`
+ *   still counts them all.
+ * - `HugeBody { bytes, declareLength? }`: the handler's answer with its JSON body padded to `bytes`
+ *   bytes (a long string in the first meeting's `sandboxPadding` custom field, else a top-level
+ *   `padding` key), streamed in chunks so the sandbox never holds it whole; chunked unless
+ *   `declareLength` sends a `Content-Length`. For testing a client's body-size cap.
+ *
+ * @since 0.1.0
+ */
 export const FaultSchema = Schema.Union(
   Schema.TaggedStruct("Latency", { millis: Schema.Number.pipe(Schema.nonNegative()) }),
   Schema.TaggedStruct("Status", { status: Schema.Literal(500, 502, 503, 504) }),
@@ -19,34 +49,64 @@ export const FaultSchema = Schema.Union(
     status: Schema.Int.pipe(Schema.between(200, 599)),
     body: Schema.optionalWith(Schema.String, { exact: true }),
     contentType: Schema.optionalWith(Schema.String, { exact: true }),
-    headers: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), { exact: true })
+    headers: Schema.optionalWith(HeaderMap, { exact: true })
+  }),
+  Schema.TaggedStruct("Headers", { headers: HeaderMap }),
+  Schema.TaggedStruct("ShortPage", { keep: Schema.Int.pipe(Schema.nonNegative()) }),
+  Schema.TaggedStruct("HugeBody", {
+    bytes: Schema.Int.pipe(Schema.positive()),
+    declareLength: Schema.optionalWith(Schema.Boolean, { exact: true })
   })
 ).annotations({ identifier: "Fault" })
 
+/**
+ * A fault the sandbox can inject (see `FaultSchema` for each kind).
+ *
+ * @since 0.1.0
+ */
+export type Fault = typeof FaultSchema.Type
+
+/**
+ * A fault rule: the fault, which requests it hits and how often.
+ *
+ * - `match`: only requests whose `METHOD /path` matches (e.g. `"GET /v1/meetings"`,
+ *   `"POST /v1/meetings/*"`); default: all.
+ * - `times`: how many matching requests it hits before it is used up; default: unlimited.
+ *
+ * @since 0.1.0
+ */
 export const FaultRuleSchema = Schema.Struct({
   fault: FaultSchema,
   match: Schema.optionalWith(Schema.String, { exact: true }),
   times: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { exact: true })
 }).annotations({ identifier: "FaultRule" })
 
-/** `POST /__sandbox/faults` accepts one rule, an array of rules, or `{ rules: [...] }`. */
+/**
+ * A fault rule (see `FaultRuleSchema`).
+ *
+ * @since 0.1.0
+ */
+export type FaultRule = typeof FaultRuleSchema.Type
+
+/**
+ * `POST /__sandbox/faults` accepts one rule, an array of rules, or `{ rules: [...] }`.
+ *
+ * @since 0.1.0
+ */
 export const FaultRulesBody = Schema.Union(
   FaultRuleSchema,
   Schema.Array(FaultRuleSchema),
   Schema.Struct({ rules: Schema.Array(FaultRuleSchema) })
 )
 
-// Keep the schema and the pinned public type in step: each must be assignable to the other.
-const _sameFault: (f: Fault) => typeof FaultSchema.Type = (f) => f
-const _sameFaultBack: (f: typeof FaultSchema.Type) => Fault = (f) => f
-void _sameFault
-void _sameFaultBack
-
 const escapeRegExp = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")
 
 /**
+ * Whether a rule's `match` pattern covers a request:
  * `"GET /v1/meetings"`, `"POST /v1/meetings/*"`, `"/v1/meetings/*"` (any method) or `"*"`.
  * `*` in the path matches one segment; `**` matches anything.
+ *
+ * @since 0.1.0
  */
 export const matches = (pattern: string | undefined, method: string, path: string): boolean => {
   if (pattern === undefined || pattern.trim() === "" || pattern.trim() === "*") return true
@@ -65,6 +125,11 @@ interface LiveRule {
   remaining: number
 }
 
+/**
+ * The live rules of one sandbox.
+ *
+ * @since 0.1.0
+ */
 export interface FaultSet {
   readonly add: (rules: ReadonlyArray<FaultRule>) => void
   readonly clear: () => void
@@ -73,6 +138,11 @@ export interface FaultSet {
   readonly list: () => ReadonlyArray<FaultRule>
 }
 
+/**
+ * A rule set starting with `initial`.
+ *
+ * @since 0.1.0
+ */
 export const make = (initial: ReadonlyArray<FaultRule> | undefined): FaultSet => {
   let rules: Array<LiveRule> = []
   const add = (more: ReadonlyArray<FaultRule>) => {
@@ -100,38 +170,3 @@ export const make = (initial: ReadonlyArray<FaultRule> | undefined): FaultSet =>
       }))
   }
 }
-
-const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
-
-/** Apply `f` to every meeting object in a reply body (a meeting, or a list envelope). */
-const mapMeetings = (body: unknown, f: (meeting: Record<string, unknown>) => Record<string, unknown>): unknown => {
-  if (!isRecord(body)) return body
-  if (body.object === "list" && Array.isArray(body.data)) {
-    return { ...body, data: body.data.map((m) => (isRecord(m) ? f(m) : m)) }
-  }
-  if (body.objectType === "meeting") return f(body)
-  return body
-}
-
-export const unknownValueTypeField = { value: "<p>x</p>", valueType: "HTML" } as const
-
-/** The field key the `UnknownValueType` fault adds (a bare custom slug). */
-export const unknownValueTypeKey = "summaryHtml"
-
-export const withUnknownValueType = (body: unknown): unknown =>
-  mapMeetings(body, (m) => ({
-    ...m,
-    fields: { ...(isRecord(m.fields) ? m.fields : {}), [unknownValueTypeKey]: unknownValueTypeField }
-  }))
-
-/** Breaks the meeting schema (`objectType: 42`); an error body becomes a bare violating object. */
-export const withSchemaViolation = (body: unknown): unknown => {
-  const mapped = mapMeetings(body, (m) => ({ ...m, objectType: 42 }))
-  return mapped === body ? { id: 42, objectType: 42 } : mapped
-}
-
-/** Looks like the start of a meeting and then stops: not JSON. */
-export const malformedBody = "{\"id\":\"mtg_"
-
-/** The default `Content-Type` of a `Respond` fault's own `body`. */
-export const respondContentType = "text/plain; charset=utf-8"

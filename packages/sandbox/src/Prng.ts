@@ -1,8 +1,15 @@
 /**
  * A tiny seeded PRNG (mulberry32). The sandbox must be reproducible run to run, so nothing in it
- * draws from `Math.random`.
+ * draws from `Math.random`. Public so a test suite can draw from the same generator.
+ *
+ * @since 0.1.0
  */
 
+/**
+ * A seeded generator.
+ *
+ * @since 0.1.0
+ */
 export interface Prng {
   /** Uniform in [0, 1). */
   readonly next: () => number
@@ -17,6 +24,11 @@ export interface Prng {
   readonly seed: () => number
 }
 
+/**
+ * A generator seeded with `seed` (the same seed gives the same sequence).
+ *
+ * @since 0.1.0
+ */
 export const make = (seed: number): Prng => {
   let state = (seed >>> 0) ^ 0x9e3779b9
   const next = (): number => {
@@ -39,7 +51,11 @@ export const make = (seed: number): Prng => {
   return { next, int, chance: (p) => next() < p, pick, sample, seed: () => int(1, 0x7fffffff) }
 }
 
-/** FNV-1a: a stable 32-bit hash for deriving ids and keys from strings. */
+/**
+ * FNV-1a: a stable 32-bit hash for deriving ids and keys from strings.
+ *
+ * @since 0.1.0
+ */
 export const hash32 = (text: string): number => {
   let h = 0x811c9dc5
   for (let i = 0; i < text.length; i++) {
@@ -51,7 +67,11 @@ export const hash32 = (text: string): number => {
 
 const base32Alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
 
-/** Crockford-style lower-case base32 of a non-negative integer, left-padded to `width`. */
+/**
+ * Crockford-style lower-case base32 of a non-negative integer, left-padded to `width`.
+ *
+ * @since 0.1.0
+ */
 export const base32 = (value: number, width: number): string => {
   let n = Math.floor(Math.abs(value))
   let out = ""
@@ -62,7 +82,11 @@ export const base32 = (value: number, width: number): string => {
   return out.padStart(width, "0")
 }
 
-/** `bytes` random bytes from the generator, as lower-case hex. */
+/**
+ * `bytes` random bytes from the generator, as lower-case hex.
+ *
+ * @since 0.1.0
+ */
 export const hex = (prng: Prng, bytes: number): string => {
   let out = ""
   for (let i = 0; i < bytes; i++) out += prng.int(0, 255).toString(16).padStart(2, "0")

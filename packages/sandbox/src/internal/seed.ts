@@ -2,8 +2,8 @@
  * Deterministic generation of meeting records: same seed, same meetings, same ids. Generated
  * meetings are "manual" ones that are already over, so every date lies before its `createdAt`.
  */
-import type { Organization } from "./Auth.js"
-import * as Prng from "./Prng.js"
+import type { Organization } from "./auth.js"
+import * as Prng from "../Prng.js"
 
 /** What the sandbox stores per meeting; the wire shape is derived from it (see Store.render). */
 export interface MeetingRecord {

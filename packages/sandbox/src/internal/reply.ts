@@ -2,7 +2,7 @@
  * What a handler answers before it becomes an HTTP response: status, JSON body and extra headers.
  * Keeping replies as data lets idempotency cache them and faults rewrite them.
  */
-import { ErrorBody } from "@lightfield-effect/core"
+import { Endpoint, ErrorBody } from "@lightfield-effect/core"
 
 export interface Reply {
   readonly status: number
@@ -43,7 +43,7 @@ export const error = (
 
 export const messages = {
   unauthorized: "Invalid API key.",
-  versionHeader: "The Lightfield-Version header is required and must be 2026-03-01.",
+  versionHeader: `The Lightfield-Version header is required and must be ${Endpoint.ApiVersion}.`,
   notFound: "No resource found in 'meetings' with the given ID.",
   idempotencyInFlight: "An operation with this idempotency key is already in progress. Please wait and retry.",
   idempotencyTooLong: "The Idempotency-Key header must be at most 255 characters.",

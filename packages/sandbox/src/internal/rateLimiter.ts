@@ -3,9 +3,10 @@
  * monotonic clock (`performance.now`), never on the sandbox's movable clock, so a client pacing
  * itself at exactly the advertised rate never sees a 429.
  */
+import type { Endpoint } from "@lightfield-effect/core"
 import { performance } from "node:perf_hooks"
 
-export type Category = "Write" | "Read" | "Search"
+type Category = Endpoint.Category
 
 export type Limit = false | { readonly perSecond: number; readonly capacity?: number }
 

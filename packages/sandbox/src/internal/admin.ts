@@ -5,9 +5,10 @@
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import type { ParseResult } from "effect"
 import { Duration, Effect, Either, Schema } from "effect"
-import * as Faults from "./Faults.js"
-import type { FaultRule, SandboxShape } from "./Sandbox.js"
-import type { Store } from "./Store.js"
+import * as Faults from "../Faults.js"
+import type { FaultRule } from "../Faults.js"
+import type { SandboxShape } from "../SandboxShape.js"
+import type { Store } from "./store.js"
 
 export interface AdminContext {
   readonly shape: SandboxShape

@@ -5,12 +5,12 @@
  * until the index lag has passed. The wire form is derived from core's `Meeting` schema and cached
  * per record version and access level.
  */
-import { Meeting } from "@lightfield-effect/core"
+import { Meeting, Redaction } from "@lightfield-effect/core"
 import { DateTime, Effect, Schema } from "effect"
-import type { Organization, Principal } from "./Auth.js"
-import * as Prng from "./Prng.js"
-import type { MeetingRecord } from "./Seed.js"
-import * as Seed from "./Seed.js"
+import type { Organization, Principal } from "./auth.js"
+import * as Prng from "../Prng.js"
+import type { MeetingRecord } from "./seed.js"
+import * as Seed from "./seed.js"
 
 export type WireMeeting = typeof Meeting.Meeting.Encoded
 
@@ -59,26 +59,23 @@ export const accessFor = (record: MeetingRecord, principal: Principal): Meeting.
 
 const utc = (millis: number): DateTime.Utc => DateTime.unsafeMake(millis)
 
-/** The record as core's `Meeting` (type side); METADATA nulls content fields and omits `$transcript`. */
-export const toMeeting = (record: MeetingRecord, access: Meeting.AccessLevel): Meeting.Meeting => {
-  const full = access === "FULL"
+/** The record as core's `Meeting` (type side), FULL; a METADATA view is core's `Redaction.redact` of it. */
+export const toMeeting = (record: MeetingRecord, access: Meeting.AccessLevel): Meeting.Meeting =>
+  Redaction.redact(fullMeeting(record), access)
+
+const fullMeeting = (record: MeetingRecord): Meeting.Meeting => {
   const fields: Record<string, Meeting.Meeting["fields"][string]> = {
     $title: { value: record.title, valueType: "TEXT" },
     $startDate: { value: record.startDate, valueType: "DATETIME" },
     $endDate: { value: record.endDate, valueType: "DATETIME" },
-    $description: { value: full ? record.description : null, valueType: "TEXT" },
+    $description: { value: record.description, valueType: "TEXT" },
     $meetingUrl: { value: record.meetingUrl, valueType: "URL" },
     $organizerEmail: { value: record.organizerEmail, valueType: "EMAIL" },
     $attendeeEmails: { value: record.attendeeEmails, valueType: "EMAIL" },
     $privacySetting: { value: effectivePrivacy(record), valueType: "SINGLE_SELECT" }
   }
-  const relationships: Record<string, Meeting.Meeting["relationships"][string]> = {}
-  if (full) {
-    relationships.$transcript = {
-      cardinality: "has_one",
-      objectType: "file",
-      values: record.transcript === null ? [] : [record.transcript]
-    }
+  const relationships: Record<string, Meeting.Meeting["relationships"][string]> = {
+    $transcript: { cardinality: "has_one", objectType: "file", values: record.transcript === null ? [] : [record.transcript] }
   }
   relationships.$contact = { cardinality: "has_many", objectType: "contact", values: record.contacts }
   relationships.$account = { cardinality: "has_many", objectType: "account", values: record.accounts }
@@ -86,7 +83,7 @@ export const toMeeting = (record: MeetingRecord, access: Meeting.AccessLevel): M
   return new Meeting.Meeting(
     {
       id: Meeting.MeetingId.make(record.id),
-      accessLevel: access,
+      accessLevel: "FULL",
       createdAt: utc(record.createdAt),
       fields,
       httpLink: `https://app.lightfield.app/meetings/${record.id}`,

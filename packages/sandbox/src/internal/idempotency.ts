@@ -3,9 +3,10 @@
  * the sandbox clock, only 2xx results cached, a second request while the first is running gets 409.
  */
 
-export type Operation = "create" | "update"
+import type { Endpoint } from "@lightfield-effect/core"
 
-export const maxKeyLength = 255
+/** Keys are scoped per operation type: the endpoint's name (`create`, `update`, `delete`). */
+export type Operation = Endpoint.MeetingOperation
 
 export const lifetimeMillis = 24 * 60 * 60 * 1000
 

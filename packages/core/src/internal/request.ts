@@ -1,0 +1,57 @@
+/**
+ * Request building and auth: what one call sends (from the endpoint table), and the request with
+ * the bearer token, the version header, the user agent and the idempotency key.
+ */
+import { HttpClientRequest } from "@effect/platform"
+import type { Duration, Effect, ParseResult, Redacted } from "effect"
+import { Option } from "effect"
+import * as Endpoint from "../Endpoint.js"
+import * as IdempotencyKey from "../IdempotencyKey.js"
+
+export interface Call<A> {
+  /** Span name, e.g. `Meetings.create`. */
+  readonly name: string
+  readonly category: Endpoint.Category
+  readonly method: Endpoint.Method
+  /** Route template for spans and metrics (`/v1/meetings/{id}`): ids never become metric tags. */
+  readonly route: string
+  readonly path: string
+  readonly urlParams?: Record<string, string>
+  readonly body?: unknown
+  readonly idempotencyKey?: string
+  /** The meeting id a 404 refers to. */
+  readonly id?: string
+  readonly timeout: Option.Option<Duration.DurationInput>
+  readonly decode: (text: string) => Effect.Effect<A, ParseResult.ParseError>
+}
+
+/** The fixed part of a call, from the endpoint table. */
+export const callOf = (endpoint: Endpoint.Endpoint, id?: string) => ({
+  name: `Meetings.${endpoint.name}`,
+  category: endpoint.category,
+  method: endpoint.method,
+  route: endpoint.path,
+  path: Endpoint.pathFor(endpoint, id)
+})
+
+/** The request of one attempt; the API key is unwrapped only here, into the `Authorization` header. */
+export const build = (
+  config: { readonly baseUrl: string; readonly userAgent: string; readonly apiKey: Redacted.Redacted },
+  call: Call<unknown>,
+  idempotencyKey: Option.Option<string>
+): HttpClientRequest.HttpClientRequest => {
+  const request = HttpClientRequest.make(call.method)(`${config.baseUrl}${call.path}`, {
+    urlParams: call.urlParams ?? {},
+    headers: {
+      [Endpoint.VersionHeader]: Endpoint.ApiVersion,
+      "user-agent": config.userAgent
+    },
+    acceptJson: true
+  }).pipe(HttpClientRequest.bearerToken(config.apiKey))
+  const withKey = Option.match(idempotencyKey, {
+    onNone: () => request,
+    onSome: (key) => HttpClientRequest.setHeader(request, IdempotencyKey.Header, key)
+  })
+  // `bodyUnsafeJson` sets `Content-Type: application/json`; bodies are schema-validated plain data.
+  return call.body === undefined ? withKey : HttpClientRequest.bodyUnsafeJson(withKey, call.body)
+}

@@ -1,0 +1,58 @@
+/**
+ * The retry policy of the HTTP client: which failures are worth another attempt, and the default
+ * `Schedule` over the failed attempt's error (re-exported by `MeetingsClient`).
+ */
+import { Duration, Option, Schedule } from "effect"
+import * as MeetingsConfig from "../MeetingsConfig.js"
+import type { MeetingsError } from "../MeetingsError.js"
+import { retryAfterOf } from "../MeetingsError.js"
+
+/**
+ * Whether a failed attempt is worth another one: transport errors, timeouts, 5xx, 429, 408 and
+ * 409, except an `idempotency_conflict` for a request that carried no key (it cannot resolve).
+ * 400, 401, 403, 404, 415, 422 and undecodable answers are final.
+ *
+ * @since 0.1.0
+ */
+export const isRetryable = (error: MeetingsError): boolean => {
+  switch (error._tag) {
+    case "MeetingsUnavailable":
+    case "RateLimited":
+    case "Conflict":
+      return true
+    case "IdempotencyConflict":
+      return error.idempotencyKey !== undefined
+    case "BadRequest":
+      return error.status === 408
+    default:
+      return false
+  }
+}
+
+/**
+ * The default retry policy, as a `Schedule` over the failed attempt's error: at most `maxRetries`
+ * (default 2) retries of `isRetryable` errors, exponential backoff from 0.5 s doubling up to 8 s
+ * with up to 25 % jitter taken off; a server-requested delay (`retry-after-ms` / `Retry-After`,
+ * cut to `retryAfterCap`, default 60 s) replaces the backoff for that attempt.
+ *
+ * @since 0.1.0
+ */
+export const retrySchedule = (options?: {
+  readonly maxRetries?: number
+  readonly retryAfterCap?: Duration.DurationInput
+  readonly base?: Duration.DurationInput
+  readonly maxDelay?: Duration.DurationInput
+}): Schedule.Schedule<MeetingsError, MeetingsError> => {
+  const cap = Duration.decode(options?.retryAfterCap ?? MeetingsConfig.defaults.retryAfterCap)
+  const maxDelay = Duration.decode(options?.maxDelay ?? "8 seconds")
+  return Schedule.exponential(options?.base ?? "500 millis", 2).pipe(
+    Schedule.modifyDelay((_, delay) => Duration.min(delay, maxDelay)),
+    Schedule.jitteredWith({ min: 0.75, max: 1 }),
+    Schedule.intersect(Schedule.recurs(options?.maxRetries ?? MeetingsConfig.defaults.maxRetries)),
+    Schedule.whileInput(isRetryable),
+    Schedule.passthrough,
+    Schedule.modifyDelay((error: MeetingsError, delay) =>
+      Option.match(retryAfterOf(error), { onNone: () => delay, onSome: (asked) => Duration.min(asked, cap) })
+    )
+  )
+}

@@ -122,7 +122,7 @@ describe("hostile bodies", () => {
             : op === "list"
             ? api.list({ limit: 25 })
             : op === "cache.get NetworkFirst"
-            ? cache.get(target.id, { policy: "NetworkFirst" })
+            ? cache.retrieve(target.id, { policy: "NetworkFirst" })
             : cache.sync({ pageSize: 10 })
           let peak = 0
           const rssBefore = process.memoryUsage().rss

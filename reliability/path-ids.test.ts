@@ -69,9 +69,9 @@ const run = (api: Meetings.MeetingsShape, cache: MeetingsCache.MeetingsCacheShap
     case "update":
       return Effect.asVoid(api.update(id, update))
     case "cache.get NetworkFirst":
-      return Effect.asVoid(cache.get(id, { policy: "NetworkFirst" }))
+      return Effect.asVoid(cache.retrieve(id, { policy: "NetworkFirst" }))
     case "cache.get CacheFirst":
-      return Effect.asVoid(cache.get(id, { policy: "CacheFirst" }))
+      return Effect.asVoid(cache.retrieve(id, { policy: "CacheFirst" }))
     case "cache.update online":
       return Effect.asVoid(cache.update(id, update))
     case "cache.update offline":

@@ -42,7 +42,7 @@ const createParams = (title: string): MeetingParams.CreateMeetingParams => {
 }
 
 describe("dependency chains of dead letters", () => {
-  it.scopedLive("every order of retry/discard of a dead create and its update: no deadlock, nothing sent that should not be", () =>
+  it.scopedLive("[regression] issue 10 #3: every order of retry/discard of a dead create and its update: no deadlock, nothing sent that should not be", () =>
     Effect.gen(function*() {
       const scenario = yield* Scenario.start("dead-letters", "dead-letter dependency chains")
       const tally = scenario.tally

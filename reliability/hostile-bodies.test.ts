@@ -52,7 +52,7 @@ interface Case {
 const MiB = 1024 * 1024
 
 describe("hostile bodies", () => {
-  it.scopedLive("deep nesting, huge bodies, short pages: typed errors, short messages, bounded memory, nothing marked gone", () =>
+  it.scopedLive("[regression] issue 10 #5 and #2: deep nesting, huge bodies, short pages: typed errors, short messages, bounded memory, nothing marked gone", () =>
     Effect.gen(function*() {
       const { fail, finish, tally } = yield* Scenario.start("hostile-bodies", "hostile bodies (nesting, size, short pages)")
       const rng = Run.prng("hostile-bodies")

@@ -71,7 +71,7 @@ type Op = "retrieve" | "list" | "cache.sync"
 const routeOf: Record<Op, string> = { retrieve: "GET /v1/meetings/*", list: "GET /v1/meetings", "cache.sync": "GET /v1/meetings" }
 
 describe("hostile headers", () => {
-  it.scopedLive("absurd rate-limit and Retry-After headers: every call ends in its bound, later calls are not slowed", () =>
+  it.scopedLive("[regression] issue 10 #4: absurd rate-limit and Retry-After headers: every call ends in its bound, later calls are not slowed", () =>
     Effect.gen(function*() {
       const { fail, finish, tally } = yield* Scenario.start("hostile-headers", "hostile rate-limit / Retry-After headers")
       const rng = Run.prng("hostile-headers")

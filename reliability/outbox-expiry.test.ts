@@ -52,7 +52,7 @@ const variants = (rng: Prng): ReadonlyArray<Variant> => {
 }
 
 describe("outbox after a lost answer and key expiry", () => {
-  it.scopedLive("a create whose answer was lost reaches the server at most once after its key expired, SIGKILLs included", () =>
+  it.scopedLive("[regression] issue 10 #1: a create whose answer was lost reaches the server at most once after its key expired, SIGKILLs included", () =>
     Effect.gen(function*() {
       const rng = Run.prng("outbox-expiry")
       const { fail, finish, tally } = yield* Scenario.start("outbox-expiry", "lost answer + key expiry (+SIGKILL)")

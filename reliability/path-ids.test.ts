@@ -92,7 +92,7 @@ const ops: ReadonlyArray<Op> = [
 ]
 
 describe("path-like ids", () => {
-  it.scopedLive("refused with InvalidParams before any request, by the client and the cache", () =>
+  it.scopedLive("[regression] issue 10 #8: path-like ids refused with InvalidParams before any request, by the client and the cache", () =>
     Effect.gen(function*() {
       const { fail, finish, tally } = yield* Scenario.start("path-ids", "path-like ids (fixed + property-based)")
       const dir = yield* Env.tempDir("path-ids")

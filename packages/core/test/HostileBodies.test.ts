@@ -65,5 +65,31 @@ describe("issue 10 #5: hostile bodies", () => {
         assert.strictEqual((yield* meetings.list({ limit: 2 })).data.length, 2)
       }))
 
+
+    it.effect("[regression] #5 a chunked body (no Content-Length) is counted as it streams: over the cap a typed error, under it read whole", () =>
+      Effect.gen(function*() {
+        const sandbox = yield* reset
+        const meetings = yield* clientFor("admin", { maxResponseBytes: 1_000_000 })
+        yield* sandbox.inject({ fault: { _tag: "HugeBody", bytes: 20_000_000 }, match: "GET /v1/meetings", times: 1 })
+        const error = yield* Effect.flip(meetings.list({ limit: 3 }))
+        assert.strictEqual(error._tag, "UndecodableResponse")
+        assert.include(error.message, "1000000 bytes")
+        // A chunked answer under the cap is read through the same counted path and decodes.
+        yield* sandbox.inject({ fault: { _tag: "HugeBody", bytes: 300_000 }, match: "GET /v1/meetings", times: 1 })
+        const page = yield* meetings.list({ limit: 3 })
+        assert.strictEqual(page.data.length, 3)
+        assert.isAtLeast(JSON.stringify(page.data[0]!.fields).length, 250_000)
+        // A declared length over the cap is refused before the body is read.
+        yield* sandbox.inject({
+          fault: { _tag: "HugeBody", bytes: 5_000_000, declareLength: true },
+          match: "GET /v1/meetings",
+          times: 1
+        })
+        const declared = yield* Effect.flip(meetings.list({ limit: 3 }))
+        assert.strictEqual(declared._tag, "UndecodableResponse")
+        assert.include(declared.message, "5000000 bytes")
+        // The connection pool is still usable after the refused bodies.
+        assert.strictEqual((yield* meetings.list({ limit: 2 })).data.length, 2)
+      }))
   })
 })

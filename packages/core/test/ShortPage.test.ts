@@ -53,5 +53,34 @@ describe("issue 10 #2: a short page", () => {
         assert.strictEqual((yield* sandbox.requests).length, 4)
       }))
 
+
+    it.effect("[regression] #2 with every page cut to 5 of 25 (ShortPage), the re-checks still find every meeting", () =>
+      Effect.gen(function*() {
+        const sandbox = yield* reset
+        const meetings = yield* clientFor("admin", { rate: false })
+        yield* sandbox.inject({ fault: { _tag: "ShortPage", keep: 5 }, match: "GET /v1/meetings" })
+        const progress = yield* Ref.make<ReadonlyArray<Meetings.StreamProgress>>([])
+        const ids = yield* meetings.stream({ pageSize: 25, onProgress: (p) => Ref.update(progress, (ps) => [...ps, p]) }).pipe(
+          Stream.map((m) => m.id),
+          Stream.runCollect,
+          Effect.map(Chunk.toReadonlyArray)
+        )
+        assert.strictEqual(new Set(ids).size, 60)
+        assert.strictEqual(ids.length, 60)
+        assert.isTrue((yield* Ref.get(progress)).at(-1)?.complete)
+      }))
+
+    it.effect("[regression] #2 with every page cut to 1 item, the bounded re-checks give up and the scan is not complete", () =>
+      Effect.gen(function*() {
+        const sandbox = yield* reset
+        const meetings = yield* clientFor("admin", { rate: false })
+        yield* sandbox.inject({ fault: { _tag: "ShortPage", keep: 1 }, match: "GET /v1/meetings" })
+        const progress = yield* Ref.make<ReadonlyArray<Meetings.StreamProgress>>([])
+        const count = yield* Stream.runCount(
+          meetings.stream({ pageSize: 25, onProgress: (p) => Ref.update(progress, (ps) => [...ps, p]) })
+        )
+        assert.isBelow(count, 60)
+        assert.isFalse((yield* Ref.get(progress)).at(-1)?.complete)
+      }))
   })
 })

@@ -261,7 +261,11 @@ const status = Command.make("status", { db, json }, (o) =>
           onSome: (l) => l.lastCompleteAt === null ? null : new Date(l.lastCompleteAt).toISOString()
         }),
         reads: s.reads.hits + s.reads.misses,
-        hitRatio: Option.getOrNull(s.reads.hitRatio)
+        hitRatio: Option.getOrNull(s.reads.hitRatio),
+        // Queued writes left under another principal (a rotated key): MeetingsCache.adoptOutbox moves them.
+        otherPrincipals: s.otherPrincipals.length === 0
+          ? null
+          : s.otherPrincipals.map((p) => `${p.principal} (${p.queued} queued, ${p.deadLetters} dead)`).join(", ")
       }
       yield* o.json
         ? Output.json(summary)

@@ -104,6 +104,12 @@ export interface CacheStats extends MirrorStats {
   readonly outbox: number
   readonly deadLetters: number
   readonly lastSync: Option.Option<SyncState>
+  /**
+   * Other principals of this file with queued writes or dead letters: left behind by a rotated API
+   * key or a changed explicit principal (a trailing space makes another one). Move them to this
+   * principal with `adoptOutbox`.
+   */
+  readonly otherPrincipals: ReadonlyArray<{ readonly principal: string; readonly queued: number; readonly deadLetters: number }>
 }
 
 export interface MeetingsCacheShape {
@@ -166,6 +172,12 @@ export interface MeetingsCacheShape {
   /** Drop the mirror (meetings, attendees, sync state) and keep the outbox; pending creates stay visible. */
   readonly rebuild: Effect.Effect<void, CacheError>
   readonly stats: Effect.Effect<CacheStats, CacheError>
+  /**
+   * Move the queued writes and dead letters of another principal of this file (see
+   * `CacheStats.otherPrincipals`) to this one, after its own and in their order, with their
+   * provisional meetings; they are then replayed with this principal's API key.
+   */
+  readonly adoptOutbox: (from: string) => Effect.Effect<{ readonly moved: number }, CacheError>
 }
 
 export class MeetingsCache extends Context.Tag("@lightfield-effect/cache/MeetingsCache")<
@@ -966,8 +978,25 @@ export const make = (
       const counts = yield* repo.readStats(principal)
       const answered = counts.hits + counts.misses
       const readStats = { ...counts, hitRatio: answered === 0 ? Option.none() : Option.some(counts.hits / answered) }
-      return { ...mirror, principal, outbox, deadLetters, lastSync, reads: readStats } satisfies CacheStats
+      const otherPrincipals = yield* outboxStore.elsewhere(principal)
+      return { ...mirror, principal, outbox, deadLetters, lastSync, reads: readStats, otherPrincipals } satisfies CacheStats
     }).pipe(Effect.withSpan("MeetingsCache.stats"))
+
+    const adoptOutbox = (from: string) =>
+      writeLock.withPermits(1)(Effect.gen(function*() {
+        const source = yield* Either.mapLeft(
+          Schema.decodeUnknownEither(Principal.Principal)(from),
+          () => new CacheError({ reason: "Config", message: `Not a principal: ${JSON.stringify(from)}` })
+        )
+        if (source === principal) return { moved: 0 }
+        const moved = yield* inTransaction(
+          "Cannot move outbox entries",
+          Effect.zipLeft(outboxStore.adopt(source, principal), repo.adoptProvisional(source, principal))
+        )
+        yield* updateOutboxGauges
+        yield* Effect.logInfo("outbox entries moved from another principal", { from: source, moved })
+        return { moved }
+      })).pipe(Effect.withSpan("MeetingsCache.adoptOutbox"))
 
     yield* updateOutboxGauges
 
@@ -1010,7 +1039,8 @@ export const make = (
         ),
       resolveId,
       rebuild,
-      stats
+      stats,
+      adoptOutbox
     } satisfies MeetingsCacheShape
   }).pipe(Effect.annotateLogs({ service: "cache" }))
 
@@ -1032,7 +1062,7 @@ export const config: Config.Config<MeetingsCacheOptions> = Config.all({
   principal: Config.option(
     Config.string("LIGHTFIELD_CACHE_PRINCIPAL").pipe(
       Config.validate({
-        message: "Expected a principal: 1 to 128 letters, digits or _.:@- characters",
+        message: "Expected a principal: 1 to 128 letters, digits or _.:@- characters, not starting with k_",
         validation: (value) => Either.isRight(Principal.validate(value))
       })
     )

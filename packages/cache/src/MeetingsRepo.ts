@@ -14,7 +14,7 @@ import { Array as Arr, Clock, Context, DateTime, Effect, Either, Metric, Option,
 import { CacheError, fromCause, mapSql } from "./CacheError.js"
 import * as CacheMetrics from "./CacheMetrics.js"
 import * as Dialect from "./Dialect.js"
-import { applyUpdate } from "./internal/provisional.js"
+import { applyUpdate, localIdPrefix } from "./internal/provisional.js"
 import * as Check from "./internal/options.js"
 import * as Sql from "./internal/sql.js"
 import { retryBusy } from "./internal/sql.js"
@@ -629,16 +629,16 @@ export const make = Effect.gen(function*() {
     return Number(rows[0]?.n ?? 0)
   })
 
-  /** A page in the API's own order (newest `createdAt` first, then id), for the `Meetings` layer. */
+  /** A page in the API's own order (newest `createdAt` first, then id ascending), for the `Meetings` layer. */
   const page = Effect.fn("MeetingsRepo.page")(function*(principal: Principal, limit: number, offset: number) {
     const rows = yield* sql<StoredRow>`SELECT id, body, fetched_at, pending, gone, written_at FROM meetings
       WHERE principal = ${principal} AND gone = 0
-      ORDER BY created_at DESC, id DESC LIMIT ${limit} OFFSET ${offset}`.pipe(mapSql("Cannot list meetings"))
+      ORDER BY created_at DESC, id ASC LIMIT ${limit} OFFSET ${offset}`.pipe(mapSql("Cannot list meetings"))
     return yield* decodeRows(principal, rows)
   })
 
   /**
-   * Keyset pagination in the API's order (newest `createdAt` first, then id), for streaming the
+   * Keyset pagination in the API's order (newest `createdAt` first, then id ascending), for streaming the
    * whole mirror with flat memory. `after` is the key of the previous page's last row; `next` is
    * this page's (`None` after the last page), read from the rows themselves so a skipped damaged
    * row does not end the stream early.
@@ -651,11 +651,11 @@ export const make = Effect.gen(function*() {
     const rows = after === null
       ? yield* sql<KeyedRow>`SELECT id, body, fetched_at, pending, gone, written_at, created_at FROM meetings
           WHERE principal = ${principal} AND gone = 0
-          ORDER BY created_at DESC, id DESC LIMIT ${limit}`.pipe(mapSql("Cannot list meetings"))
+          ORDER BY created_at DESC, id ASC LIMIT ${limit}`.pipe(mapSql("Cannot list meetings"))
       : yield* sql<KeyedRow>`SELECT id, body, fetched_at, pending, gone, written_at, created_at FROM meetings
           WHERE principal = ${principal} AND gone = 0
-          AND (created_at < ${after.createdAt} OR (created_at = ${after.createdAt} AND id < ${after.id}))
-          ORDER BY created_at DESC, id DESC LIMIT ${limit}`.pipe(mapSql("Cannot list meetings"))
+          AND (created_at < ${after.createdAt} OR (created_at = ${after.createdAt} AND id > ${after.id}))
+          ORDER BY created_at DESC, id ASC LIMIT ${limit}`.pipe(mapSql("Cannot list meetings"))
     const last = rows[rows.length - 1]
     const next = rows.length < limit || last === undefined
       ? Option.none<{ readonly createdAt: number; readonly id: string }>()
@@ -1027,6 +1027,22 @@ export const make = Effect.gen(function*() {
     // The FTS delete trigger has already removed their terms from the full-text index.
   })
 
+  /**
+   * With the outbox of `from` moved to `to`: its provisional meetings (queued creates, `local_…`
+   * ids) move too. Its other pending rows (queued updates of real meetings, in `from`'s view) stay
+   * with `from` and are marked stale there; `to` shows its own copy until the update is replayed.
+   * Run inside the caller's transaction.
+   */
+  const adoptProvisional = (from: Principal, to: Principal) =>
+    Effect.gen(function*() {
+      invalidateAll()
+      const local = `${localIdPrefix}%`
+      yield* sql`UPDATE meeting_attendees SET principal = ${to} WHERE principal = ${from} AND meeting_id LIKE ${local}
+        AND meeting_id IN (SELECT id FROM meetings WHERE principal = ${from} AND pending = 1)`
+      yield* sql`UPDATE meetings SET principal = ${to} WHERE principal = ${from} AND pending = 1 AND id LIKE ${local}`
+      yield* sql`UPDATE meetings SET pending = 0, fetched_at = 0 WHERE principal = ${from} AND pending = 1`
+    }).pipe(mapSql("Cannot move provisional meetings"))
+
   /** Re-derive the full-text index from the table (repairs it; not needed in normal operation). */
   const rebuildFullText = Dialect.rebuildFullTextIndex(sql).pipe(retryBusy, mapSql("Cannot rebuild the full-text index"))
 
@@ -1054,6 +1070,7 @@ export const make = Effect.gen(function*() {
     readStats,
     clear,
     rebuildFullText,
+    adoptProvisional,
     runningScan,
     optimize: Dialect.optimize(sql).pipe(mapSql("Cannot refresh planner statistics"))
   } as const

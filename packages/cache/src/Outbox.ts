@@ -13,6 +13,7 @@ import { SqlClient } from "@effect/sql"
 import type { MeetingsError } from "@lightfield-effect/core"
 import { Effect, Option, Schema } from "effect"
 import { mapSql } from "./CacheError.js"
+import { isLocalId } from "./internal/provisional.js"
 import { retryBusy, transaction } from "./internal/sql.js"
 import type { Principal } from "./Principal.js"
 
@@ -48,8 +49,7 @@ export interface OutboxEntry {
   readonly updatedAt: number
 }
 
-export const localIdPrefix = "local_"
-export const isLocalId = (id: string): boolean => id.startsWith(localIdPrefix)
+export { isLocalId, localIdPrefix } from "./internal/provisional.js"
 
 export const describeError = (e: MeetingsError.MeetingsError | { readonly _tag: string; readonly message: string }): OutboxError => {
   // Unprocessable carries no status field: it is always a 422.
@@ -291,7 +291,37 @@ export const make = Effect.gen(function*() {
       AND (target_id = ${id} OR target_id IN (SELECT local_id FROM id_map WHERE principal = ${principal} AND real_id = ${id}))`
       .pipe(Effect.map((rows) => Number(rows[0]?.n ?? 0)), mapSql("Cannot read the outbox"))
 
+  /** Other principals of this file with queued writes or dead letters (a rotated key, a changed principal). */
+  const elsewhere = (principal: Principal) =>
+    sql<{ principal: string; queued: number; dead: number }>`SELECT principal,
+        COALESCE(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0) AS queued,
+        COALESCE(SUM(CASE WHEN status = 'dead' THEN 1 ELSE 0 END), 0) AS dead
+      FROM outbox WHERE principal <> ${principal} GROUP BY principal ORDER BY principal`.pipe(
+      Effect.map((rows) =>
+        rows.map((r) => ({ principal: r.principal, queued: Number(r.queued), deadLetters: Number(r.dead) }))
+      ),
+      mapSql("Cannot read the outbox")
+    )
+
+  /**
+   * Move every entry (pending and dead) and every resolved provisional id of `from` to `to`, after
+   * `to`'s own entries and in their order. Run inside the caller's transaction. Returns how many
+   * entries moved.
+   */
+  const adopt = (from: Principal, to: Principal) =>
+    Effect.gen(function*() {
+      const last = yield* sql<{ seq: number }>`SELECT COALESCE(MAX(seq), 0) AS seq FROM outbox WHERE principal = ${to}`
+      const offset = Number(last[0]?.seq ?? 0)
+      const moved = yield* sql<{ seq: number }>`UPDATE outbox SET principal = ${to}, seq = seq + ${offset}
+        WHERE principal = ${from} RETURNING seq`
+      yield* sql`UPDATE id_map SET principal = ${to} WHERE principal = ${from}
+        AND local_id NOT IN (SELECT local_id FROM id_map WHERE principal = ${to})`
+      return moved.length
+    }).pipe(mapSql("Cannot move outbox entries"))
+
   return {
+    elsewhere,
+    adopt,
     enqueue,
     pending,
     deadLetters,

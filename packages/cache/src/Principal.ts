@@ -5,7 +5,8 @@
  *
  * The principal is a non-reversible fingerprint of the API key: SHA-256 over a fixed
  * domain-separation prefix plus the key, hex, truncated to 32 characters (128 bits). The key itself
- * is never stored. An explicit principal (e.g. a user id) can be used instead.
+ * is never stored. An explicit principal (e.g. a user id) can be used instead; it may not start
+ * with `k_`, the namespace of key fingerprints.
  */
 import { createHash } from "node:crypto"
 import { Either, ParseResult, Redacted, Schema } from "effect"
@@ -26,9 +27,17 @@ export const fromApiKey = (apiKey: string | Redacted.Redacted<string>): Principa
   return Principal.make(`k_${digest.slice(0, 32)}`)
 }
 
-/** An explicit principal (letters, digits and `_.:@-`, at most 128 characters). */
+/**
+ * The prefix of key-derived principals. Chosen principals may not start with it (in any case), so
+ * the two namespaces never meet: an explicit principal can never equal another key's fingerprint.
+ */
+export const keyPrefix = "k_"
+
+/** An explicit principal (letters, digits and `_.:@-`, at most 128 characters, not starting with `k_`). */
 export const make = (value: string): Principal => Principal.make(value)
 
 /** Check an explicit principal without throwing: the principal, or why it is not one. */
 export const validate = (value: string): Either.Either<Principal, string> =>
-  Either.mapLeft(Schema.decodeUnknownEither(Principal)(value), (e) => ParseResult.TreeFormatter.formatErrorSync(e))
+  value.slice(0, keyPrefix.length).toLowerCase() === keyPrefix
+    ? Either.left(`"${keyPrefix}" is reserved for principals derived from API keys; choose another principal`)
+    : Either.mapLeft(Schema.decodeUnknownEither(Principal)(value), (e) => ParseResult.TreeFormatter.formatErrorSync(e))

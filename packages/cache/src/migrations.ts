@@ -124,6 +124,13 @@ const addOutboxSends = Effect.gen(function*() {
   yield* sql`UPDATE outbox SET sends = 1, first_sent_at = created_at WHERE last_error IS NOT NULL`
 })
 
+/** Pages in the API's order (createdAt desc, then id asc: spec §14 #9) read straight off an index. */
+const indexApiOrder = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE INDEX meetings_by_api_order ON meetings (principal, created_at DESC, id ASC)`
+  yield* sql`DROP INDEX IF EXISTS meetings_by_created`
+})
+
 /** All migrations, keyed `NNNN_name` as `Migrator.fromRecord` expects. Append only. */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
   "0001_create_meetings": createMeetings,
@@ -131,7 +138,8 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
   "0003_create_full_text": createFullText,
   "0004_create_read_stats": createReadStats,
   "0005_add_sync_lease": addSyncLease,
-  "0006_add_outbox_sends": addOutboxSends
+  "0006_add_outbox_sends": addOutboxSends,
+  "0007_index_api_order": indexApiOrder
 }
 
 /** The migrations table (the `@effect/sql` default). */

@@ -5,9 +5,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Meeting } from "@lightfield-effect/core"
 import { Sandbox } from "@lightfield-effect/sandbox"
-import { Effect, Schema } from "effect"
+import { Chunk, Effect, Schema, Stream } from "effect"
 import { join } from "node:path"
-import { makeFake, many, tempDir, withCache } from "./fixtures.js"
+import { makeFake, many, meeting, tempDir, withCache } from "./fixtures.js"
 import { withCache as withSandboxCache } from "./sandbox.js"
 
 describe("a short page never ends a scan as complete", () => {
@@ -49,6 +49,34 @@ describe("a short page never ends a scan as complete", () => {
           assert.strictEqual(yield* cache.count(), 60)
           // A client that fills the rest of the listing may call the scan complete: then it saw all 60.
           if (short.complete) assert.strictEqual(short.meetings, 60)
+        }))
+    }))
+})
+
+describe("cached pages keep the API's order", () => {
+  it.scopedLive("[regression] meetings created at the same instant are ordered by id ascending, as the API does", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const createdAt = "2026-02-01T09:00:00.000Z"
+      // Ten meetings per instant, three instants: ties everywhere, across page and stream boundaries.
+      const tied = Array.from({ length: 30 }, (_, i) =>
+        meeting(`t_${String(29 - i).padStart(2, "0")}`, {
+          createdAt: new Date(Date.parse(createdAt) + Math.floor(i / 10) * 60_000).toISOString()
+        }))
+      const fake = makeFake(tied)
+      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+        Effect.gen(function*() {
+          const remote = yield* cache.list({ limit: 25, offset: 0 }, { policy: "NetworkFirst" })
+          const remote2 = yield* cache.list({ limit: 25, offset: 25 }, { policy: "NetworkFirst" })
+          yield* cache.sync()
+          const local = yield* cache.list({ limit: 25, offset: 0 }, { policy: "CacheOnly" })
+          const local2 = yield* cache.list({ limit: 25, offset: 25 }, { policy: "CacheOnly" })
+          const ids = (page: { readonly data: ReadonlyArray<{ readonly id: string }> }) => page.data.map((m) => m.id)
+          assert.deepStrictEqual([...ids(local), ...ids(local2)], [...ids(remote), ...ids(remote2)])
+          const streamed = Chunk.toReadonlyArray(yield* Stream.runCollect(cache.streamLocal)).map((m) => m.id)
+          assert.deepStrictEqual(streamed, [...ids(remote), ...ids(remote2)])
+          // Within one instant, ids ascend.
+          assert.deepStrictEqual(ids(remote).slice(0, 10), [...ids(remote).slice(0, 10)].sort())
         }))
     }))
 })

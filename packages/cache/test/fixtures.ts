@@ -132,7 +132,8 @@ export const makeFake = (initial: Iterable<Meeting.Meeting> = []) => {
   const visible = (): ReadonlyArray<Meeting.Meeting> =>
     Array.from(state.meetings.values())
       .filter((m) => !state.hidden.has(m.id))
-      .sort((a, b) => DateTime.toEpochMillis(b.createdAt) - DateTime.toEpochMillis(a.createdAt) || (a.id < b.id ? 1 : -1))
+      // The API's order (spec §14 #9, as the sandbox): createdAt desc, then id asc.
+      .sort((a, b) => DateTime.toEpochMillis(b.createdAt) - DateTime.toEpochMillis(a.createdAt) || (a.id < b.id ? -1 : 1))
 
   const shape: Meetings.MeetingsShape = {
     create: (params: MeetingParams.CreateMeetingParams, options) =>

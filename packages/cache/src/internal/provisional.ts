@@ -6,6 +6,9 @@ import { Meeting } from "@lightfield-effect/core"
 import type { MeetingParams } from "@lightfield-effect/core"
 import { DateTime } from "effect"
 
+/** The prefix of provisional ids, handed out for queued creates. */
+export const localIdPrefix = "local_"
+export const isLocalId = (id: string): boolean => id.startsWith(localIdPrefix)
 
 type Field = Meeting.Meeting["fields"][string]
 

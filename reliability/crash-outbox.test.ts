@@ -216,7 +216,7 @@ describe("crash with a non-empty outbox", () => {
             const real = yield* cache.resolveId(row.local_id)
             if (Option.isSome(real)) {
               resolved.set(row.local_id, real.value)
-              const read = yield* cache.get(row.local_id, { policy: "CacheOnly" })
+              const read = yield* cache.retrieve(row.local_id, { policy: "CacheOnly" })
               assert.strictEqual(read.value.id, real.value, `${label}: a read by the provisional id answers the real meeting`)
               assert.isFalse(read.pending, `${label}: a replayed create is no longer pending`)
             }
@@ -225,7 +225,7 @@ describe("crash with a non-empty outbox", () => {
         }))
         tally.lost += final.dead.length + final.pending.length
         assert.deepStrictEqual(
-          final.dead.map((d) => `${d.op} ${d.targetId}: ${d.lastError?.tag} ${d.lastError?.message}`),
+          final.dead.map((d) => `${d.op} ${d.targetId}: ${d.lastError?._tag} ${d.lastError?.message}`),
           [],
           `${label}: dead letters`
         )
@@ -384,7 +384,7 @@ describe("crash with a non-empty outbox", () => {
       assert.strictEqual(onServer.length, 1, "the server executed the create once")
       assert.strictEqual(onServer[0]!.id, created.id)
       assert.deepStrictEqual(
-        dead.map((d) => `${d.op}: ${d.lastError?.tag} after ${d.attempts} attempts`),
+        dead.map((d) => `${d.op}: ${d.lastError?._tag} after ${d.attempts} attempts`),
         [],
         `a write the server executed must not be a dead letter (replay: ${replay.dead} dead)`
       )

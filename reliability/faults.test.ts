@@ -174,7 +174,7 @@ const runOp = (env: Env, op: Op, timeout: Duration.Duration) =>
       case "cache.sync":
         return yield* Effect.as(env.cache.sync({ timeout }), "network")
       case "cache.get NetworkFirst":
-        return (yield* env.cache.get(env.syncedId, { policy: "NetworkFirst", timeout })).source
+        return (yield* env.cache.retrieve(env.syncedId, { policy: "NetworkFirst", timeout })).source
       case "cache.list NetworkFirst":
         return yield* Effect.as(env.cache.list({ limit: 10 }, { policy: "NetworkFirst", timeout }), "network")
     }
@@ -216,15 +216,15 @@ const readsDuringFault = (env: Env, kind: FaultKind, fault: Sandbox.Fault) =>
     yield* env.sb.inject({ fault })
     const undecodable = kind === "MalformedJson" || kind === "SchemaViolation"
     const reads = [
-      ["CacheFirst get", env.cache.get(env.syncedId, { policy: "CacheFirst" }), "success"],
+      ["CacheFirst get", env.cache.retrieve(env.syncedId, { policy: "CacheFirst" }), "success"],
       [
         "StaleWhileRevalidate get",
-        env.cache.get(env.syncedId, { policy: "StaleWhileRevalidate", maxAge: 0, timeout: callTimeout(kind) }),
+        env.cache.retrieve(env.syncedId, { policy: "StaleWhileRevalidate", maxAge: 0, timeout: callTimeout(kind) }),
         "success"
       ],
       [
         "NetworkFirst get",
-        env.cache.get(env.syncedId, { policy: "NetworkFirst", timeout: callTimeout(kind) }),
+        env.cache.retrieve(env.syncedId, { policy: "NetworkFirst", timeout: callTimeout(kind) }),
         undecodable ? "UndecodableResponse" : "success"
       ]
     ] as const
@@ -343,9 +343,9 @@ describe("fault matrix", () => {
       const html = (m: { readonly fields: Readonly<Record<string, { readonly valueType: string } | undefined>> }) =>
         Object.values(m.fields).some((f) => f?.valueType === "HTML")
       assert.isTrue(html(yield* env.api.retrieve(env.syncedId)), "the client keeps the unknown valueType")
-      const fresh = yield* env.cache.get(env.syncedId, { policy: "NetworkFirst" })
+      const fresh = yield* env.cache.retrieve(env.syncedId, { policy: "NetworkFirst" })
       assert.isTrue(html(fresh.value), "the cache answers it")
-      const cached = yield* env.cache.get(env.syncedId, { policy: "CacheOnly" })
+      const cached = yield* env.cache.retrieve(env.syncedId, { policy: "CacheOnly" })
       assert.isTrue(html(cached.value), "the cache stored it")
       yield* env.cache.sync()
       const stored = yield* env.cache.query({ limit: 500 })

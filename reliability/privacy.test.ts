@@ -169,12 +169,12 @@ describe("privacy fuzz", () => {
               const theirs = others.flatMap((o) => [...o.localIds])
               if (theirs.length === 0) return false
               const id = rng.pick(theirs)
-              const answer = yield* attempt(`get another's provisional (${policy})`, p.cache.get(id, { policy }))
+              const answer = yield* attempt(`get another's provisional (${policy})`, p.cache.retrieve(id, { policy }))
               if (Option.isSome(answer)) leak(`${p.label} read another principal's provisional ${id}: ${answer.value.value.id}`)
               return false
             }
             const id = kind === 1 && p.localIds.size > 0 ? rng.pick([...p.localIds]) : rng.pick(ids)
-            const answer = yield* attempt(`get (${policy})`, p.cache.get(id, { policy, ...(rng.chance(0.3) ? { maxAge: 0 } : {}) }))
+            const answer = yield* attempt(`get (${policy})`, p.cache.retrieve(id, { policy, ...(rng.chance(0.3) ? { maxAge: 0 } : {}) }))
             if (Option.isSome(answer)) checkMeeting(p, answer.value.value, `get ${policy}`)
             return false
           }
@@ -362,7 +362,7 @@ describe("privacy fuzz", () => {
             .run(source.body, source.description, member.fingerprint, target))
         const leaksBefore = tally.leaks
         yield* Effect.sleep(Duration.millis(150))
-        const read = yield* member.cache.get(target, { policy: "CacheOnly" })
+        const read = yield* member.cache.retrieve(target, { policy: "CacheOnly" })
         checkNow(member, read.value, "planted")
         yield* inspect("planted")
         const detected = tally.leaks - leaksBefore

@@ -5,7 +5,7 @@
  * point, so it is allowed to run effects).
  */
 import { NodeHttpClient } from "@effect/platform-node"
-import { Database, MeetingsCache, MeetingsRepo } from "@lightfield-effect/cache"
+import { Database, MeetingQuery, MeetingsCache } from "@lightfield-effect/cache"
 import { MeetingsClient } from "@lightfield-effect/core"
 import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Redacted } from "effect"
 
@@ -62,7 +62,7 @@ export const timeGets = (runtime: OursRuntime, ids: ReadonlyArray<string>): Prom
       const samples = new Float64Array(ids.length)
       for (let i = 0; i < ids.length; i++) {
         const t0 = performance.now()
-        const got = yield* cache.get(ids[i]!, { policy: "CacheFirst" })
+        const got = yield* cache.retrieve(ids[i]!, { policy: "CacheFirst" })
         samples[i] = performance.now() - t0
         if (got.source !== "cache") return yield* Effect.dieMessage(`get(${ids[i]}) went to the network`)
       }
@@ -73,7 +73,7 @@ export const timeGets = (runtime: OursRuntime, ids: ReadonlyArray<string>): Prom
 /** Per-operation latencies (ms) of `query(q)`, cycling through the queries; also the result sizes. */
 export const timeQueries = (
   runtime: OursRuntime,
-  queries: ReadonlyArray<MeetingsRepo.MeetingQuery>,
+  queries: ReadonlyArray<MeetingQuery.MeetingQuery>,
   iterations: number
 ): Promise<{ readonly samples: Float64Array; readonly sizes: Array<number> }> =>
   runtime.runPromise(

@@ -27,7 +27,7 @@ export interface EnqueueArgs extends CacheArgs {
 serve((a: EnqueueArgs) =>
   Effect.gen(function*() {
     const cache = yield* MeetingsCache.MeetingsCache
-    for (const id of a.prime) yield* cache.get(id, { policy: "CacheFirst" })
+    for (const id of a.prime) yield* cache.retrieve(id, { policy: "CacheFirst" })
     say("READY")
     const localIds: Array<string> = []
     for (const write of a.writes) {

@@ -114,7 +114,7 @@ const get = Command.make("get", {
 }, (o) =>
   withCache(o.db, (cache) =>
     Effect.gen(function*() {
-      const answer = yield* cache.get(o.id, { policy: o.policy })
+      const answer = yield* cache.retrieve(o.id, { policy: o.policy })
       const m = answer.value
       const provenance = {
         source: answer.source,
@@ -206,7 +206,7 @@ const outboxList = Command.make("list", { db, json }, (o) =>
             e.targetId ?? e.localId ?? "-",
             e.status,
             String(e.attempts),
-            e.lastError === null ? "" : `${e.lastError.tag}: ${e.lastError.message}`
+            e.lastError === null ? "" : `${e.lastError._tag}: ${e.lastError.message}`
           ]),
           60
         ))

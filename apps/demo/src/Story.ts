@@ -99,7 +99,7 @@ export const run = (dbFile: string) =>
     const sample = latest[0].value
     const offline = yield* Effect.gen(function*() {
       const cache = yield* MeetingsCache.MeetingsCache
-      const [byId, getTime] = yield* timed(cache.get(sample.id, { policy: "NetworkFirst" }))
+      const [byId, getTime] = yield* timed(cache.retrieve(sample.id, { policy: "NetworkFirst" }))
       const organizer = Option.getOrElse(sample.organizerEmail, () => "")
       const [byOrganizer, organizerTime] = yield* timed(cache.query({ organizer, limit: 100 }))
       const [search, searchTime] = yield* timed(cache.query({ text: Option.getOrElse(sample.title, () => "").split(" ")[0] ?? "", limit: 100 }))

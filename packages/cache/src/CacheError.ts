@@ -4,7 +4,7 @@
  * `CacheMiss`. Core's `MeetingsError` union passes through untouched. `SqlError` and `ParseError`
  * never leave this package.
  */
-import { Effect, Schema } from "effect"
+import { Schema } from "effect"
 
 export const CacheErrorReason = Schema.Literal(
   /** The database file could not be opened (permissions, a directory, a missing parent folder). */
@@ -43,70 +43,3 @@ export class CacheMiss extends Schema.TaggedError<CacheMiss>()("CacheMiss", {
   id: Schema.String,
   message: Schema.String
 }) {}
-
-/** SQLite result codes carried by better-sqlite3's `SqliteError.code`. */
-export const sqliteCode = (cause: unknown): string | undefined => {
-  if (typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string") {
-    return cause.code
-  }
-  return undefined
-}
-
-const causeOf = (error: unknown): unknown =>
-  typeof error === "object" && error !== null && "cause" in error ? error.cause : error
-
-/** The SQLite code anywhere in a short cause chain (`CacheError` → `SqlError` → `SqliteError`). */
-const codeInChain = (error: unknown): string | undefined => {
-  let current = error
-  for (let depth = 0; depth < 4 && current !== undefined && current !== null; depth++) {
-    const code = sqliteCode(current)
-    if (code !== undefined) return code
-    const next = causeOf(current)
-    if (next === current) return undefined
-    current = next
-  }
-  return undefined
-}
-
-/** True for `SQLITE_BUSY`, `SQLITE_BUSY_SNAPSHOT`, `SQLITE_LOCKED`…: worth retrying. */
-export const isBusy = (error: unknown): boolean => {
-  if (error instanceof CacheError && error.reason === "Busy") return true
-  const code = codeInChain(error)
-  return code !== undefined && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"))
-}
-
-const isCorruptCode = (code: string | undefined): boolean =>
-  code !== undefined && (code.startsWith("SQLITE_NOTADB") || code.startsWith("SQLITE_CORRUPT"))
-
-const isFullCode = (code: string | undefined): boolean => code !== undefined && code.startsWith("SQLITE_FULL")
-
-/** Classify an underlying failure (a `SqlError`, a `ParseError`, a defect) as a `CacheError`. */
-export const fromCause = (
-  error: unknown,
-  fallback: CacheErrorReason,
-  message: string,
-  file?: string
-): CacheError => {
-  const code = codeInChain(error)
-  const reason: CacheErrorReason = isCorruptCode(code)
-    ? "Corrupt"
-    : isBusy(error)
-    ? "Busy"
-    : isFullCode(code)
-    ? "Full"
-    : fallback
-  const detail = error instanceof Error ? `: ${error.message}` : ""
-  const inner = causeOf(error)
-  const innerDetail = inner !== error && inner instanceof Error ? ` (${inner.message})` : ""
-  return new CacheError({
-    reason,
-    message: `${message}${detail}${innerDetail}`,
-    cause: error,
-    ...(file === undefined ? {} : { file })
-  })
-}
-
-/** Map the SQL and parse failures of an effect to `CacheError` (use at every repo method boundary). */
-export const mapSql = (message: string, fallback: CacheErrorReason = "Query") =>
-<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, CacheError, R> =>
-  Effect.mapError(self, (e) => (e instanceof CacheError ? e : fromCause(e, fallback, message)))

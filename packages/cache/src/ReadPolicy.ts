@@ -74,3 +74,10 @@ export const fromLocalWrite = <A>(value: A, now: number): Cached<A> => ({
   stale: false,
   pending: true
 })
+
+/** What `refresh(ids)` did. */
+export interface RefreshResult {
+  readonly refreshed: ReadonlyArray<string>
+  /** Ids that answered 404 and are now marked gone. */
+  readonly gone: ReadonlyArray<string>
+}

@@ -25,17 +25,21 @@
  *
  * So a sync that completes leaves exactly the server's set (plus unconfirmed local writes) servable,
  * however many scans were interrupted before it.
+ *
+ * This module holds the sync's options and answers; `MeetingsCache.sync` runs it.
+ *
+ * @since 0.1.0
  */
-import type { Meeting, Meetings } from "@lightfield-effect/core"
-import { MeetingParams, MeetingsError } from "@lightfield-effect/core"
-import { Chunk, Clock, Data, Duration, Effect, Either, Option, Ref, Schedule, Stream } from "effect"
-import { CacheError } from "./CacheError.js"
-import * as CacheMetrics from "./CacheMetrics.js"
-import * as LeaseOwner from "./internal/leaseOwner.js"
+import { MeetingParams } from "@lightfield-effect/core"
+import type { Duration, Effect } from "effect"
+import { Either, Option } from "effect"
 import * as Check from "./internal/options.js"
-import type { MeetingsRepo } from "./MeetingsRepo.js"
-import type { Principal } from "./Principal.js"
 
+/**
+ * A progress event of a sync.
+ *
+ * @since 0.1.0
+ */
 export interface SyncProgress {
   readonly scanId: string
   readonly phase: "scanning" | "reconciling" | "done"
@@ -52,6 +56,11 @@ export interface SyncProgress {
   readonly eta: Option.Option<Duration.Duration>
 }
 
+/**
+ * How a sync runs.
+ *
+ * @since 0.1.0
+ */
 export interface SyncOptions {
   /** Page size, 1..25 (default 25). */
   readonly pageSize?: number
@@ -74,6 +83,11 @@ export interface SyncOptions {
   readonly leaseWait?: Duration.DurationInput
 }
 
+/**
+ * What a sync did.
+ *
+ * @since 0.1.0
+ */
 export interface SyncResult {
   readonly scanId: string
   /**
@@ -94,20 +108,46 @@ export interface SyncResult {
   readonly duration: Duration.Duration
 }
 
-export interface SyncDeps {
-  readonly principal: Principal
-  readonly repo: MeetingsRepo
-  readonly network: Meetings.MeetingsShape
-  readonly publish: (progress: SyncProgress) => Effect.Effect<void>
+/**
+ * The persisted state of a principal's sync.
+ *
+ * @since 0.1.0
+ */
+export interface SyncState {
+  readonly scanId: string
+  readonly startedAt: number
+  readonly finishedAt: number | null
+  readonly lastCompleteAt: number | null
+  readonly pages: number
+  readonly items: number
+  /** How many scans were interrupted before finishing (since the last complete one). */
+  readonly interrupted: number
 }
 
-const defaultBatchSize = 500
-/** Most meetings in one transaction. */
+/**
+ * Meetings per transaction when `batchSize` is not given.
+ *
+ * @since 0.1.0
+ */
+export const defaultBatchSize = 500
+/**
+ * Most meetings in one transaction.
+ *
+ * @since 0.1.0
+ */
 export const maxBatchSize = 10_000
-/** Most pages requested at once. */
+/**
+ * Most pages requested at once.
+ *
+ * @since 0.1.0
+ */
 export const maxConcurrency = 64
 
-/** What is wrong with the first invalid option, as `[option, message]`; `None` when all are valid. */
+/**
+ * What is wrong with the first invalid option, as `[option, message]`; `None` when all are valid.
+ *
+ * @since 0.1.0
+ */
 export const checkOptions = (options: SyncOptions): Option.Option<readonly [keyof SyncOptions, string]> => {
   const checks: ReadonlyArray<readonly [keyof SyncOptions, Either.Either<unknown, string>]> = [
     ["pageSize", Check.optional(options.pageSize, (n) => Check.integer("pageSize", n, { min: 1, max: MeetingParams.MaxLimit }))],
@@ -121,214 +161,3 @@ export const checkOptions = (options: SyncOptions): Option.Option<readonly [keyo
   for (const [name, check] of checks) if (Either.isLeft(check)) return Option.some([name, check.left] as const)
   return Option.none()
 }
-
-/** Internal: another connection's scan took the lease over; this scan stops writing. */
-class Superseded extends Data.TaggedError("Superseded")<{}> {}
-
-/** Polls for the lease of another connection's scan (50 ms doubling, at most 1 s apart). */
-const leaseSchedule = (wait: Duration.DurationInput) =>
-  Schedule.exponential("50 millis").pipe(
-    Schedule.modifyDelay((d) => Duration.min(d, Duration.seconds(1))),
-    Schedule.upTo(wait)
-  )
-
-export const run = (
-  deps: SyncDeps,
-  options: SyncOptions = {}
-): Effect.Effect<SyncResult, MeetingsError.MeetingsError | CacheError> =>
-  Effect.gen(function*() {
-    const problem = checkOptions(options)
-    if (Option.isSome(problem)) {
-      const [param, message] = problem.value
-      return yield* new MeetingsError.InvalidParams({ param, message, status: 400 })
-    }
-    const { network, principal, repo } = deps
-    const scanId = crypto.randomUUID()
-    const leaseMillis = Duration.toMillis(Duration.decode(options.lease ?? "30 seconds"))
-    const leaseWait = options.leaseWait ?? "2 minutes"
-    let finished = false
-    // Registered before the lease is taken (releasing a lease we never got changes nothing), so an
-    // interruption at any point gives it back: a scan that does not finish releases its lease.
-    yield* Effect.addFinalizer(() =>
-      finished
-        ? Effect.void
-        : repo.releaseScan(principal, scanId).pipe(
-          Effect.catchTag("CacheError", (e) => Effect.logWarning("cannot release the sync lease", e.message))
-        )
-    )
-    // Take the principal's sync lease. Another connection's scan may hold it: wait for it, unless
-    // its holder is a dead process of this host (then its lease is released at once).
-    const owner = LeaseOwner.current()
-    const tryStart = Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      repo.startScan(principal, scanId, now, now + leaseMillis, owner))
-    yield* tryStart.pipe(
-      Effect.flatMap((acquired) =>
-        acquired ? Effect.succeed(true) : Effect.flatMap(repo.leaseHolder(principal), (holder) =>
-          Option.isSome(holder) && LeaseOwner.isDead(holder.value.owner)
-            ? Effect.logWarning("the sync lease is held by a process that no longer exists; taking over", {
-              owner: holder.value.owner
-            }).pipe(Effect.zipRight(repo.releaseScan(principal, holder.value.scanId)), Effect.zipRight(tryStart))
-            : Effect.succeed(false))
-      ),
-      Effect.flatMap((acquired) => (acquired ? Effect.void : Effect.fail(new Superseded()))),
-      Effect.retry({ schedule: leaseSchedule(leaseWait), while: (e) => e._tag === "Superseded" }),
-      Effect.catchTag("Superseded", () =>
-        new CacheError({
-          reason: "Busy",
-          message: `Another connection's sync of this principal still holds the lease after ${Duration.format(Duration.decode(leaseWait))}`
-        }))
-    )
-    // Read after taking the lease: `startScan` counted an unfinished previous scan as interrupted
-    // (one we waited for and that finished is not).
-    const interruptedBefore = Option.match(yield* repo.syncState(principal), {
-      onNone: () => 0,
-      onSome: (s) => s.interrupted
-    })
-    const startedAt = yield* Clock.currentTimeMillis
-    if (interruptedBefore > 0) {
-      yield* Effect.logInfo("resuming after an interrupted sync", { interrupted: interruptedBefore })
-    }
-
-    const latest = yield* Ref.make<Meetings.StreamProgress>({ pages: 0, items: 0, totalCount: 0, complete: false })
-    // The smallest `totalCount` any page reported: a scan that emitted fewer distinct meetings did
-    // not cover the listing (a short page ended it early), whatever its closing event says.
-    const leastTotal = yield* Ref.make(Number.POSITIVE_INFINITY)
-    const stored = yield* Ref.make(0)
-
-    const progress = (phase: SyncProgress["phase"]) =>
-      Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        const page = yield* Ref.get(latest)
-        const meetings = yield* Ref.get(stored)
-        const elapsedMillis = Math.max(1, now - startedAt)
-        const rate = meetings / (elapsedMillis / 1000)
-        const remaining = Math.max(0, page.totalCount - meetings)
-        const p: SyncProgress = {
-          scanId,
-          phase,
-          pages: page.pages,
-          meetings,
-          totalCount: page.totalCount,
-          elapsed: Duration.millis(elapsedMillis),
-          ratePerSecond: rate,
-          eta: phase === "done"
-            ? Option.some(Duration.zero)
-            : rate > 0
-            ? Option.some(Duration.millis(Math.round((remaining / rate) * 1000)))
-            : Option.none()
-        }
-        yield* deps.publish(p)
-        if (options.onProgress !== undefined) yield* options.onProgress(p)
-      })
-
-    const scanned = yield* network.stream({
-      pageSize: options.pageSize ?? 25,
-      concurrency: options.concurrency ?? 4,
-      onProgress: (p) =>
-        Effect.zipRight(
-          Ref.set(latest, p),
-          p.complete ? Effect.void : Ref.update(leastTotal, (least) => Math.min(least, p.totalCount))
-        ),
-      ...(options.timeout === undefined ? {} : { timeout: options.timeout })
-    }).pipe(
-      Stream.groupedWithin(options.batchSize ?? defaultBatchSize, options.batchWindow ?? "1 second"),
-      Stream.mapEffect((chunk) =>
-        Effect.gen(function*() {
-          const now = yield* Clock.currentTimeMillis
-          const page = yield* Ref.get(latest)
-          const items: ReadonlyArray<Meeting.Meeting> = Chunk.toReadonlyArray(chunk)
-          const written = yield* repo.upsertScanned(principal, items, {
-            now,
-            scanId,
-            pages: page.pages,
-            items: page.items,
-            leaseUntil: now + leaseMillis
-          })
-          if (Option.isNone(written)) return yield* new Superseded()
-          const n = written.value
-          yield* Ref.update(stored, (s) => s + n)
-          yield* CacheMetrics.syncedMeetings(Effect.succeed(n))
-          yield* progress("scanning")
-        })
-      ),
-      Stream.runDrain,
-      Effect.as(true),
-      Effect.catchTag("Superseded", () =>
-        Effect.as(Effect.logWarning("another connection's scan took over; this scan stops without reconciling"), false))
-    )
-
-    const incomplete = (why: string) =>
-      Effect.gen(function*() {
-        yield* progress("done")
-        const page = yield* Ref.get(latest)
-        const now = yield* Clock.currentTimeMillis
-        const result: SyncResult = {
-          scanId,
-          complete: false,
-          pages: page.pages,
-          meetings: yield* Ref.get(stored),
-          refetched: 0,
-          gone: [],
-          resumedAfterInterrupted: interruptedBefore,
-          duration: Duration.millis(now - startedAt)
-        }
-        yield* Effect.logWarning(`sync incomplete (${why}); nothing marked gone, the next sync completes it`, {
-          pages: result.pages,
-          meetings: result.meetings
-        })
-        return result
-      })
-
-    if (!scanned) return yield* incomplete("superseded by another connection's scan")
-    // Only a scan that covered the whole listing may reconcile: the stream's closing event says so
-    // (core's `complete` requires covering `totalCount`), and the scan saw at least as many meetings
-    // as every page said exist. Inserts during the scan raise later totals, never the least one;
-    // deletions lower it.
-    const closing = yield* Ref.get(latest)
-    if (!closing.complete) return yield* incomplete("the listing was not fully covered")
-    const least = yield* Ref.get(leastTotal)
-    if (closing.items < least) {
-      return yield* incomplete(`a short page: ${closing.items} meetings listed of ${least}`)
-    }
-
-    // The scan reached the end. Reconcile: read-your-writes first, then vanished meetings.
-    yield* progress("reconciling")
-    const written = yield* repo.writtenNotSeen(principal, scanId)
-    const notFound: Array<string> = []
-    yield* Effect.forEach(written, (id) =>
-      network.retrieve(id, options.timeout === undefined ? {} : { timeout: options.timeout }).pipe(
-        Effect.flatMap((meeting) => Clock.currentTimeMillis.pipe(
-          Effect.flatMap((now) => repo.upsert(principal, [meeting], { mode: "fetch", now, scanId }))
-        )),
-        Effect.catchTag("MeetingNotFound", () => Effect.sync(() => notFound.push(id)))
-      ), { concurrency: 4, discard: true })
-    // Mark gone and finish in one transaction, only if this is still the principal's current scan.
-    const finishedAt = yield* Clock.currentTimeMillis
-    const reconciled = yield* repo.reconcileScan(principal, scanId, notFound, finishedAt)
-    if (Option.isNone(reconciled)) return yield* incomplete("superseded by another connection's scan")
-    finished = true
-    const gone = [...notFound, ...reconciled.value]
-    yield* CacheMetrics.goneMeetings(Effect.succeed(gone.length))
-    yield* repo.optimize.pipe(
-      Effect.catchTag("CacheError", (e) => Effect.logDebug("planner statistics not refreshed", e.message))
-    )
-    yield* progress("done")
-    const page = yield* Ref.get(latest)
-    const result: SyncResult = {
-      scanId,
-      complete: true,
-      pages: page.pages,
-      meetings: yield* Ref.get(stored),
-      refetched: written.length,
-      gone,
-      resumedAfterInterrupted: interruptedBefore,
-      duration: Duration.millis(finishedAt - startedAt)
-    }
-    yield* Effect.logInfo("sync complete", {
-      pages: result.pages,
-      meetings: result.meetings,
-      refetched: result.refetched,
-      gone: gone.length
-    })
-    return result
-  }).pipe(Effect.scoped, Effect.withSpan("Sync.run"), Effect.annotateLogs({ service: "cache", operation: "sync" }))

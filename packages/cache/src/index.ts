@@ -1,13 +1,14 @@
 /**
  * `@lightfield-effect/cache`: an offline-first SQLite mirror of Lightfield meetings.
+ *
+ * @since 0.1.0
  */
+export * as CachedMeetings from "./CachedMeetings.js"
 export * as CacheError from "./CacheError.js"
 export * as CacheMetrics from "./CacheMetrics.js"
 export * as Database from "./Database.js"
-export * as Dialect from "./Dialect.js"
+export * as MeetingQuery from "./MeetingQuery.js"
 export * as MeetingsCache from "./MeetingsCache.js"
-export * as MeetingsRepo from "./MeetingsRepo.js"
-export * as Migrations from "./migrations.js"
 export * as Outbox from "./Outbox.js"
 export * as Principal from "./Principal.js"
 export * as ReadPolicy from "./ReadPolicy.js"

@@ -24,13 +24,13 @@ describe("a damaged stored row", () => {
           yield* damage("m_00002")
           fake.state.down = true
           for (const policy of ["CacheOnly", "CacheFirst", "StaleWhileRevalidate"] as const) {
-            const error = yield* Effect.flip(cache.get("m_00002", { policy }))
+            const error = yield* Effect.flip(cache.retrieve("m_00002", { policy }))
             assert.strictEqual(error._tag, "CacheError", policy)
             assert.strictEqual(error._tag === "CacheError" ? error.reason : "", "Decode", policy)
             assert.include(error.message, "m_00002")
           }
           // The other rows are fine.
-          assert.strictEqual((yield* cache.get("m_00001", { policy: "CacheOnly" })).value.id, "m_00001")
+          assert.strictEqual((yield* cache.retrieve("m_00001", { policy: "CacheOnly" })).value.id, "m_00001")
         }))
     }))
 

@@ -3,10 +3,13 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Layer } from "effect"
 import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { Database, MeetingsRepo, Migrations, Principal } from "../src/index.js"
+import { Database, Principal } from "../src/index.js"
+import { MeetingRows } from "../src/internal/meetingRows.js"
+import { SqliteHandle } from "../src/internal/sqlite.js"
+import * as Migrations from "../src/internal/migrations.js"
+import { dbLayer, meeting, rowsLayer, tempDir } from "./fixtures.js"
 
 const migrationCount = Object.keys(Migrations.migrations).length
-import { dbLayer, meeting, tempDir } from "./fixtures.js"
 
 const tables = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
@@ -29,10 +32,10 @@ describe("Database", () => {
       const first = yield* Effect.gen(function*() {
         const names = yield* tables
         const ids = yield* migrationIds
-        const repo = yield* MeetingsRepo.MeetingsRepo
+        const repo = yield* MeetingRows
         yield* repo.upsert(principal, [meeting("mtg_1")], { mode: "fetch", now: 1 })
         return { names, ids }
-      }).pipe(Effect.provide(MeetingsRepo.MeetingsRepo.Default.pipe(Layer.provideMerge(dbLayer(file)))))
+      }).pipe(Effect.provide(rowsLayer(dbLayer(file))))
       assert.includeMembers(first.names, ["meetings", "meeting_attendees", "sync_state", "outbox", "id_map", "meetings_fts"])
       // Every migration of the record, applied in order, as `id_name` with the leading zeros dropped.
       assert.deepStrictEqual(first.ids, Object.keys(Migrations.migrations).map((k) => k.replace(/^0+/, "")))
@@ -40,10 +43,10 @@ describe("Database", () => {
 
       const second = yield* Effect.gen(function*() {
         const ids = yield* migrationIds
-        const repo = yield* MeetingsRepo.MeetingsRepo
+        const repo = yield* MeetingRows
         const found = yield* repo.findById(principal, "mtg_1")
         return { ids, found }
-      }).pipe(Effect.provide(MeetingsRepo.MeetingsRepo.Default.pipe(Layer.provideMerge(dbLayer(file)))))
+      }).pipe(Effect.provide(rowsLayer(dbLayer(file))))
       assert.deepStrictEqual(second.ids, first.ids)
       assert.isTrue(second.found._tag === "Some")
     }))
@@ -119,7 +122,7 @@ describe("Database file permissions", () => {
       const folder = join(dir, "private", "cache")
       const file = join(folder, "c.db")
       yield* Effect.gen(function*() {
-        const repo = yield* MeetingsRepo.MeetingsRepo
+        const repo = yield* MeetingRows
         yield* repo.upsert(Principal.make("p1"), [meeting("mtg_1")], { mode: "fetch", now: 1 })
         assert.strictEqual(mode(folder), 0o700)
         assert.strictEqual(mode(join(dir, "private")), 0o700)
@@ -127,7 +130,7 @@ describe("Database file permissions", () => {
           assert.isTrue(existsSync(path), path)
           assert.strictEqual(mode(path), 0o600, path)
         }
-      }).pipe(Effect.provide(MeetingsRepo.MeetingsRepo.Default.pipe(Layer.provideMerge(dbLayer(file)))))
+      }).pipe(Effect.provide(rowsLayer(dbLayer(file))))
     }))
 
   it.scoped("[regression] an existing world-readable cache file is made private when opened", () =>
@@ -147,4 +150,35 @@ describe("Database file permissions", () => {
       const error = yield* Effect.flip(Layer.build(dbLayer(join(dir, "plain", "c.db"))))
       assert.strictEqual(error.reason, "Open")
     }))
+})
+
+describe("one SQLite connection", () => {
+  for (const where of ["a file", ":memory:"] as const) {
+    it.scopedLive(`the SqlClient and the handle are the same connection (${where}): a transaction's own writes are seen by both`, () =>
+      Effect.gen(function*() {
+        const filename = where === ":memory:" ? ":memory:" : join(yield* tempDir, "one.db")
+        yield* Effect.gen(function*() {
+          const sql = yield* SqlClient.SqlClient
+          const handle = yield* SqliteHandle
+          const countNow = handle.use((db) => (db.prepare("SELECT COUNT(*) AS n FROM read_stats").get() as { n: number }).n)
+          const inside = yield* sql.withTransaction(Effect.gen(function*() {
+            yield* sql`INSERT INTO read_stats (principal, hits, misses, stale) VALUES ('p', 1, 0, 0)`
+            // Uncommitted, yet visible to the handle: one connection, not two.
+            return yield* countNow
+          }))
+          assert.strictEqual(inside, 1)
+          // A direct use outside a transaction waits for an open one instead of joining it.
+          const order: Array<string> = []
+          yield* Effect.all([
+            sql.withTransaction(Effect.gen(function*() {
+              yield* sql`INSERT INTO read_stats (principal, hits, misses, stale) VALUES ('q', 1, 0, 0)`
+              yield* Effect.sleep("20 millis")
+              order.push("committed")
+            })),
+            Effect.zipRight(Effect.sleep("5 millis"), Effect.tap(countNow, (n) => Effect.sync(() => order.push(`read ${n}`))))
+          ], { concurrency: 2 })
+          assert.deepStrictEqual(order, ["committed", "read 2"])
+        }).pipe(Effect.provide(dbLayer(filename)))
+      }))
+  }
 })

@@ -47,7 +47,7 @@ describe("a full disk", () => {
       const fake = makeFake([meeting("mtg_1")])
       yield* withCache(join(dir, "c.db"), fake, (cache) =>
         Effect.gen(function*() {
-          yield* cache.get("mtg_1")
+          yield* cache.retrieve("mtg_1")
           const before = yield* rowCounts
           yield* limitGrowth(0)
           const exit = yield* Effect.exit(cache.create(bulky("Too big"), { offline: true }))
@@ -72,7 +72,7 @@ describe("a full disk", () => {
       yield* withCache(join(dir, "c.db"), fake, (cache) =>
         Effect.gen(function*() {
           yield* limitGrowth(0)
-          const exit = yield* Effect.exit(cache.get("mtg_big"))
+          const exit = yield* Effect.exit(cache.retrieve("mtg_big"))
           assert.strictEqual(typedOutcome(exit), "ok")
           assert.strictEqual((yield* rowCounts).meetings, 0)
         }))
@@ -84,7 +84,7 @@ describe("a full disk", () => {
       const fake = makeFake([meeting("mtg_1"), ...many(30)])
       yield* withCache(join(dir, "c.db"), fake, (cache) =>
         Effect.gen(function*() {
-          yield* cache.get("mtg_1")
+          yield* cache.retrieve("mtg_1")
           yield* cache.create(createParams("Queued"), { offline: true })
           yield* limitGrowth(0)
           fake.state.meetings.set("mtg_1", meeting("mtg_1", { description: "z".repeat(200_000) }))
@@ -138,7 +138,7 @@ describe("a COMMIT that fails", () => {
       const fake = makeFake([meeting("mtg_1"), ...many(30)])
       yield* withCache(join(dir, "c.db"), fake, (cache) =>
         Effect.gen(function*() {
-          yield* cache.get("mtg_1")
+          yield* cache.retrieve("mtg_1")
           yield* cache.create(createParams("Queued"), { offline: true })
           const before = yield* rowCounts
           const repair = yield* failingCommits
@@ -153,7 +153,7 @@ describe("a COMMIT that fails", () => {
             assert.deepStrictEqual(yield* rowCounts, before, `${name} left nothing behind`)
           }
           // A read whose store fails still answers.
-          assert.strictEqual(typedOutcome(yield* Effect.exit(cache.get("m_00001"))), "ok")
+          assert.strictEqual(typedOutcome(yield* Effect.exit(cache.retrieve("m_00001"))), "ok")
           assert.strictEqual(fake.state.requests.filter((r) => r.op === "create").length, 0, "nothing was sent")
           yield* repair
           assert.isTrue((yield* cache.create(createParams("Works again"), { offline: true })).pending)
@@ -163,4 +163,4 @@ describe("a COMMIT that fails", () => {
     }))
 })
 
-type MeetingsCacheFailure = Effect.Effect.Error<ReturnType<MeetingsCache.MeetingsCacheShape["get"]>>
+type MeetingsCacheFailure = Effect.Effect.Error<ReturnType<MeetingsCache.MeetingsCacheShape["retrieve"]>>

@@ -7,7 +7,8 @@ import { MeetingCodec, Meetings, MeetingsError } from "@lightfield-effect/core"
 import { ConfigProvider, Deferred, Duration, Effect, Either, Exit, Fiber, Layer, Option } from "effect"
 import { hostname } from "node:os"
 import { join } from "node:path"
-import { MeetingsCache, MeetingsRepo } from "../src/index.js"
+import { CachedMeetings, MeetingsCache } from "../src/index.js"
+import * as MeetingRow from "../src/internal/meetingRow.js"
 import { cacheLayer, createParams, dbLayer, eventually, fakeLayer, makeFake, many, meeting, tempDir, withCache } from "./fixtures.js"
 
 describe("sync reconciles only complete scans (B1) and serialises scans across connections (B2)", () => {
@@ -194,7 +195,7 @@ describe("outbox (B4, B6, B10, B11)", () => {
       const fake = makeFake([meeting("mtg_1")])
       yield* withCache(join(dir, "c.db"), fake, (cache) =>
         Effect.gen(function*() {
-          yield* cache.get("mtg_1")
+          yield* cache.retrieve("mtg_1")
           const requests = fake.state.requests.length
           for (const key of ["", "k".repeat(256)]) {
             for (const offline of [true, false]) {
@@ -222,7 +223,7 @@ describe("outbox (B4, B6, B10, B11)", () => {
       const fake = makeFake([meeting("mtg_1", { description: "Secret pricing notes", transcript: "fil_1" })])
       yield* withCache(join(dir, "c.db"), fake, (cache) =>
         Effect.gen(function*() {
-          yield* cache.get("mtg_1")
+          yield* cache.retrieve("mtg_1")
           const queued = yield* cache.update("mtg_1", { fields: { $privacySetting: "METADATA" } }, { offline: true })
           assert.isTrue(queued.pending)
           fake.state.meetings.set("mtg_1", meeting("mtg_1", { access: "METADATA", privacy: "FULL" }))
@@ -237,7 +238,7 @@ describe("outbox (B4, B6, B10, B11)", () => {
           assert.notInclude(row.body, "Secret pricing notes")
           assert.notInclude(row.body, "fil_1")
           assert.strictEqual(row.pending, 1)
-          const read = yield* cache.get("mtg_1", { policy: "CacheOnly" })
+          const read = yield* cache.retrieve("mtg_1", { policy: "CacheOnly" })
           assert.isTrue(read.pending)
           assert.isTrue(Option.isNone(read.value.description))
           // The queued update is re-applied on the redacted copy.
@@ -288,10 +289,10 @@ describe("outbox (B4, B6, B10, B11)", () => {
           const stats = yield* cache.stats
           assert.strictEqual(stats.meetings, 2)
           assert.strictEqual(stats.pending, 2)
-          const updated = yield* cache.get("m_00003", { policy: "CacheOnly" })
+          const updated = yield* cache.retrieve("m_00003", { policy: "CacheOnly" })
           assert.isTrue(updated.pending)
           assert.deepStrictEqual(updated.value.privacySetting, Option.some("METADATA"))
-          assert.isTrue((yield* cache.get(created.value.id, { policy: "CacheOnly" })).pending)
+          assert.isTrue((yield* cache.retrieve(created.value.id, { policy: "CacheOnly" })).pending)
           const sql = yield* SqlClient.SqlClient
           const attendees = yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM meeting_attendees WHERE principal = 'tester'`
           assert.strictEqual(Number(attendees[0]!.n), 2) // m_00003's attendee and the queued create's one
@@ -314,15 +315,17 @@ describe("errors are typed (B12, D1, D2, D3)", () => {
     Effect.gen(function*() {
       const dir = yield* tempDir
       const fake = makeFake([meeting("mtg_1")])
-      const live = MeetingsCache.layerMeetings({ policy: "CacheOnly" }).pipe(
+      const live = CachedMeetings.layer({ policy: "CacheOnly" }).pipe(
         Layer.provide(cacheLayer(join(dir, "c.db"), fake))
       )
       const error = yield* Effect.flip(Effect.flatMap(Meetings.Meetings, (m) => m.retrieve("mtg_1")).pipe(Effect.provide(live)))
       assert.strictEqual(error._tag, "MeetingsUnavailable")
-      assert.isTrue(error.message.startsWith(MeetingsCache.localCachePrefix), error.message)
-      assert.isTrue(MeetingsCache.isLocalCacheFailure(error))
+      // A miss is told apart by its reason, never Transport (and the CacheMiss is kept as the cause).
+      assert.strictEqual(error._tag === "MeetingsUnavailable" ? error.reason : "", "NotCached")
+      assert.strictEqual(error._tag === "MeetingsUnavailable" ? (error.cause as { _tag?: string })?._tag : "", "CacheMiss")
+      assert.isTrue(CachedMeetings.isLocalFailure(error))
       assert.isFalse(
-        MeetingsCache.isLocalCacheFailure(new MeetingsError.MeetingsUnavailable({ reason: "Transport", message: "down" }))
+        CachedMeetings.isLocalFailure(new MeetingsError.MeetingsUnavailable({ reason: "Transport", message: "down" }))
       )
     }))
 
@@ -364,13 +367,14 @@ describe("errors are typed (B12, D1, D2, D3)", () => {
     }))
 
   it("a stored body that parses but is not a meeting is a Decode CacheError", () => {
+    const row = (body: string) => ({ id: "mtg_1", body, fetched_at: 1, pending: 0, gone: 0, written_at: null })
     // Parses, has timestamps, but no `relationships` (and `fields` of the wrong shape).
-    const broken = MeetingsRepo.decodeBody("mtg_1", JSON.stringify(partialBody))
+    const broken = MeetingRow.decode(row(JSON.stringify(partialBody)))
     assert.isTrue(Either.isLeft(broken))
     if (Either.isLeft(broken)) assert.strictEqual(broken.left.reason, "Decode")
-    const garbage = MeetingsRepo.decodeBody("mtg_1", "not json")
+    const garbage = MeetingRow.decode(row("not json"))
     assert.isTrue(Either.isLeft(garbage))
-    const good = MeetingsRepo.decodeBody("mtg_1", MeetingCodec.encodeMeetingJson(meeting("mtg_1")))
+    const good = MeetingRow.decode(row(MeetingCodec.encodeMeetingJson(meeting("mtg_1"))))
     assert.isTrue(Either.isRight(good))
   })
 
@@ -379,12 +383,12 @@ describe("errors are typed (B12, D1, D2, D3)", () => {
       const dir = yield* tempDir
       const file = join(dir, "c.db")
       const fake = makeFake([meeting("mtg_1")])
-      yield* withCache(file, fake, (cache) => Effect.asVoid(cache.get("mtg_1")))
+      yield* withCache(file, fake, (cache) => Effect.asVoid(cache.retrieve("mtg_1")))
       yield* Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
         yield* sql`UPDATE meetings SET body = ${JSON.stringify(partialBody)}`
       }).pipe(Effect.provide(dbLayer(file)))
-      const error = yield* Effect.flip(withCache(file, fake, (cache) => cache.get("mtg_1", { policy: "CacheOnly" })))
+      const error = yield* Effect.flip(withCache(file, fake, (cache) => cache.retrieve("mtg_1", { policy: "CacheOnly" })))
       assert.strictEqual(error._tag, "CacheError")
       assert.strictEqual(error._tag === "CacheError" ? error.reason : "", "Decode")
     }))

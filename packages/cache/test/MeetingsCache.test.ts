@@ -4,7 +4,7 @@ import { Meeting, Meetings, MeetingsError } from "@lightfield-effect/core"
 import { Chunk, ConfigProvider, Duration, Effect, Layer, Metric, Option, Queue, Stream } from "effect"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
-import { CacheMetrics, Database, MeetingsCache, Principal } from "../src/index.js"
+import { CachedMeetings, CacheMetrics, Database, MeetingsCache, Principal } from "../src/index.js"
 import { cacheLayer, createParams, eventually, type Fake, fakeLayer, makeFake, many, meeting, tempDir, withCache } from "./fixtures.js"
 
 describe("MeetingsCache read policies (fake network)", () => {
@@ -14,14 +14,14 @@ describe("MeetingsCache read policies (fake network)", () => {
       const fake = makeFake([meeting("mtg_1")])
       yield* withCache(join(dir, "c.db"), fake, (cache) =>
         Effect.gen(function*() {
-          const first = yield* cache.get("mtg_1", { policy: "CacheFirst" })
+          const first = yield* cache.retrieve("mtg_1", { policy: "CacheFirst" })
           assert.strictEqual(first.source, "network")
           fake.state.down = true
-          const second = yield* cache.get("mtg_1", { policy: "CacheFirst" })
+          const second = yield* cache.retrieve("mtg_1", { policy: "CacheFirst" })
           assert.strictEqual(second.source, "cache")
           assert.isFalse(second.pending)
           assert.strictEqual(second.value.id, "mtg_1")
-          const miss = yield* Effect.flip(cache.get("mtg_2", { policy: "CacheFirst" }))
+          const miss = yield* Effect.flip(cache.retrieve("mtg_2", { policy: "CacheFirst" }))
           assert.strictEqual(miss._tag, "MeetingsUnavailable")
         }))
     }))
@@ -32,11 +32,11 @@ describe("MeetingsCache read policies (fake network)", () => {
       const fake = makeFake([meeting("mtg_1")])
       yield* withCache(join(dir, "c.db"), fake, (cache) =>
         Effect.gen(function*() {
-          const miss = yield* Effect.flip(cache.get("mtg_1", { policy: "CacheOnly" }))
+          const miss = yield* Effect.flip(cache.retrieve("mtg_1", { policy: "CacheOnly" }))
           assert.strictEqual(miss._tag, "CacheMiss")
           assert.strictEqual(fake.state.requests.length, 0)
-          yield* cache.get("mtg_1", { policy: "NetworkFirst" })
-          const hit = yield* cache.get("mtg_1", { policy: "CacheOnly" })
+          yield* cache.retrieve("mtg_1", { policy: "NetworkFirst" })
+          const hit = yield* cache.retrieve("mtg_1", { policy: "CacheOnly" })
           assert.strictEqual(hit.source, "cache")
           assert.strictEqual(fake.state.requests.length, 1)
         }))
@@ -48,14 +48,14 @@ describe("MeetingsCache read policies (fake network)", () => {
       const fake = makeFake([meeting("mtg_1"), meeting("mtg_2")])
       yield* withCache(join(dir, "c.db"), fake, (cache) =>
         Effect.gen(function*() {
-          const online = yield* cache.get("mtg_1", { policy: "NetworkFirst" })
+          const online = yield* cache.retrieve("mtg_1", { policy: "NetworkFirst" })
           assert.strictEqual(online.source, "network")
-          const again = yield* cache.get("mtg_1", { policy: "NetworkFirst" })
+          const again = yield* cache.retrieve("mtg_1", { policy: "NetworkFirst" })
           assert.strictEqual(again.source, "network")
           fake.state.down = true
-          const offline = yield* cache.get("mtg_1", { policy: "NetworkFirst", maxAge: "0 millis" })
+          const offline = yield* cache.retrieve("mtg_1", { policy: "NetworkFirst", maxAge: "0 millis" })
           assert.strictEqual(offline.source, "cache")
-          const error = yield* Effect.flip(cache.get("mtg_2", { policy: "NetworkFirst" }))
+          const error = yield* Effect.flip(cache.retrieve("mtg_2", { policy: "NetworkFirst" }))
           assert.strictEqual(error._tag, "MeetingsUnavailable")
         }))
     }))
@@ -66,28 +66,28 @@ describe("MeetingsCache read policies (fake network)", () => {
       const fake = makeFake([meeting("mtg_1", { title: "Old title" })])
       yield* withCache(join(dir, "c.db"), fake, (cache) =>
         Effect.gen(function*() {
-          const first = yield* cache.get("mtg_1", { policy: "StaleWhileRevalidate" })
+          const first = yield* cache.retrieve("mtg_1", { policy: "StaleWhileRevalidate" })
           assert.strictEqual(first.source, "network")
-          const fresh = yield* cache.get("mtg_1", { policy: "StaleWhileRevalidate", maxAge: "1 hour" })
+          const fresh = yield* cache.retrieve("mtg_1", { policy: "StaleWhileRevalidate", maxAge: "1 hour" })
           assert.isFalse(fresh.stale)
           fake.state.meetings.set("mtg_1", meeting("mtg_1", { title: "New title" }))
           yield* Effect.sleep("5 millis")
-          const stale = yield* cache.get("mtg_1", { policy: "StaleWhileRevalidate", maxAge: "1 milli" })
+          const stale = yield* cache.retrieve("mtg_1", { policy: "StaleWhileRevalidate", maxAge: "1 milli" })
           assert.strictEqual(stale.source, "cache")
           assert.isTrue(stale.stale)
           assert.deepStrictEqual(stale.value.title, Option.some("Old title"))
           // The background refresh lands shortly.
           yield* eventually(Effect.map(
-            cache.get("mtg_1", { policy: "CacheOnly" }),
+            cache.retrieve("mtg_1", { policy: "CacheOnly" }),
             (c) => Option.getOrUndefined(c.value.title) === "New title"
           ))
-          const refreshed = yield* cache.get("mtg_1", { policy: "CacheOnly" })
+          const refreshed = yield* cache.retrieve("mtg_1", { policy: "CacheOnly" })
           assert.deepStrictEqual(refreshed.value.title, Option.some("New title"))
           assert.isTrue(Duration.lessThan(refreshed.age, Duration.seconds(1)))
           // Offline, a stale answer is still served.
           fake.state.down = true
           yield* Effect.sleep("5 millis")
-          const offline = yield* cache.get("mtg_1", { policy: "StaleWhileRevalidate", maxAge: "1 milli" })
+          const offline = yield* cache.retrieve("mtg_1", { policy: "StaleWhileRevalidate", maxAge: "1 milli" })
           assert.strictEqual(offline.source, "cache")
           assert.isTrue(offline.stale)
         }))
@@ -99,11 +99,11 @@ describe("MeetingsCache read policies (fake network)", () => {
       const fake = makeFake([meeting("mtg_1")])
       yield* withCache(join(dir, "c.db"), fake, (cache) =>
         Effect.gen(function*() {
-          yield* cache.get("mtg_1")
+          yield* cache.retrieve("mtg_1")
           fake.state.meetings.delete("mtg_1")
-          const error = yield* Effect.flip(cache.get("mtg_1", { policy: "NetworkFirst" }))
+          const error = yield* Effect.flip(cache.retrieve("mtg_1", { policy: "NetworkFirst" }))
           assert.strictEqual(error._tag, "MeetingNotFound")
-          const miss = yield* Effect.flip(cache.get("mtg_1", { policy: "CacheOnly" }))
+          const miss = yield* Effect.flip(cache.retrieve("mtg_1", { policy: "CacheOnly" }))
           assert.strictEqual(miss._tag, "CacheMiss")
           const stats = yield* cache.stats
           assert.strictEqual(stats.gone, 1)
@@ -113,8 +113,8 @@ describe("MeetingsCache read policies (fake network)", () => {
           assert.deepStrictEqual(rows.map((r) => [r.body, r.description]), [["{}", null]])
           // It comes back if the server shows it again.
           fake.state.meetings.set("mtg_1", meeting("mtg_1"))
-          assert.strictEqual((yield* cache.get("mtg_1", { policy: "CacheFirst" })).source, "network")
-          assert.strictEqual((yield* cache.get("mtg_1", { policy: "CacheOnly" })).source, "cache")
+          assert.strictEqual((yield* cache.retrieve("mtg_1", { policy: "CacheFirst" })).source, "network")
+          assert.strictEqual((yield* cache.retrieve("mtg_1", { policy: "CacheOnly" })).source, "cache")
         }))
     }))
 })
@@ -134,7 +134,7 @@ describe("MeetingsCache sync (fake network)", () => {
           assert.strictEqual(events[events.length - 1], 260)
           fake.state.down = true
           assert.strictEqual(yield* cache.count(), 260)
-          const got = yield* cache.get("m_00042", { policy: "NetworkFirst" })
+          const got = yield* cache.retrieve("m_00042", { policy: "NetworkFirst" })
           assert.strictEqual(got.source, "cache")
           const byOrganizer = yield* cache.query({ organizer: "org3@acme.test", limit: 1000 })
           assert.strictEqual(byOrganizer.length, 37)
@@ -149,7 +149,7 @@ describe("MeetingsCache sync (fake network)", () => {
           assert.deepStrictEqual([...second.gone].sort(), ["m_00001", "m_00002"])
           assert.strictEqual(second.resumedAfterInterrupted, 1)
           assert.strictEqual(yield* cache.count(), 258)
-          const gone = yield* Effect.flip(cache.get("m_00001", { policy: "CacheOnly" }))
+          const gone = yield* Effect.flip(cache.retrieve("m_00001", { policy: "CacheOnly" }))
           assert.strictEqual(gone._tag, "CacheMiss")
         }))
     }))
@@ -168,7 +168,7 @@ describe("MeetingsCache sync (fake network)", () => {
           assert.strictEqual(result.refetched, 1)
           assert.deepStrictEqual(result.gone, [])
           assert.isTrue(fake.state.requests.some((r) => r.op === "retrieve" && r.id === created.value.id))
-          const still = yield* cache.get(created.value.id, { policy: "CacheOnly" })
+          const still = yield* cache.retrieve(created.value.id, { policy: "CacheOnly" })
           assert.deepStrictEqual(still.value.title, Option.some("Fresh"))
           // Once the index shows it, the marker is cleared: no more re-fetches.
           fake.state.hidden.clear()
@@ -190,7 +190,7 @@ describe("MeetingsCache outbox (fake network)", () => {
       const fake = makeFake([meeting("mtg_1")])
       const queued = yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
-          yield* cache.get("mtg_1")
+          yield* cache.retrieve("mtg_1")
           fake.state.down = true
           const created = yield* cache.create(createParams("Offline one"))
           assert.isTrue(created.pending)
@@ -199,7 +199,7 @@ describe("MeetingsCache outbox (fake network)", () => {
           assert.isTrue(updated.pending)
           const update2 = yield* cache.update("mtg_1", { fields: { $privacySetting: "METADATA" } })
           assert.isTrue(update2.pending)
-          const local = yield* cache.get(created.value.id, { policy: "NetworkFirst" })
+          const local = yield* cache.retrieve(created.value.id, { policy: "NetworkFirst" })
           assert.isTrue(local.pending)
           assert.deepStrictEqual(local.value.privacySetting, Option.some("METADATA"))
           assert.strictEqual((yield* cache.query({ text: "offline" })).length, 1)
@@ -221,7 +221,7 @@ describe("MeetingsCache outbox (fake network)", () => {
           assert.isTrue(Option.isSome(real))
           const realId = Option.getOrThrow(real)
           assert.deepStrictEqual(result.resolved, [{ localId: queued, id: realId }])
-          const byLocal = yield* cache.get(queued, { policy: "CacheOnly" })
+          const byLocal = yield* cache.retrieve(queued, { policy: "CacheOnly" })
           assert.strictEqual(byLocal.value.id, realId)
           assert.isFalse(byLocal.pending)
           const updates = fake.state.requests.filter((r) => r.op === "update")
@@ -284,11 +284,11 @@ describe("MeetingsCache outbox (fake network)", () => {
           assert.strictEqual(result.dead, 2)
           assert.strictEqual(result.remaining, 0)
           const dead = yield* cache.deadLetters
-          assert.deepStrictEqual(dead.map((d) => [d.op, d.lastError?.tag]), [
+          assert.deepStrictEqual(dead.map((d) => [d.op, d.lastError?._tag]), [
             ["create", "Unprocessable"],
             ["update", "DependencyFailed"]
           ])
-          const miss = yield* Effect.flip(cache.get(created.value.id, { policy: "CacheOnly" }))
+          const miss = yield* Effect.flip(cache.retrieve(created.value.id, { policy: "CacheOnly" }))
           assert.strictEqual(miss._tag, "CacheMiss")
           // Retry after the cause is fixed.
           fake.state.writeFailure = undefined
@@ -309,7 +309,7 @@ describe("MeetingsCache outbox (fake network)", () => {
           const created = yield* cache.create(createParams("Online"))
           assert.strictEqual(created.source, "network")
           fake.state.down = true
-          const read = yield* cache.get(created.value.id, { policy: "CacheOnly" })
+          const read = yield* cache.retrieve(created.value.id, { policy: "CacheOnly" })
           assert.deepStrictEqual(read.value.title, Option.some("Online"))
           const refused = yield* Effect.flip(cache.update("mtg_1", { fields: { $privacySetting: "FULL" } }))
           assert.strictEqual(refused._tag, "MeetingsUnavailable")
@@ -332,7 +332,7 @@ describe("MeetingsCache outbox (fake network)", () => {
           assert.strictEqual(stats.meetings, 1)
           assert.strictEqual(stats.outbox, 1)
           assert.isTrue(Option.isNone(stats.lastSync))
-          const local = yield* cache.get(created.value.id, { policy: "CacheOnly" })
+          const local = yield* cache.retrieve(created.value.id, { policy: "CacheOnly" })
           assert.isTrue(local.pending)
           yield* cache.sync()
           assert.strictEqual(yield* cache.count(), 41)
@@ -353,7 +353,7 @@ describe("MeetingsCache principals and layers", () => {
         Effect.gen(function*() {
           assert.strictEqual(cache.principal, Principal.fromApiKey("sk_lf_two"))
           assert.strictEqual(yield* cache.count(), 0)
-          const miss = yield* Effect.flip(cache.get("m_00001", { policy: "CacheOnly" }))
+          const miss = yield* Effect.flip(cache.retrieve("m_00001", { policy: "CacheOnly" }))
           assert.strictEqual(miss._tag, "CacheMiss")
           yield* cache.create(createParams("Mine"), { offline: true })
         }), { apiKey: "sk_lf_two" })
@@ -388,7 +388,7 @@ describe("MeetingsCache principals and layers", () => {
     Effect.gen(function*() {
       const dir = yield* tempDir
       const fake = makeFake(many(60))
-      const live = MeetingsCache.layerMeetings({ policy: "NetworkFirst" }).pipe(
+      const live = CachedMeetings.layer({ policy: "NetworkFirst" }).pipe(
         Layer.provide(cacheLayer(join(dir, "c.db"), fake))
       )
       yield* Effect.gen(function*() {
@@ -434,8 +434,8 @@ describe("MeetingsCache progress, metrics and config", () => {
           const misses = Metric.tagged(CacheMetrics.misses, "policy", "CacheOnly")
           const hitsBefore = (yield* Metric.value(hits)).count
           const missesBefore = (yield* Metric.value(misses)).count
-          yield* cache.get("m_00001", { policy: "CacheOnly" })
-          yield* Effect.flip(cache.get("nope", { policy: "CacheOnly" }))
+          yield* cache.retrieve("m_00001", { policy: "CacheOnly" })
+          yield* Effect.flip(cache.retrieve("nope", { policy: "CacheOnly" }))
           assert.strictEqual((yield* Metric.value(hits)).count - hitsBefore, 1)
           assert.strictEqual((yield* Metric.value(misses)).count - missesBefore, 1)
           yield* cache.create(createParams("Queued"), { offline: true })
@@ -452,9 +452,9 @@ describe("MeetingsCache progress, metrics and config", () => {
         Effect.gen(function*() {
           const before = yield* cache.stats
           assert.deepStrictEqual(before.reads, { hits: 0, misses: 0, stale: 0, hitRatio: Option.none() })
-          yield* cache.get("mtg_1") // miss, then fetched
-          yield* cache.get("mtg_1") // hit
-          yield* cache.get("mtg_1", { policy: "CacheOnly" }) // hit
+          yield* cache.retrieve("mtg_1") // miss, then fetched
+          yield* cache.retrieve("mtg_1") // hit
+          yield* cache.retrieve("mtg_1", { policy: "CacheOnly" }) // hit
         }))
       // A new service on the same file sees what the closed one counted.
       const after = yield* withCache(file, fake, (cache) => cache.stats)
@@ -483,9 +483,9 @@ describe("MeetingsCache progress, metrics and config", () => {
       yield* Effect.gen(function*() {
         const cache = yield* MeetingsCache.MeetingsCache
         assert.strictEqual(cache.principal, Principal.fromApiKey("sk_lf_config"))
-        const answer = yield* cache.get("mtg_1")
+        const answer = yield* cache.retrieve("mtg_1")
         assert.strictEqual(answer.source, "network")
-        assert.strictEqual((yield* cache.get("mtg_1")).source, "network")
+        assert.strictEqual((yield* cache.retrieve("mtg_1")).source, "network")
       }).pipe(Effect.provide(live))
       assert.isTrue(existsSync(file))
     }))

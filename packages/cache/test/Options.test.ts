@@ -83,11 +83,11 @@ describe("read options", () => {
           yield* cache.sync()
           const requests = fake.state.requests.length
           for (const policy of ["CacheFirst", "StaleWhileRevalidate", "NetworkFirst", "CacheOnly"] as const) {
-            const maxAge = yield* Effect.flip(cache.get("m_00001", { policy, maxAge: "five minutes" as never }))
+            const maxAge = yield* Effect.flip(cache.retrieve("m_00001", { policy, maxAge: "five minutes" as never }))
             assert.strictEqual(maxAge._tag === "InvalidParams" ? maxAge.param : maxAge._tag, "maxAge", policy)
-            const negative = yield* Effect.flip(cache.get("m_00001", { policy, maxAge: -1 }))
+            const negative = yield* Effect.flip(cache.retrieve("m_00001", { policy, maxAge: -1 }))
             assert.strictEqual(negative._tag === "InvalidParams" ? negative.param : negative._tag, "maxAge", policy)
-            const timeout = yield* Effect.flip(cache.get("m_00001", { policy, timeout: "soon" as never }))
+            const timeout = yield* Effect.flip(cache.retrieve("m_00001", { policy, timeout: "soon" as never }))
             assert.strictEqual(timeout._tag === "InvalidParams" ? timeout.param : timeout._tag, "timeout", policy)
             const page = yield* Effect.flip(cache.listCached({}, { policy, maxAge: "nope" as never }))
             assert.strictEqual(page._tag === "InvalidParams" ? page.param : page._tag, "maxAge", policy)

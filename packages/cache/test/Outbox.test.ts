@@ -53,7 +53,7 @@ const expiresUnsent = (file: string, fake: Fake, sentBefore: number) =>
     assert.strictEqual(creates(fake).length, sentBefore, "nothing is sent once the key may have expired")
     assert.strictEqual(fake.state.meetings.size, 1, "the server holds one copy")
     assert.strictEqual(replay.result.replayed, 0)
-    assert.deepStrictEqual(replay.dead.map((d) => d.lastError?.tag), ["IdempotencyKeyExpired"])
+    assert.deepStrictEqual(replay.dead.map((d) => d.lastError?._tag), ["IdempotencyKeyExpired"])
   })
 
 describe("outbox: every send is recorded before it goes out", () => {
@@ -183,7 +183,7 @@ describe("outbox: dependencies never deadlock the queue", () => {
         assert.strictEqual(result.replayed, 1)
         assert.strictEqual(result.remaining, 0)
         const dead = yield* cache.deadLetters
-        assert.deepStrictEqual(dead.map((d) => [d.seq === update.seq || d.op, d.lastError?.tag]), [["update", "DependencyFailed"]])
+        assert.deepStrictEqual(dead.map((d) => [d.seq === update.seq || d.op, d.lastError?._tag]), [["update", "DependencyFailed"]])
         assert.include(dead[0]!.lastError?.message ?? "", "discarded")
         const online = yield* cache.create(createParams("Online"))
         assert.strictEqual(online.source, "network")
@@ -195,7 +195,7 @@ describe("outbox: dependencies never deadlock the queue", () => {
       Effect.gen(function*() {
         yield* cache.discardDeadLetter(create.seq)
         const dead = yield* cache.deadLetters
-        assert.deepStrictEqual(dead.map((d) => [d.op, d.targetId, d.lastError?.tag]), [["update", localId, "DependencyFailed"]])
+        assert.deepStrictEqual(dead.map((d) => [d.op, d.targetId, d.lastError?._tag]), [["update", localId, "DependencyFailed"]])
         assert.include(dead[0]!.lastError?.message ?? "", "discarded")
         assert.strictEqual((yield* cache.outbox).length, 0)
       })))

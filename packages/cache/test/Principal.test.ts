@@ -15,7 +15,7 @@ describe("principal namespaces", () => {
       const file = join(dir, "c.db")
       const fake = makeFake([meeting("mtg_1", { description: "Admin-only notes" })])
       const admin = Principal.fromApiKey("sk_lf_admin")
-      yield* withCache(file, fake, (cache) => Effect.asVoid(cache.get("mtg_1")), { apiKey: "sk_lf_admin" })
+      yield* withCache(file, fake, (cache) => Effect.asVoid(cache.retrieve("mtg_1")), { apiKey: "sk_lf_admin" })
 
       assert.isTrue(Either.isLeft(Principal.validate(admin)))
       const error = yield* Effect.flip(withCache(file, fake, (cache) => cache.count(), { principal: admin }))
@@ -44,7 +44,7 @@ describe("queued writes under another principal", () => {
       // The old key queued writes, then was rotated.
       const queued = yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
-          yield* cache.get("mtg_1")
+          yield* cache.retrieve("mtg_1")
           const created = yield* cache.create(createParams("Left behind"), { offline: true })
           yield* cache.update(created.value.id, { fields: { $privacySetting: "METADATA" } }, { offline: true })
           yield* cache.update("mtg_1", { fields: { $privacySetting: "METADATA" } }, { offline: true })
@@ -62,7 +62,7 @@ describe("queued writes under another principal", () => {
           assert.deepStrictEqual((yield* cache.stats).otherPrincipals, [])
           assert.deepStrictEqual((yield* cache.outbox).map((e) => e.op), ["create", "create", "update", "update"])
           // The provisional meeting moved too: readable under this principal.
-          assert.isTrue((yield* cache.get(queued, { policy: "CacheOnly" })).pending)
+          assert.isTrue((yield* cache.retrieve(queued, { policy: "CacheOnly" })).pending)
           const replayed = yield* cache.replay
           assert.strictEqual(replayed.replayed, 4)
           assert.strictEqual(fake.state.meetings.size, 3)

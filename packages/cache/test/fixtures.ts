@@ -6,7 +6,10 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { SqlClient } from "@effect/sql"
+import type { CacheError } from "../src/index.js"
 import { Database, MeetingsCache } from "../src/index.js"
+import * as MeetingRows from "../src/internal/meetingRows.js"
+import * as OutboxStore from "../src/internal/outboxStore.js"
 import type { MeetingsCacheOptions } from "../src/MeetingsCache.js"
 
 export interface MeetingSpec {
@@ -68,6 +71,10 @@ export const tempDir = Effect.acquireRelease(
 )
 
 export const dbLayer = (filename: string) => Database.layer({ filename })
+
+/** The owner of the meetings rows (and what it needs) over a database. */
+export const rowsLayer = (db: Layer.Layer<Database.Services, CacheError.CacheError>) =>
+  MeetingRows.layer.pipe(Layer.provideMerge(OutboxStore.layer), Layer.provideMerge(db))
 
 // ---------------------------------------------------------------------------------------------
 // Fake network

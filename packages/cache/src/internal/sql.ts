@@ -4,8 +4,75 @@
  */
 import { SqlClient, SqlError } from "@effect/sql"
 import { Cause, Duration, Effect, Schedule } from "effect"
-import type { CacheError } from "../CacheError.js"
-import { isBusy, mapSql } from "../CacheError.js"
+import type { CacheErrorReason } from "../CacheError.js"
+import { CacheError } from "../CacheError.js"
+
+/** SQLite result codes carried by better-sqlite3's `SqliteError.code`. */
+export const sqliteCode = (cause: unknown): string | undefined => {
+  if (typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string") {
+    return cause.code
+  }
+  return undefined
+}
+
+const causeOf = (error: unknown): unknown =>
+  typeof error === "object" && error !== null && "cause" in error ? error.cause : error
+
+/** The SQLite code anywhere in a short cause chain (`CacheError` → `SqlError` → `SqliteError`). */
+const codeInChain = (error: unknown): string | undefined => {
+  let current = error
+  for (let depth = 0; depth < 4 && current !== undefined && current !== null; depth++) {
+    const code = sqliteCode(current)
+    if (code !== undefined) return code
+    const next = causeOf(current)
+    if (next === current) return undefined
+    current = next
+  }
+  return undefined
+}
+
+/** True for `SQLITE_BUSY`, `SQLITE_BUSY_SNAPSHOT`, `SQLITE_LOCKED`…: worth retrying. */
+export const isBusy = (error: unknown): boolean => {
+  if (error instanceof CacheError && error.reason === "Busy") return true
+  const code = codeInChain(error)
+  return code !== undefined && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"))
+}
+
+const isCorruptCode = (code: string | undefined): boolean =>
+  code !== undefined && (code.startsWith("SQLITE_NOTADB") || code.startsWith("SQLITE_CORRUPT"))
+
+const isFullCode = (code: string | undefined): boolean => code !== undefined && code.startsWith("SQLITE_FULL")
+
+/** Classify an underlying failure (a `SqlError`, a `ParseError`, a defect) as a `CacheError`. */
+export const fromCause = (
+  error: unknown,
+  fallback: CacheErrorReason,
+  message: string,
+  file?: string
+): CacheError => {
+  const code = codeInChain(error)
+  const reason: CacheErrorReason = isCorruptCode(code)
+    ? "Corrupt"
+    : isBusy(error)
+    ? "Busy"
+    : isFullCode(code)
+    ? "Full"
+    : fallback
+  const detail = error instanceof Error ? `: ${error.message}` : ""
+  const inner = causeOf(error)
+  const innerDetail = inner !== error && inner instanceof Error ? ` (${inner.message})` : ""
+  return new CacheError({
+    reason,
+    message: `${message}${detail}${innerDetail}`,
+    cause: error,
+    ...(file === undefined ? {} : { file })
+  })
+}
+
+/** Map the SQL and parse failures of an effect to `CacheError` (use at every repo method boundary). */
+export const mapSql = (message: string, fallback: CacheErrorReason = "Query") =>
+<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, CacheError, R> =>
+  Effect.mapError(self, (e) => (e instanceof CacheError ? e : fromCause(e, fallback, message)))
 
 /**
  * Lock contention is waited out here, asynchronously, rather than in SQLite's busy handler: the
@@ -26,17 +93,15 @@ export const retryBusy = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<
 
 /**
  * `@effect/sql` turns a failed COMMIT (or ROLLBACK) into a defect; a full disk fails exactly there.
- * Such a defect becomes a failure again, after making sure the transaction is not left open.
+ * Such a defect becomes a failure again. The connection (`internal/sqlite.ts`) has already rolled
+ * the transaction back before releasing itself, so nothing is left open.
  */
-const typedCommit = <A, E, R>(
-  sql: SqlClient.SqlClient,
-  self: Effect.Effect<A, E, R>
-): Effect.Effect<A, E | SqlError.SqlError, R> =>
+const typedCommit = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError.SqlError, R> =>
   Effect.catchAllCause(self, (cause): Effect.Effect<never, E | SqlError.SqlError> => {
-    const sqlDefect = Cause.dieOption(cause)
-    if (sqlDefect._tag === "None" || !(sqlDefect.value instanceof SqlError.SqlError)) return Effect.failCause(cause)
-    const failure = sqlDefect.value
-    return Effect.zipRight(Effect.ignore(sql.unsafe("ROLLBACK")), Effect.fail(failure))
+    const defect = Cause.dieOption(cause)
+    return defect._tag === "Some" && defect.value instanceof SqlError.SqlError
+      ? Effect.fail(defect.value)
+      : Effect.failCause(cause)
   })
 
 /** One write transaction: retried on lock contention, every failure a `CacheError`. */
@@ -44,11 +109,16 @@ export const transaction = <A, E, R>(
   sql: SqlClient.SqlClient,
   message: string,
   self: Effect.Effect<A, E, R>
-): Effect.Effect<A, CacheError, R> => typedCommit(sql, sql.withTransaction(self)).pipe(retryBusy, mapSql(message))
+): Effect.Effect<A, CacheError, R> => typedCommit(sql.withTransaction(self)).pipe(retryBusy, mapSql(message))
 
-/** `transaction` with the `SqlClient` from the context. */
-export const inTransaction = <A, E, R>(
+/**
+ * `transaction`, unless this fiber is already inside one of `sql`'s transactions: then `self` runs
+ * in it as it is (a savepoint would make SQLite keep a sub-journal of every page the batch touches).
+ */
+export const withinTransaction = <A, E, R>(
+  sql: SqlClient.SqlClient,
   message: string,
   self: Effect.Effect<A, E, R>
-): Effect.Effect<A, CacheError, R | SqlClient.SqlClient> =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) => transaction(sql, message, self))
+): Effect.Effect<A, CacheError, R> =>
+  Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (open) =>
+    open._tag === "Some" ? mapSql(message)(self) : transaction(sql, message, self))

@@ -8,17 +8,15 @@
  * - connection PRAGMAs (busy timeout, synchronous mode; WAL is switched on by `SqliteClient`),
  * - the FTS5 full-text index on title + description (virtual table + triggers),
  * - the `MATCH` condition used by `query({ text })`, and the FTS `rebuild` command,
- * - `PRAGMA data_version` (noticing other connections' commits) and `PRAGMA optimize`,
- * - the native connection (`NativeSqlite`): a synchronous better-sqlite3 handle on the same file that
- *   the repo uses, when present, for cached reads by id and sync batches.
+ * - `PRAGMA data_version` (noticing other connections' commits) and `PRAGMA optimize`.
+ *
+ * (The connection itself, one better-sqlite3 handle under an `SqlClient`, is `internal/sqlite.ts`.)
  *
  * A PostgreSQL backend replaces these with: nothing for the PRAGMAs, a generated `tsvector` column +
  * GIN index for the full-text index, and `to_tsvector(...) @@ plainto_tsquery($1)` for the condition.
  */
 import type { SqlClient, SqlError, Statement } from "@effect/sql"
-import BetterSqlite from "better-sqlite3"
-import { Context, Effect, Option } from "effect"
-import type { Scope } from "effect"
+import { Effect } from "effect"
 
 export interface ConnectionOptions {
   /** How long a statement waits for another connection's lock before failing (ms). */
@@ -115,67 +113,3 @@ export const optimize = (sql: SqlClient.SqlClient): Effect.Effect<void, SqlError
     sqlite: () => Effect.asVoid(sql.unsafe("PRAGMA optimize=0x10002")),
     orElse: () => Effect.void
   })
-
-// ---------------------------------------------------------------------------------------------
-// Native SQLite fast path
-// ---------------------------------------------------------------------------------------------
-
-/** A prepared statement of the native connection (positional `?` parameters). */
-export interface NativeStatement {
-  readonly get: (...params: ReadonlyArray<unknown>) => unknown
-  readonly run: (...params: ReadonlyArray<unknown>) => { readonly changes: number }
-}
-
-/**
- * A second, synchronous connection to the same SQLite file (better-sqlite3), for the two paths where
- * `@effect/sql`'s per-statement cost dominates: the cached read by id (a span, a compile and a
- * prepared-statement `Cache` lookup per call cost ~5x the query itself) and the bulk upsert of a
- * sync (tens of thousands of statements). WAL lets it read while the main connection writes; its
- * writes take the same file lock, so lock contention surfaces as `SQLITE_BUSY` and is retried like
- * any other write. Only file databases get one (`:memory:` is private to its connection), and only
- * on SQLite: elsewhere the repo keeps its portable `@effect/sql` path.
- */
-export interface NativeSqlite {
-  /** Prepared once, cached for the life of the connection. */
-  readonly prepare: (sql: string) => NativeStatement
-  /** Run `body` in one `BEGIN IMMEDIATE` transaction (rolled back if it throws). */
-  readonly immediate: <A>(body: () => A) => A
-}
-
-export class NativeSqliteConnection extends Context.Tag("@lightfield-effect/cache/Dialect/NativeSqlite")<
-  NativeSqliteConnection,
-  NativeSqlite
->() {}
-
-/** Open the native connection to a file database (closed with the scope); `None` for `:memory:`. */
-export const openNative = (
-  filename: string,
-  options: ConnectionOptions
-): Effect.Effect<Option.Option<NativeSqlite>, unknown, Scope.Scope> => {
-  if (filename === ":memory:" || filename === "" || filename.startsWith("file:")) return Effect.succeed(Option.none())
-  return Effect.acquireRelease(
-    Effect.try(() => {
-      const db = new BetterSqlite(filename)
-      // The main connection already switched the file to WAL and ran the migrations.
-      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMillis))}`)
-      db.pragma(`synchronous = ${options.synchronous}`)
-      db.pragma("temp_store = MEMORY")
-      return db
-    }),
-    (db) => Effect.sync(() => db.close())
-  ).pipe(
-    Effect.map((db) => {
-      const statements = new Map<string, NativeStatement>()
-      const prepare = (sql: string): NativeStatement => {
-        let statement = statements.get(sql)
-        if (statement === undefined) {
-          statement = db.prepare<Array<unknown>>(sql)
-          statements.set(sql, statement)
-        }
-        return statement
-      }
-      const immediate = <A>(body: () => A): A => db.transaction(body).immediate()
-      return Option.some<NativeSqlite>({ prepare, immediate })
-    })
-  )
-}

@@ -4,11 +4,14 @@
  *
  * The SQL is portable (SQLite and PostgreSQL): epoch-millisecond `BIGINT` timestamps, `INTEGER`
  * 0/1 flags, composite primary keys that always start with `principal`. The only SQLite-specific
- * migration is the full-text index, delegated to `Dialect.ts`.
+ * migration is the full-text index, delegated to `dialect.ts`.
  */
 import { SqlClient } from "@effect/sql"
+import * as Migrator from "@effect/sql/Migrator"
 import { Effect } from "effect"
-import * as Dialect from "./Dialect.js"
+import { CacheError } from "../CacheError.js"
+import * as Dialect from "./dialect.js"
+import { busySchedule, fromCause, isBusy } from "./sql.js"
 
 const createMeetings = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
@@ -144,3 +147,33 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
 
 /** The migrations table (the `@effect/sql` default). */
 export const migrationsTable = "effect_sql_migrations"
+
+const latestMigration = Math.max(...Object.keys(migrations).map((key) => Number(key.split("_")[0])))
+
+/**
+ * After the Migrator: is the schema at the latest version? The Migrator treats a lost race for its
+ * table as "another connection is migrating" and returns without waiting; this check turns that
+ * into a `Busy` failure, retried until the other connection has committed.
+ */
+const ensureLatest = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const rows = yield* sql<{ id: number | null }>`SELECT MAX(migration_id) AS id FROM ${sql(migrationsTable)}`.withoutTransform
+  const applied = Number(rows[0]?.id ?? 0)
+  if (applied < latestMigration) {
+    return yield* new CacheError({
+      reason: "Busy",
+      message: `Another connection is migrating the cache (at ${applied}, expected ${latestMigration})`
+    })
+  }
+})
+
+/** Run the migrations with `@effect/sql`'s generic Migrator (needs only `SqlClient`). */
+export const migrate: Effect.Effect<ReadonlyArray<readonly [number, string]>, CacheError, SqlClient.SqlClient> = Migrator
+  .make({})({ loader: Migrator.fromRecord(migrations), table: migrationsTable })
+  .pipe(
+    Effect.tap(() => ensureLatest),
+    Effect.retry({ schedule: busySchedule, while: isBusy }),
+    Effect.catchAllDefect((defect) => Effect.fail(fromCause(defect, "Migration", "A cache migration failed"))),
+    Effect.mapError((e) => (e instanceof CacheError ? e : fromCause(e, "Migration", "Cache migrations failed"))),
+    Effect.withSpan("Database.migrate")
+  )

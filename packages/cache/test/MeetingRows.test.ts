@@ -1,11 +1,14 @@
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Meeting, MeetingCodec } from "@lightfield-effect/core"
-import { Effect, Either, Layer, Option, Schema } from "effect"
-import { Database, MeetingsRepo, Principal } from "../src/index.js"
-import { meeting } from "./fixtures.js"
+import { Effect, Either, Option, Schema } from "effect"
+import { Database, MeetingQuery, Principal } from "../src/index.js"
+import * as MeetingRow from "../src/internal/meetingRow.js"
+import type { StoredMeeting } from "../src/internal/meetingRow.js"
+import { MeetingRows } from "../src/internal/meetingRows.js"
+import { meeting, rowsLayer } from "./fixtures.js"
 
-const RepoLive = MeetingsRepo.MeetingsRepo.Default.pipe(Layer.provideMerge(Database.layerMemory))
+const RepoLive = rowsLayer(Database.layerMemory)
 
 const alice = Principal.fromApiKey("sk_lf_alice")
 const bob = Principal.fromApiKey("sk_lf_bob")
@@ -29,12 +32,12 @@ describe("stored body", () => {
     for (const m of samples) {
       const fast = MeetingCodec.encodeMeetingJson(m)
       assert.deepStrictEqual(JSON.parse(fast), Schema.encodeSync(Meeting.Meeting)(m))
-      const back = MeetingsRepo.decodeBody(m.id, fast)
+      const back = MeetingRow.decode({ id: m.id, body: fast, fetched_at: 1, pending: 0, gone: 0, written_at: null })
       assert.isTrue(Either.isRight(back))
-      assert.deepStrictEqual(Either.getOrThrow(back), m)
+      assert.deepStrictEqual(Either.getOrThrow(back).meeting, m)
       assert.deepStrictEqual(Schema.decodeUnknownSync(Meeting.Meeting)(JSON.parse(fast)), m)
     }
-    assert.isTrue(Either.isLeft(MeetingsRepo.decodeBody("x", "{not json")))
+    assert.isTrue(Either.isLeft(MeetingRow.decode({ id: "x", body: "{not json", fetched_at: 1, pending: 0, gone: 0, written_at: null })))
   })
 })
 
@@ -49,7 +52,7 @@ describe("Principal", () => {
 
 layer(RepoLive)("MeetingsRepo queries", (it) => {
   const seed = Effect.gen(function*() {
-    const repo = yield* MeetingsRepo.MeetingsRepo
+    const repo = yield* MeetingRows
     yield* repo.upsert(alice, [
       meeting("q_1", { title: "Quarterly planning", start: "2026-01-05T09:00:00.000Z", organizer: "Olga@acme.test", attendees: ["x@acme.test", "y@acme.test"] }),
       meeting("q_2", { title: "Customer call", start: "2026-01-15T09:00:00.000Z", organizer: "olga@acme.test", attendees: ["y@acme.test"], description: "Discuss the renewal pricing" }),
@@ -62,7 +65,7 @@ layer(RepoLive)("MeetingsRepo queries", (it) => {
   it.effect("filters by date range, organizer, attendee, access level, text, with limit/offset", () =>
     Effect.gen(function*() {
       const repo = yield* seed
-      const ids = (rows: ReadonlyArray<MeetingsRepo.StoredMeeting>) => rows.map((r) => r.meeting.id)
+      const ids = (rows: ReadonlyArray<StoredMeeting>) => rows.map((r) => r.meeting.id)
       assert.deepStrictEqual(ids(yield* repo.query(alice, { order: "asc" })), ["q_1", "q_2", "q_3", "q_4"])
       assert.deepStrictEqual(
         ids(yield* repo.query(alice, { from: "2026-01-10T00:00:00Z", to: "2026-02-05T00:00:00Z", order: "asc" })),
@@ -90,7 +93,7 @@ layer(RepoLive)("MeetingsRepo queries", (it) => {
 layer(RepoLive)("MeetingsRepo privacy", (it) => {
   it.effect("two principals keep separate rows and redaction levels for the same meeting id", () =>
     Effect.gen(function*() {
-      const repo = yield* MeetingsRepo.MeetingsRepo
+      const repo = yield* MeetingRows
       yield* repo.upsert(alice, [meeting("p_1", { description: "secret strategy", transcript: "fil_1" })], { mode: "fetch", now: 1 })
       yield* repo.upsert(bob, [meeting("p_1", { access: "METADATA" })], { mode: "fetch", now: 1 })
       const a = yield* storedRow(alice, "p_1")
@@ -110,7 +113,7 @@ layer(RepoLive)("MeetingsRepo privacy", (it) => {
 
   it.effect("a METADATA copy replaces FULL content in the stored row and in the full-text index", () =>
     Effect.gen(function*() {
-      const repo = yield* MeetingsRepo.MeetingsRepo
+      const repo = yield* MeetingRows
       yield* repo.upsert(alice, [meeting("p_2", { description: "acquisition target zebra", transcript: "fil_9" })], {
         mode: "fetch",
         now: 1
@@ -129,7 +132,7 @@ layer(RepoLive)("MeetingsRepo privacy", (it) => {
 
   it.effect("a METADATA copy that still carries content is redacted before it is stored", () =>
     Effect.gen(function*() {
-      const repo = yield* MeetingsRepo.MeetingsRepo
+      const repo = yield* MeetingRows
       const leaky = meeting("p_3", { access: "METADATA" })
       const withContent = Meeting.Meeting.make({
         ...leaky,
@@ -147,19 +150,47 @@ layer(RepoLive)("MeetingsRepo privacy", (it) => {
 layer(RepoLive)("MeetingsRepo query limits", (it) => {
   it.effect("[regression] full-text search caps its terms and length with a typed InvalidQuery error", () =>
     Effect.gen(function*() {
-      const repo = yield* MeetingsRepo.MeetingsRepo
+      const repo = yield* MeetingRows
       yield* repo.upsert(alice, [meeting("t_1", { title: "w0 w1 w2" })], { mode: "fetch", now: 1 })
       const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i}`).join(" ")
-      const tooMany = yield* Effect.flip(repo.query(alice, { text: words(MeetingsRepo.maxSearchTerms + 1) }))
+      const tooMany = yield* Effect.flip(repo.query(alice, { text: words(MeetingQuery.maxSearchTerms + 1) }))
       assert.strictEqual(tooMany.reason, "InvalidQuery")
       assert.include(tooMany.message, "text")
-      const tooLong = yield* Effect.flip(repo.count(alice, { text: "a".repeat(MeetingsRepo.maxSearchLength + 1) }))
+      const tooLong = yield* Effect.flip(repo.count(alice, { text: "a".repeat(MeetingQuery.maxSearchLength + 1) }))
       assert.strictEqual(tooLong.reason, "InvalidQuery")
       // What an attacker sends (100k words) is refused the same way, before SQLite sees it.
       const hostile = yield* Effect.flip(repo.query(alice, { text: words(100_000) }))
       assert.strictEqual(hostile.reason, "InvalidQuery")
       // Within the limits, search works as before.
       assert.strictEqual((yield* repo.query(alice, { text: "w0 w1 w2" })).length, 1)
-      assert.strictEqual((yield* repo.query(alice, { text: words(MeetingsRepo.maxSearchTerms) })).length, 0)
+      assert.strictEqual((yield* repo.query(alice, { text: words(MeetingQuery.maxSearchTerms) })).length, 0)
     }))
+})
+
+describe("stored rows are read strictly", () => {
+  it("the row decoder accepts exactly what the StoredRow Schema and core's codec accept", () => {
+    const body = MeetingCodec.encodeMeetingJson(meeting("r_1"))
+    const valid = { id: "r_1", body, fetched_at: 5, pending: 0, gone: 0, written_at: null }
+    const damaged = JSON.parse(body) as { fields: Record<string, unknown> }
+    damaged.fields.$title = null
+    const samples: ReadonlyArray<unknown> = [
+      valid,
+      { ...valid, pending: 1, written_at: 7 },
+      { ...valid, pending: 2 },
+      { ...valid, gone: "0" },
+      { ...valid, fetched_at: "5" },
+      { ...valid, written_at: "7" },
+      { ...valid, body: 42 },
+      { ...valid, body: JSON.stringify(damaged) },
+      { ...valid, body: "{}" },
+      null,
+      "row"
+    ]
+    const byParts = (u: unknown) =>
+      Either.isRight(Schema.decodeUnknownEither(MeetingRow.StoredRow)(u)) &&
+      Either.isRight(MeetingCodec.decodeMeetingJson((u as { body: string }).body))
+    for (const sample of samples) {
+      assert.strictEqual(Either.isRight(MeetingRow.decode(sample)), byParts(sample), JSON.stringify(sample)?.slice(0, 80))
+    }
+  })
 })

@@ -1,0 +1,170 @@
+/**
+ * One meeting as a row: the columns extracted for the indexes, the redacted wire JSON as `body`,
+ * and the way back (a stored row read strictly: never looser than its Schema).
+ */
+import { MeetingCodec, Redaction } from "@lightfield-effect/core"
+import type { Meeting } from "@lightfield-effect/core"
+import { Array as Arr, DateTime, Either, Option, Schema } from "effect"
+import { CacheError } from "../CacheError.js"
+import type { Principal } from "../Principal.js"
+
+type MeetingT = Meeting.Meeting
+
+/** A meeting as stored, with the bookkeeping the read policies need. */
+export interface StoredMeeting {
+  readonly meeting: MeetingT
+  /** Epoch millis of the last network fetch (or local write). */
+  readonly fetchedAt: number
+  /** Written locally, not confirmed by the server yet (an outbox entry is waiting). */
+  readonly pending: boolean
+  /** Vanished from the caller's view (always false from `findById`, which skips tombstones). */
+  readonly gone: boolean
+  /** Epoch millis of the last write through this cache that the list index has not shown yet. */
+  readonly writtenAt: number | null
+}
+
+/**
+ * How an upsert treats what is already stored.
+ * - `scan`: a list page; clears the read-your-writes marker, records the scan id; never touches
+ *   pending (locally written, unconfirmed) rows.
+ * - `fetch`: a retrieve by id; keeps the marker; never touches pending rows.
+ * - `write`: the server's answer to a create/update (or an outbox replay): always wins, sets the marker.
+ * - `local`: a provisional (offline) version: always wins, `pending = 1`.
+ */
+export type UpsertMode = "scan" | "fetch" | "write" | "local"
+
+export interface UpsertOptions {
+  readonly mode: UpsertMode
+  /** Epoch millis used for `fetched_at` (and `written_at` for writes). */
+  readonly now: number
+  /** The scan that sees these rows (a scan's batch, or a fetch while a scan runs). */
+  readonly scanId?: string | undefined
+}
+
+/** The columns of a meeting row, in the order the statements bind them. */
+export const columns = [
+  "principal", "id", "title", "description", "start_date", "end_date", "organizer", "access_level", "created_at",
+  "updated_at", "fetched_at", "written_at", "pending", "gone", "seen_scan", "body"
+] as const
+
+export type MeetingRow = { readonly [K in (typeof columns)[number]]: string | number | null }
+
+export interface EncodedMeeting {
+  readonly row: MeetingRow
+  readonly attendees: ReadonlyArray<string>
+}
+
+const millisOf = (dt: Option.Option<DateTime.Utc>): number | null =>
+  Option.isSome(dt) ? DateTime.toEpochMillis(dt.value) : null
+
+/** The row of `input` (redacted first: a METADATA row never holds content) and its attendees. */
+export const encode = (
+  principal: Principal,
+  input: MeetingT,
+  options: UpsertOptions
+): Either.Either<EncodedMeeting, CacheError> => {
+  const meeting = Redaction.redact(input)
+  let body: string
+  try {
+    body = MeetingCodec.encodeMeetingJson(meeting)
+  } catch (cause) {
+    return Either.left(new CacheError({ reason: "Encode", message: `Cannot encode meeting ${meeting.id}`, cause }))
+  }
+  const attendees = Arr.dedupe(
+    Option.getOrElse(meeting.attendeeEmails, (): ReadonlyArray<string> => []).map((e) => e.trim().toLowerCase())
+  )
+  return Either.right({
+    row: {
+      principal,
+      id: meeting.id,
+      title: Option.getOrNull(meeting.title),
+      description: meeting.accessLevel === "FULL" ? Option.getOrNull(meeting.description) : null,
+      start_date: millisOf(meeting.startDate),
+      end_date: millisOf(meeting.endDate),
+      organizer: Option.getOrNull(Option.map(meeting.organizerEmail, (e) => e.trim().toLowerCase())),
+      access_level: meeting.accessLevel,
+      created_at: DateTime.toEpochMillis(meeting.createdAt),
+      updated_at: meeting.updatedAt === null ? null : DateTime.toEpochMillis(meeting.updatedAt),
+      fetched_at: options.now,
+      written_at: options.mode === "write" || options.mode === "local" ? options.now : null,
+      pending: options.mode === "local" ? 1 : 0,
+      gone: 0,
+      seen_scan: options.scanId ?? null,
+      body
+    },
+    attendees
+  })
+}
+
+const set = (names: ReadonlyArray<string>) => names.map((c) => `${c} = excluded.${c}`).join(", ")
+const content = set([
+  "title", "description", "start_date", "end_date", "organizer", "access_level", "created_at", "updated_at",
+  "fetched_at", "body"
+])
+
+/**
+ * THE privacy rule of the upsert, per mode: what an incoming copy overwrites. A server copy
+ * (`scan`, `fetch`) never overwrites a pending row (the `WHERE`); a METADATA copy meeting a pending
+ * FULL row is handled by the caller (`MeetingRows.upsert`), which replaces it redacted.
+ */
+const conflictClause: Record<UpsertMode, string> = {
+  scan: `DO UPDATE SET ${content}, written_at = NULL, pending = 0, gone = 0, seen_scan = excluded.seen_scan
+    WHERE meetings.pending = 0`,
+  fetch: `DO UPDATE SET ${content}, pending = 0, gone = 0, seen_scan = COALESCE(excluded.seen_scan, meetings.seen_scan)
+    WHERE meetings.pending = 0`,
+  write: `DO UPDATE SET ${content}, written_at = excluded.written_at, pending = 0, gone = 0`,
+  local: `DO UPDATE SET ${content}, written_at = excluded.written_at, pending = 1, gone = 0`
+}
+
+/** The single-row upsert of each mode (`?` placeholders in `columns` order). */
+export const upsertSql: Record<UpsertMode, string> = Object.fromEntries(
+  (["scan", "fetch", "write", "local"] as const).map((mode) => [
+    mode,
+    `INSERT INTO meetings (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})
+      ON CONFLICT (principal, id) ${conflictClause[mode]}`
+  ])
+) as Record<UpsertMode, string>
+
+/** The columns a read selects, in `StoredRow` order. */
+export const storedColumns = "id, body, fetched_at, pending, gone, written_at"
+
+/** A row as read (`storedColumns`). */
+export const StoredRow = Schema.Struct({
+  id: Schema.String,
+  body: Schema.String,
+  fetched_at: Schema.Number,
+  pending: Schema.Literal(0, 1),
+  gone: Schema.Literal(0, 1),
+  written_at: Schema.NullOr(Schema.Number)
+})
+export type StoredRow = typeof StoredRow.Type
+
+const isFlag = (u: unknown): u is 0 | 1 => u === 0 || u === 1
+
+/**
+ * A row read from SQLite, decoded: the bookkeeping columns checked as `StoredRow` checks them (a
+ * test holds the two equal), the body with core's codec. Anything else is a `Decode` error for that
+ * row, never a defect.
+ */
+export const decode = (u: unknown): Either.Either<StoredMeeting, CacheError> => {
+  const row = u as Record<string, unknown>
+  const id = typeof row?.id === "string" ? row.id : "?"
+  const damaged = (why: string, cause?: unknown) =>
+    Either.left(new CacheError({ reason: "Decode", message: `Stored meeting ${id} cannot be decoded: ${why}`, cause }))
+  if (
+    typeof u !== "object" || u === null || typeof row.id !== "string" || typeof row.body !== "string" ||
+    typeof row.fetched_at !== "number" || !isFlag(row.pending) || !isFlag(row.gone) ||
+    (row.written_at !== null && typeof row.written_at !== "number")
+  ) {
+    return damaged("its bookkeeping columns are not what the cache writes")
+  }
+  const meeting = MeetingCodec.decodeMeetingJson(row.body)
+  if (Either.isLeft(meeting)) return damaged(meeting.left.message, meeting.left)
+  return Either.right({
+    meeting: meeting.right,
+    fetchedAt: row.fetched_at,
+    pending: row.pending === 1,
+    gone: row.gone === 1,
+    writtenAt: row.written_at as number | null
+  })
+}

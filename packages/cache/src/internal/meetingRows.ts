@@ -1,0 +1,362 @@
+/**
+ * The owner of the `meetings` and `meeting_attendees` tables (and, through its triggers, the
+ * full-text index). Every statement filters on `principal`; every primary key starts with it.
+ *
+ * Writes take one path: single-row prepared statements on the connection's handle, run inside a
+ * transaction of the `SqlClient` (the same connection), so a sync batch of 500 rows costs one
+ * BEGIN/COMMIT and 500 prepared runs. The privacy rule lives in that path only: a server copy never
+ * overwrites a pending (locally written) row, except that a METADATA copy meeting a pending FULL row
+ * replaces it redacted (its queued updates re-applied), so content the caller may no longer see does
+ * not outlive the downgrade.
+ */
+import { SqlClient } from "@effect/sql"
+import type { Meeting } from "@lightfield-effect/core"
+import { Redaction } from "@lightfield-effect/core"
+import { Array as Arr, Context, DateTime, Effect, Either, Layer, Metric, Option } from "effect"
+import type { CacheError } from "../CacheError.js"
+import * as CacheMetrics from "../CacheMetrics.js"
+import type { MeetingQuery } from "../MeetingQuery.js"
+import type { Principal } from "../Principal.js"
+import * as Dialect from "./dialect.js"
+import * as HotSet from "./hotSet.js"
+import * as Row from "./meetingRow.js"
+import type { StoredMeeting, UpsertOptions } from "./meetingRow.js"
+import { conditions, paging } from "./meetingQuery.js"
+import { OutboxStore } from "./outboxStore.js"
+import { applyUpdate, localIdPrefix } from "./provisional.js"
+import { fromCause, mapSql, transaction, withinTransaction } from "./sql.js"
+import { SqliteHandle } from "./sqlite.js"
+
+type MeetingT = Meeting.Meeting
+
+/** Counts of the mirror of one principal. */
+export interface MirrorStats {
+  readonly meetings: number
+  readonly full: number
+  readonly metadata: number
+  readonly pending: number
+  readonly gone: number
+}
+
+/** The key of a row in the API's order, for keyset pages. */
+export interface PageKey {
+  readonly createdAt: number
+  readonly id: string
+}
+
+export interface MeetingRowsShape {
+  /** Upsert meetings (last one wins in a batch) in one transaction (a savepoint inside the caller's). */
+  readonly upsert: (principal: Principal, meetings: Iterable<MeetingT>, options: UpsertOptions) => Effect.Effect<number, CacheError>
+  /** One servable row by id (gone rows are tombstones: `None`); hot rows are answered from memory. */
+  readonly findById: (principal: Principal, id: string) => Effect.Effect<Option.Option<StoredMeeting>, CacheError>
+  /** A local query; damaged rows are skipped and reported. */
+  readonly query: (principal: Principal, q?: MeetingQuery) => Effect.Effect<ReadonlyArray<StoredMeeting>, CacheError>
+  readonly count: (principal: Principal, q?: MeetingQuery) => Effect.Effect<number, CacheError>
+  /** A page in the API's order (newest `createdAt` first, then id ascending). */
+  readonly page: (principal: Principal, limit: number, offset: number) => Effect.Effect<ReadonlyArray<StoredMeeting>, CacheError>
+  /** A keyset page in the API's order after `after`; `next` is `None` after the last page. */
+  readonly pageAfter: (
+    principal: Principal,
+    after: PageKey | null,
+    limit: number
+  ) => Effect.Effect<{ readonly meetings: ReadonlyArray<StoredMeeting>; readonly next: Option.Option<PageKey> }, CacheError>
+  /** Forget that a row was written locally (a dead update: the server never took it). */
+  readonly clearPending: (principal: Principal, id: string) => Effect.Effect<void, CacheError>
+  /** Tombstones: the row stays (stats, a later reappearance) but its content is purged. */
+  readonly markGone: (principal: Principal, ids: ReadonlyArray<string>) => Effect.Effect<void, CacheError>
+  /** Drop a row (a provisional meeting after its create was replayed). */
+  readonly remove: (principal: Principal, id: string) => Effect.Effect<void, CacheError>
+  /** Locally written meetings the scan has not seen (read-your-writes candidates). */
+  readonly writtenNotSeen: (principal: Principal, scanId: string) => Effect.Effect<ReadonlyArray<string>, CacheError>
+  /** After a complete scan (in its reconcile transaction): every row it did not see, not pending, not awaiting confirmation, is gone. */
+  readonly markVanished: (principal: Principal, scanId: string) => Effect.Effect<ReadonlyArray<string>, CacheError>
+  /** Drop the mirror of a principal except pending rows (in the caller's transaction). */
+  readonly clear: (principal: Principal) => Effect.Effect<void, CacheError>
+  readonly stats: (principal: Principal) => Effect.Effect<MirrorStats, CacheError>
+  /** Move `from`'s provisional meetings to `to`; `from`'s other pending rows become stale (in the caller's transaction). */
+  readonly adoptProvisional: (from: Principal, to: Principal) => Effect.Effect<void, CacheError>
+  /** Re-derive the full-text index (repairs it; not needed in normal operation). */
+  readonly rebuildFullText: Effect.Effect<void, CacheError>
+  /** Refresh the planner's statistics after large changes. */
+  readonly optimize: Effect.Effect<void, CacheError>
+}
+
+export class MeetingRows extends Context.Tag("@lightfield-effect/cache/internal/MeetingRows")<
+  MeetingRows,
+  MeetingRowsShape
+>() {}
+
+const statements = {
+  accessLevel: "SELECT access_level FROM meetings WHERE principal = ? AND id = ?",
+  deleteAttendees: "DELETE FROM meeting_attendees WHERE principal = ? AND meeting_id = ?",
+  insertAttendee: "INSERT INTO meeting_attendees (principal, meeting_id, email) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+  findById: `SELECT ${Row.storedColumns} FROM meetings WHERE principal = ? AND id = ? AND gone = 0`
+} as const
+
+interface Encoded extends Row.EncodedMeeting {
+  readonly meeting: MeetingT
+}
+
+/** Damaged rows met by a list: a warning naming each, and the metric. */
+const reportDamaged = (errors: ReadonlyArray<CacheError>) =>
+  Effect.zipRight(
+    Effect.forEach(errors, (e) => Effect.logWarning("skipped a damaged cached meeting", e.message), { discard: true }),
+    Metric.incrementBy(CacheMetrics.damagedRows, errors.length)
+  )
+
+export const make = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const handle = yield* SqliteHandle
+  const outbox = yield* OutboxStore
+  const hot = HotSet.make(sql, yield* HotSet.HotCacheCapacity)
+
+  /** Encode a batch, last one winning per id (a row may not appear twice in one batch). */
+  const encodeAll = (principal: Principal, meetings: Iterable<MeetingT>, options: UpsertOptions) => {
+    const items = Arr.fromIterable(meetings)
+    const seen = new Set<string>()
+    const out: Array<Encoded> = []
+    for (let i = items.length - 1; i >= 0; i--) {
+      const meeting = items[i]!
+      if (seen.has(meeting.id)) continue
+      seen.add(meeting.id)
+      const encoded = Row.encode(principal, meeting, options)
+      if (Either.isLeft(encoded)) return Either.left(encoded.left)
+      out.push({ ...encoded.right, meeting })
+    }
+    return Either.right(out)
+  }
+
+  /** The upsert statements of one batch (inside a transaction); the pending FULL rows that met a METADATA copy. */
+  const write = (principal: Principal, items: ReadonlyArray<Encoded>, mode: Row.UpsertMode) =>
+    handle.use(() => {
+      const upsert = handle.prepare(Row.upsertSql[mode])
+      const accessLevel = handle.prepare(statements.accessLevel)
+      const deleteAttendees = handle.prepare(statements.deleteAttendees)
+      const insertAttendee = handle.prepare(statements.insertAttendee)
+      const params: Array<unknown> = new Array(Row.columns.length)
+      const downgraded: Array<MeetingT> = []
+      for (const { attendees, meeting, row } of items) {
+        for (let c = 0; c < Row.columns.length; c++) params[c] = row[Row.columns[c]!]
+        if (upsert.run(...params).changes === 0) {
+          // A pending row (the conflict clause skipped it): kept with its attendees, unless its FULL
+          // content meets a METADATA copy.
+          const stored = accessLevel.get(principal, row.id) as { readonly access_level: string } | undefined
+          if (stored?.access_level === "FULL" && meeting.accessLevel === "METADATA") downgraded.push(meeting)
+          continue
+        }
+        deleteAttendees.run(principal, row.id)
+        for (const email of attendees) insertAttendee.run(principal, row.id, email)
+      }
+      return downgraded
+    })
+
+  const upsert: MeetingRowsShape["upsert"] = (principal, meetings, options) =>
+    Effect.suspend(() => {
+      const encoded = encodeAll(principal, meetings, options)
+      if (Either.isLeft(encoded)) return Effect.fail(encoded.left)
+      const items = encoded.right
+      if (items.length === 0) return Effect.succeed(0)
+      hot.invalidate(principal, items.map((i) => i.row.id as string))
+      return withinTransaction(sql, "Cannot store meetings", Effect.gen(function*() {
+        const downgraded = yield* write(principal, items, options.mode)
+        const at = DateTime.unsafeMake(options.now)
+        for (const incoming of downgraded) {
+          const queued = yield* outbox.queuedUpdates(principal, incoming.id)
+          const meeting = queued.reduce((m, params) => applyUpdate(m, params, at), Redaction.redact(incoming))
+          const local = yield* Row.encode(principal, meeting, { mode: "local", now: options.now })
+          yield* write(principal, [{ ...local, meeting }], "local")
+        }
+        return items.length
+      }))
+    })
+
+  const fromRow = (principal: Principal, row: unknown): Either.Either<StoredMeeting, CacheError> => {
+    const r = row as Row.StoredRow
+    const cached = hot.sameVersion(principal, r.id, r.fetched_at, r.pending === 1)
+    return cached !== undefined && r.gone === 0 ? Either.right(cached) : Row.decode(row)
+  }
+
+  /** The rows of a list, decoded; a damaged row is skipped and reported, never failing the list. */
+  const decodeRows = (principal: Principal, rows: ReadonlyArray<unknown>) =>
+    Effect.suspend(() => {
+      const out: Array<StoredMeeting> = []
+      const damaged: Array<CacheError> = []
+      for (const row of rows) {
+        const stored = fromRow(principal, row)
+        if (Either.isRight(stored)) out.push(stored.right)
+        else damaged.push(stored.left)
+      }
+      return damaged.length === 0 ? Effect.succeed(out) : Effect.as(reportDamaged(damaged), out)
+    })
+
+  /** The row read by id, decoded and remembered (unless a write happened since `before`). */
+  const settle = (principal: Principal, id: string, row: unknown, before: number) => {
+    if (row === undefined) return Effect.succeed(Option.none<StoredMeeting>())
+    const stored = Row.decode(row)
+    if (Either.isLeft(stored)) return Effect.zipRight(Metric.increment(CacheMetrics.damagedRows), stored.left)
+    hot.remember(principal, id, stored.right, before)
+    return Effect.succeed(Option.some(stored.right))
+  }
+
+  // No span and no effect per step: a hot-set miss of a cached `retrieve` is one prepared `get`
+  // (~10x cheaper than a statement through `@effect/sql`), run at once when the connection is free.
+  const loadById = (principal: Principal, id: string) =>
+    Effect.contextWithEffect((context: Context.Context<never>) => {
+      const before = hot.generation()
+      if (!handle.canRunNow(context)) {
+        return handle.use(() => handle.prepare(statements.findById).get(principal, id)).pipe(
+          mapSql(`Cannot read meeting ${id}`),
+          Effect.flatMap((row) => settle(principal, id, row, before))
+        )
+      }
+      let row: unknown
+      try {
+        row = handle.prepare(statements.findById).get(principal, id)
+      } catch (cause) {
+        return Effect.fail(fromCause(cause, "Query", `Cannot read meeting ${id}`))
+      }
+      return settle(principal, id, row, before)
+    })
+
+  const gone = (principal: Principal, ids: ReadonlyArray<string>) =>
+    Effect.forEach(Arr.chunksOf(ids, 500), (chunk) =>
+      Effect.zipRight(
+        sql`UPDATE meetings SET gone = 1, written_at = NULL, pending = 0, description = NULL, body = '{}'
+          WHERE principal = ${principal} AND ${sql.in("id", chunk)}`,
+        sql`DELETE FROM meeting_attendees WHERE principal = ${principal} AND ${sql.in("meeting_id", chunk)}`
+      ), { discard: true })
+
+  const keyed = `${Row.storedColumns}, created_at`
+
+  return MeetingRows.of({
+    upsert,
+    findById: (principal, id) =>
+      Effect.flatMap(hot.checkExternalWrites, () => {
+        const cached = hot.get(principal, id)
+        return cached === undefined ? loadById(principal, id) : Effect.succeed(Option.some(cached))
+      }),
+    query: (principal, q = {}) =>
+      Effect.gen(function*() {
+        const { limit, offset } = yield* paging(q)
+        const where = yield* conditions(sql, principal, q)
+        const order = sql.literal(q.order === "asc" ? "ASC" : "DESC")
+        const rows = yield* sql`SELECT ${sql.literal(Row.storedColumns.replace(/(\w+)/g, "m.$1"))}
+          FROM meetings m WHERE ${sql.and(where)}
+          ORDER BY m.start_date ${order}, m.id ${order} LIMIT ${limit} OFFSET ${offset}`.pipe(mapSql("Cannot query meetings"))
+        return yield* decodeRows(principal, rows)
+      }).pipe(Effect.withSpan("MeetingRows.query")),
+    count: (principal, q = {}) =>
+      Effect.gen(function*() {
+        const where = yield* conditions(sql, principal, q)
+        const rows = yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM meetings m WHERE ${sql.and(where)}`.pipe(
+          mapSql("Cannot count meetings")
+        )
+        return Number(rows[0]?.n ?? 0)
+      }).pipe(Effect.withSpan("MeetingRows.count")),
+    page: (principal, limit, offset) =>
+      sql`SELECT ${sql.literal(Row.storedColumns)} FROM meetings WHERE principal = ${principal} AND gone = 0
+        ORDER BY created_at DESC, id ASC LIMIT ${limit} OFFSET ${offset}`.pipe(
+        mapSql("Cannot list meetings"),
+        Effect.flatMap((rows) => decodeRows(principal, rows)),
+        Effect.withSpan("MeetingRows.page")
+      ),
+    pageAfter: (principal, after, limit) =>
+      (after === null
+        ? sql<{ id: string; created_at: number }>`SELECT ${sql.literal(keyed)} FROM meetings
+            WHERE principal = ${principal} AND gone = 0 ORDER BY created_at DESC, id ASC LIMIT ${limit}`
+        : sql<{ id: string; created_at: number }>`SELECT ${sql.literal(keyed)} FROM meetings
+            WHERE principal = ${principal} AND gone = 0
+            AND (created_at < ${after.createdAt} OR (created_at = ${after.createdAt} AND id > ${after.id}))
+            ORDER BY created_at DESC, id ASC LIMIT ${limit}`).pipe(
+        mapSql("Cannot list meetings"),
+        Effect.flatMap((rows) => {
+          // The next key comes from the rows themselves, so a skipped damaged row never ends the stream.
+          const last = rows[rows.length - 1]
+          const next = rows.length < limit || last === undefined
+            ? Option.none<PageKey>()
+            : Option.some({ createdAt: Number(last.created_at), id: last.id })
+          return Effect.map(decodeRows(principal, rows), (meetings) => ({ meetings, next }))
+        }),
+        Effect.withSpan("MeetingRows.pageAfter")
+      ),
+    clearPending: (principal, id) =>
+      Effect.suspend(() => {
+        hot.invalidate(principal, [id])
+        return withinTransaction(sql, `Cannot update meeting ${id}`, sql`UPDATE meetings SET pending = 0
+          WHERE principal = ${principal} AND id = ${id}`).pipe(Effect.asVoid)
+      }),
+    markGone: (principal, ids) =>
+      ids.length === 0 ? Effect.void : Effect.suspend(() => {
+        hot.invalidate(principal, ids)
+        return withinTransaction(sql, "Cannot mark meetings gone", gone(principal, ids))
+      }),
+    remove: (principal, id) =>
+      Effect.suspend(() => {
+        hot.invalidate(principal, [id])
+        return withinTransaction(sql, `Cannot remove meeting ${id}`, Effect.all([
+          sql`DELETE FROM meeting_attendees WHERE principal = ${principal} AND meeting_id = ${id}`,
+          sql`DELETE FROM meetings WHERE principal = ${principal} AND id = ${id}`
+        ], { discard: true }))
+      }),
+    writtenNotSeen: (principal, scanId) =>
+      sql<{ id: string }>`SELECT id FROM meetings WHERE principal = ${principal} AND gone = 0
+        AND pending = 0 AND written_at IS NOT NULL AND (seen_scan IS NULL OR seen_scan <> ${scanId})`.pipe(
+        Effect.map((rows) => rows.map((r) => r.id)),
+        mapSql("Cannot read locally written meetings")
+      ),
+    markVanished: (principal, scanId) =>
+      Effect.gen(function*() {
+        const unseen = yield* sql<{ id: string }>`SELECT id FROM meetings WHERE principal = ${principal} AND gone = 0
+          AND pending = 0 AND written_at IS NULL AND (seen_scan IS NULL OR seen_scan <> ${scanId})`
+        const ids = unseen.map((r) => r.id)
+        hot.invalidate(principal, ids)
+        yield* gone(principal, ids)
+        return ids
+      }).pipe(mapSql("Cannot mark vanished meetings gone")),
+    clear: (principal) =>
+      Effect.suspend(() => {
+        hot.invalidateAll()
+        // The FTS delete trigger removes their terms from the full-text index.
+        return Effect.all([
+          sql`DELETE FROM meeting_attendees WHERE principal = ${principal} AND meeting_id IN
+            (SELECT id FROM meetings WHERE principal = ${principal} AND pending = 0)`,
+          sql`DELETE FROM meetings WHERE principal = ${principal} AND pending = 0`
+        ], { discard: true }).pipe(mapSql("Cannot clear the mirror"))
+      }),
+    stats: (principal) =>
+      sql<{ meetings: number; full: number; metadata: number; pending: number; gone: number }>`SELECT
+          COALESCE(SUM(CASE WHEN gone = 0 THEN 1 ELSE 0 END), 0) AS meetings,
+          COALESCE(SUM(CASE WHEN gone = 0 AND access_level = 'FULL' THEN 1 ELSE 0 END), 0) AS full,
+          COALESCE(SUM(CASE WHEN gone = 0 AND access_level = 'METADATA' THEN 1 ELSE 0 END), 0) AS metadata,
+          COALESCE(SUM(CASE WHEN gone = 0 AND pending = 1 THEN 1 ELSE 0 END), 0) AS pending,
+          COALESCE(SUM(CASE WHEN gone = 1 THEN 1 ELSE 0 END), 0) AS gone
+        FROM meetings WHERE principal = ${principal}`.pipe(
+        Effect.map(([row]) => ({
+          meetings: Number(row?.meetings ?? 0),
+          full: Number(row?.full ?? 0),
+          metadata: Number(row?.metadata ?? 0),
+          pending: Number(row?.pending ?? 0),
+          gone: Number(row?.gone ?? 0)
+        })),
+        mapSql("Cannot read cache statistics")
+      ),
+    adoptProvisional: (from, to) =>
+      Effect.gen(function*() {
+        hot.invalidateAll()
+        const local = `${localIdPrefix}%`
+        yield* sql`UPDATE meeting_attendees SET principal = ${to} WHERE principal = ${from} AND meeting_id LIKE ${local}
+          AND meeting_id IN (SELECT id FROM meetings WHERE principal = ${from} AND pending = 1)`
+        yield* sql`UPDATE meetings SET principal = ${to} WHERE principal = ${from} AND pending = 1 AND id LIKE ${local}`
+        // Queued updates of real meetings moved away: `from`'s copies show unconfirmed edits, so refetch them.
+        yield* sql`UPDATE meetings SET pending = 0, fetched_at = 0 WHERE principal = ${from} AND pending = 1`
+      }).pipe(mapSql("Cannot move provisional meetings")),
+    rebuildFullText: transaction(sql, "Cannot rebuild the full-text index", Dialect.rebuildFullTextIndex(sql)),
+    optimize: Dialect.optimize(sql).pipe(mapSql("Cannot refresh planner statistics"))
+  })
+})
+
+/** The meetings rows owner over the connection (`SqlClient` and `SqliteHandle`) and the outbox. */
+export const layer: Layer.Layer<MeetingRows, never, SqlClient.SqlClient | SqliteHandle | OutboxStore> = Layer.effect(
+  MeetingRows,
+  make
+)

@@ -1,0 +1,271 @@
+/**
+ * The reads of a `MeetingsCache`: `retrieve` under a read policy (with a fast path for a cache hit
+ * of a real id), local queries, pages in the API's order, the local stream, `refresh`, and the
+ * read counters persisted by `ReadCountsStore`.
+ */
+import type { MeetingParams } from "@lightfield-effect/core"
+import { Meeting, MeetingsError, ParamsProblem, Redaction } from "@lightfield-effect/core"
+import { MeetingParams as Params } from "@lightfield-effect/core"
+import { Chunk, Clock, Duration, Effect, Either, FiberSet, Metric, Option, Stream } from "effect"
+import type { CacheError } from "../CacheError.js"
+import { CacheMiss } from "../CacheError.js"
+import * as CacheMetrics from "../CacheMetrics.js"
+import type { MeetingQuery } from "../MeetingQuery.js"
+import type { Cached, ReadOptions, ReadPolicy, RefreshResult } from "../ReadPolicy.js"
+import { fromCache, fromNetwork } from "../ReadPolicy.js"
+import type { StoredMeeting } from "./meetingRow.js"
+import type { PageKey } from "./meetingRows.js"
+import { isLocalId } from "./provisional.js"
+import type { Session } from "./session.js"
+import { checkTimeout, timeoutOf } from "./session.js"
+
+type MeetingT = Meeting.Meeting
+
+const validateList = ParamsProblem.validator(Params.ListMeetingsParams)
+
+const invalidId = (id: string) => Either.getLeft(Meeting.validateId(id))
+
+export const make = (session: Session) =>
+  Effect.gen(function*() {
+    const { config, lookup, maxAgeOf, network, principal, rows, store } = session
+    const defaultPolicy = config.policy
+    const revalidating = new Set<string>()
+
+    // Counted here as well as in the metrics, and persisted when the service closes (and on `stats`).
+    const reads = { hits: 0, misses: 0, stale: 0 }
+    const flushReads = Effect.suspend(() => {
+      const counts = { ...reads }
+      reads.hits = 0
+      reads.misses = 0
+      reads.stale = 0
+      return session.readCounts.add(principal, counts)
+    })
+    yield* Effect.addFinalizer(() =>
+      flushReads.pipe(Effect.catchTag("CacheError", (e) => Effect.logWarning("read statistics not saved", e.message)))
+    )
+    // Metrics tagged per policy, built once (tagging allocates).
+    const perPolicy = <T>(make: (policy: ReadPolicy) => T): Record<ReadPolicy, T> => ({
+      CacheFirst: make("CacheFirst"),
+      StaleWhileRevalidate: make("StaleWhileRevalidate"),
+      NetworkFirst: make("NetworkFirst"),
+      CacheOnly: make("CacheOnly")
+    })
+    const hitsBy = perPolicy((p) => Metric.tagged(CacheMetrics.hits, "policy", p))
+    const missesBy = perPolicy((p) => Metric.tagged(CacheMetrics.misses, "policy", p))
+    const staleBy = perPolicy((p) => Metric.tagged(CacheMetrics.staleAnswers, "policy", p))
+    const fallbacksBy = perPolicy((p) => Metric.tagged(CacheMetrics.fallbacks, "policy", p))
+
+    const fetched = (id: string, timeout: Duration.DurationInput | undefined) =>
+      Effect.flatMap(session.fetchRemote(id, timeout), (meeting) =>
+        Effect.map(Clock.currentTimeMillis, (now) => fromNetwork(meeting, now)))
+
+    const revalidate = (id: string) =>
+      Effect.suspend(() => {
+        if (revalidating.has(id)) return Effect.void
+        revalidating.add(id)
+        return FiberSet.run(
+          session.background,
+          session.fetchRemote(id, undefined).pipe(
+            Effect.catchAll((e) => Effect.logDebug("background revalidation failed", { id, error: e._tag })),
+            Effect.ensuring(Effect.sync(() => revalidating.delete(id))),
+            Effect.withSpan("MeetingsCache.revalidate")
+          )
+        ).pipe(Effect.zipRight(Metric.increment(CacheMetrics.revalidations)))
+      })
+
+    // No span on `retrieve` itself: a cache hit must stay within a few microseconds. The network
+    // path (`MeetingsCache.fetch`) has one.
+    const retrieve = (
+      id: string,
+      readOptions: ReadOptions = {}
+    ): Effect.Effect<Cached<MeetingT>, MeetingsError.MeetingsError | CacheError | CacheMiss> => {
+      if (!Meeting.isMeetingId(id)) return Effect.fail(Option.getOrThrow(invalidId(id)))
+      const policy = readOptions.policy ?? defaultPolicy
+      const checkedMaxAge = maxAgeOf(readOptions)
+      if (Either.isLeft(checkedMaxAge)) return Effect.fail(checkedMaxAge.left)
+      const maxAge = checkedMaxAge.right
+      if (readOptions.timeout !== undefined) {
+        return Effect.zipRight(checkTimeout(readOptions.timeout), retrieveSlow(id, readOptions, maxAge))
+      }
+      // Fast path (no generator, no allocation beyond the answer): a cache hit of a real id.
+      if (isLocalId(id) || policy === "NetworkFirst") return retrieveSlow(id, readOptions, maxAge)
+      return Effect.flatMap(rows.findById(principal, id), (stored) => {
+        if (Option.isNone(stored) || stored.value.gone) return retrieveSlow(id, readOptions, maxAge)
+        const s = stored.value
+        return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const cached = fromCache(s.meeting, s, now, maxAge)
+          reads.hits++
+          if (cached.stale) reads.stale++
+          const counted = cached.stale
+            ? Effect.zipRight(Metric.increment(hitsBy[policy]), Metric.increment(staleBy[policy]))
+            : Metric.increment(hitsBy[policy])
+          const revalidation = policy === "StaleWhileRevalidate" && cached.stale && !cached.pending
+            ? revalidate(id)
+            : Effect.void
+          return Effect.as(Effect.zipRight(counted, revalidation), cached)
+        })
+      })
+    }
+
+    const retrieveSlow = (id: string, readOptions: ReadOptions, maxAge: Duration.Duration) =>
+      Effect.gen(function*() {
+        const policy = readOptions.policy ?? defaultPolicy
+        const { key, stored } = yield* lookup(id)
+        const servable = Option.filter(stored, (s) => !s.gone)
+        const now = yield* Clock.currentTimeMillis
+        const hit = (s: StoredMeeting) =>
+          Effect.gen(function*() {
+            const cached = fromCache(s.meeting, s, now, maxAge)
+            reads.hits++
+            yield* Metric.increment(hitsBy[policy])
+            if (cached.stale) {
+              reads.stale++
+              yield* Metric.increment(staleBy[policy])
+            }
+            return cached
+          })
+        const miss = Effect.zipRight(Effect.sync(() => reads.misses++), Metric.increment(missesBy[policy]))
+        // A provisional id the server has never seen: only the cache can answer.
+        const localOnly = isLocalId(key)
+        // Built only when needed: constructing an error captures a stack trace.
+        const cacheMiss = () =>
+          new CacheMiss({
+            id,
+            message: localOnly ? `Provisional meeting ${id} is not in the cache` : `Meeting ${id} is not in the cache (policy ${policy})`
+          })
+
+        switch (policy) {
+          case "CacheOnly": {
+            if (Option.isSome(servable)) return yield* hit(servable.value)
+            yield* miss
+            return yield* cacheMiss()
+          }
+          case "CacheFirst":
+          case "StaleWhileRevalidate": {
+            if (Option.isSome(servable)) {
+              const cached = yield* hit(servable.value)
+              if (policy === "StaleWhileRevalidate" && cached.stale && !cached.pending && !localOnly) yield* revalidate(key)
+              return cached
+            }
+            yield* miss
+            if (localOnly) return yield* cacheMiss()
+            return yield* fetched(key, readOptions.timeout)
+          }
+          case "NetworkFirst": {
+            // A local write the server has not confirmed yet is newer than anything the network has.
+            if (Option.isSome(servable) && (servable.value.pending || localOnly)) return yield* hit(servable.value)
+            if (localOnly) {
+              yield* miss
+              return yield* cacheMiss()
+            }
+            const remote = yield* Effect.either(fetched(key, readOptions.timeout))
+            if (Either.isRight(remote)) return remote.right
+            const error = remote.left
+            if (MeetingsError.isUnreachable(error) && Option.isSome(servable)) {
+              yield* Metric.increment(fallbacksBy[policy])
+              yield* Effect.logDebug("network unreachable; answering from the cache", { id, error: error._tag })
+              return yield* hit(servable.value)
+            }
+            if (Option.isNone(servable)) yield* miss
+            return yield* error
+          }
+        }
+      })
+
+    const query = (q: MeetingQuery = {}) =>
+      Effect.gen(function*() {
+        const found = yield* rows.query(principal, q)
+        const now = yield* Clock.currentTimeMillis
+        return found.map((s) => fromCache(s.meeting, s, now, config.maxAge))
+      }).pipe(Effect.withSpan("MeetingsCache.query"))
+
+    const localPage = (limit: number, offset: number, maxAge: Duration.Duration) =>
+      Effect.gen(function*() {
+        const found = yield* rows.page(principal, limit, offset)
+        const total = yield* rows.count(principal, {})
+        const page = new Meeting.MeetingListPage({ data: found.map((r) => r.meeting), object: "list", totalCount: total }, true)
+        const now = yield* Clock.currentTimeMillis
+        // The page is as old as its oldest meeting; an empty page as old as the last complete sync.
+        const lastComplete = Option.flatMapNullable(yield* session.syncState.get(principal), (s) => s.lastCompleteAt)
+        const fetchedAt = found.length === 0
+          ? Option.getOrElse(lastComplete, () => now)
+          : Math.min(...found.map((r) => r.fetchedAt))
+        return fromCache(page, { fetchedAt, pending: found.some((r) => r.pending) }, now, maxAge)
+      })
+
+    const listCached = Effect.fn("MeetingsCache.listCached")(function*(
+      input: MeetingParams.ListMeetingsParams = {},
+      readOptions: ReadOptions = {}
+    ) {
+      // Validated under every policy: a bad limit must not become `LIMIT -1` over the whole mirror.
+      const params = yield* validateList(input)
+      const policy = readOptions.policy ?? defaultPolicy
+      const maxAge = yield* maxAgeOf(readOptions)
+      yield* checkTimeout(readOptions.timeout)
+      const limit = params.limit ?? Params.MaxLimit
+      const offset = params.offset ?? 0
+      const remote = network.list(params, timeoutOf(readOptions.timeout)).pipe(
+        Effect.map((page) => new Meeting.MeetingListPage({ ...page, data: page.data.map((m) => Redaction.redact(m)) }, true)),
+        Effect.tap((page) => store(page.data, "fetch")),
+        Effect.flatMap((page) => Effect.map(Clock.currentTimeMillis, (now) => fromNetwork(page, now)))
+      )
+      switch (policy) {
+        case "CacheOnly":
+          return yield* localPage(limit, offset, maxAge)
+        case "NetworkFirst":
+          return yield* remote.pipe(
+            Effect.catchIf(MeetingsError.isUnreachable, () =>
+              Effect.zipRight(Metric.increment(fallbacksBy[policy]), localPage(limit, offset, maxAge)))
+          )
+        case "CacheFirst":
+        case "StaleWhileRevalidate": {
+          const lastComplete = Option.flatMapNullable(yield* session.syncState.get(principal), (s) => s.lastCompleteAt)
+          if (Option.isNone(lastComplete)) return yield* remote
+          if (policy === "StaleWhileRevalidate" && (yield* Clock.currentTimeMillis) - lastComplete.value > Duration.toMillis(maxAge)) {
+            yield* session.backgroundSync(maxAge)
+          }
+          return yield* localPage(limit, offset, maxAge)
+        }
+      }
+    })
+
+    const streamLocal: Stream.Stream<MeetingT, CacheError> = Stream.paginateChunkEffect(
+      null as PageKey | null,
+      (after) =>
+        rows.pageAfter(principal, after, 500).pipe(
+          Effect.map(({ meetings, next }) => [Chunk.fromIterable(meetings.map((r) => r.meeting)), next] as const)
+        )
+    )
+
+    const refresh = (ids: Iterable<string>, callOptions: { readonly timeout?: Duration.DurationInput } = {}) =>
+      Effect.gen(function*() {
+        yield* checkTimeout(callOptions.timeout)
+        const gone: Array<string> = []
+        const found: Array<MeetingT> = []
+        const keys = yield* Effect.forEach(Array.from(new Set(ids)), (id) => Effect.map(lookup(id), ({ key }) => key))
+        yield* Effect.forEach(keys.filter((k) => !isLocalId(k)), (id) =>
+          network.retrieve(id, callOptions).pipe(
+            Effect.map((m) => {
+              found.push(Redaction.redact(m))
+            }),
+            Effect.catchTag("MeetingNotFound", () => Effect.sync(() => gone.push(id)))
+          ), { concurrency: 4, discard: true })
+        yield* session.upsertServed(found, "fetch")
+        yield* rows.markGone(principal, gone)
+        if (gone.length > 0) yield* Metric.incrementBy(CacheMetrics.goneMeetings, gone.length)
+        return { refreshed: found.map((m) => m.id), gone } satisfies RefreshResult
+      }).pipe(Effect.withSpan("MeetingsCache.refresh"))
+
+    return {
+      retrieve,
+      query,
+      count: (q: MeetingQuery = {}) => rows.count(principal, q),
+      listCached,
+      list: (params?: MeetingParams.ListMeetingsParams, readOptions?: ReadOptions) =>
+        Effect.map(listCached(params, readOptions), (cached) => cached.value),
+      streamLocal,
+      refresh,
+      flushReads,
+      fetched
+    } as const
+  })

@@ -68,7 +68,7 @@ describe("dependency chains of dead letters", () => {
             db: join(dir, `dl-${n}.db`),
             client: { maxRetries: 1, retrySchedule: fast }
           })
-          yield* cache.get(existing, { policy: "NetworkFirst" })
+          yield* cache.retrieve(existing, { policy: "NetworkFirst" })
           const c = yield* cache.create(createParams(titles.c), { offline: true })
           yield* cache.update(c.value.id, { fields: { $privacySetting: privacy } }, { offline: true })
           yield* cache.create(createParams(titles.i), { offline: true })
@@ -117,7 +117,7 @@ describe("dependency chains of dead letters", () => {
 
           // ---- no deadlock: nothing waits for ever, a new write goes straight through ------------
           if (pending.length > 0) {
-            fail(`${pending.length} entries stay pending for good (${last.stoppedBy._tag === "Some" ? last.stoppedBy.value.tag : "-"})`)
+            fail(`${pending.length} entries stay pending for good (${last.stoppedBy._tag === "Some" ? last.stoppedBy.value._tag : "-"})`)
             tally.outcome("deadlock")
           }
           const later = yield* cache.create(createParams(titles.later))

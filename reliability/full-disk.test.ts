@@ -117,7 +117,7 @@ describe("full disk", () => {
           const writes: ReadonlyArray<readonly [string, Effect.Effect<unknown, { readonly _tag: string }>]> = [
             ["offline create", cache.create(createParams(`full disk ${Run.seed()} ${round}`, 400_000), { offline: true })],
             ["offline update", cache.update(ids[round]!, { fields: { $privacySetting: rng.pick(["FULL", "METADATA"] as const) } }, { offline: true })],
-            ["NetworkFirst read (stores the answer)", cache.get(rng.pick(ids), { policy: "NetworkFirst" })],
+            ["NetworkFirst read (stores the answer)", cache.retrieve(rng.pick(ids), { policy: "NetworkFirst" })],
             ["update of the queued create", cache.update(queued.value.id, { relationships: { $transcript: { replace: "fil_full" } } }, { offline: true })],
             ["online create", cache.create(createParams(`online on a full disk ${Run.seed()} ${round}`, 200_000))],
             ["sync", cache.sync()],

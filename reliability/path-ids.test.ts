@@ -55,8 +55,8 @@ const pathLike = fc.oneof(
 type Op =
   | "retrieve"
   | "update"
-  | "cache.get NetworkFirst"
-  | "cache.get CacheFirst"
+  | "cache.retrieve NetworkFirst"
+  | "cache.retrieve CacheFirst"
   | "cache.update online"
   | "cache.update offline"
   | "cache.refresh"
@@ -68,10 +68,10 @@ const run = (api: Meetings.MeetingsShape, cache: MeetingsCache.MeetingsCacheShap
       return Effect.asVoid(api.retrieve(id))
     case "update":
       return Effect.asVoid(api.update(id, update))
-    case "cache.get NetworkFirst":
-      return Effect.asVoid(cache.get(id, { policy: "NetworkFirst" }))
-    case "cache.get CacheFirst":
-      return Effect.asVoid(cache.get(id, { policy: "CacheFirst" }))
+    case "cache.retrieve NetworkFirst":
+      return Effect.asVoid(cache.retrieve(id, { policy: "NetworkFirst" }))
+    case "cache.retrieve CacheFirst":
+      return Effect.asVoid(cache.retrieve(id, { policy: "CacheFirst" }))
     case "cache.update online":
       return Effect.asVoid(cache.update(id, update))
     case "cache.update offline":
@@ -84,8 +84,8 @@ const run = (api: Meetings.MeetingsShape, cache: MeetingsCache.MeetingsCacheShap
 const ops: ReadonlyArray<Op> = [
   "retrieve",
   "update",
-  "cache.get NetworkFirst",
-  "cache.get CacheFirst",
+  "cache.retrieve NetworkFirst",
+  "cache.retrieve CacheFirst",
   "cache.update online",
   "cache.update offline",
   "cache.refresh"

@@ -81,7 +81,7 @@ const snapshot = (db: string) =>
   })
 
 describe("full disk", () => {
-  it.scopedLive("writes on a full filesystem end in a typed CacheError; nothing half-written, stored rows intact", () =>
+  it.scopedLive("[regression] issue 10 #6: writes on a full filesystem end in a typed CacheError; nothing half-written, stored rows intact", () =>
     Effect.gen(function*() {
       const { fail, finish, tally } = yield* Scenario.start("full-disk", "full disk (tmpfs)")
       const rng = Run.prng("full-disk")

@@ -20,11 +20,11 @@ import * as Env from "./lib/Env.js"
 import * as Run from "./lib/Run.js"
 import * as Scenario from "./lib/Scenario.js"
 
-type Op = "retrieve" | "list" | "cache.get NetworkFirst" | "cache.sync"
+type Op = "retrieve" | "list" | "cache.retrieve NetworkFirst" | "cache.sync"
 const routeOf: Record<Op, string> = {
   retrieve: "GET /v1/meetings/*",
   list: "GET /v1/meetings",
-  "cache.get NetworkFirst": "GET /v1/meetings/*",
+  "cache.retrieve NetworkFirst": "GET /v1/meetings/*",
   "cache.sync": "GET /v1/meetings"
 }
 const listOps = new Set<Op>(["list", "cache.sync"])
@@ -52,7 +52,7 @@ interface Case {
 const MiB = 1024 * 1024
 
 describe("hostile bodies", () => {
-  it.scopedLive("deep nesting, huge bodies, short pages: typed errors, short messages, bounded memory, nothing marked gone", () =>
+  it.scopedLive("[regression] issue 10 #5 and #2: deep nesting, huge bodies, short pages: typed errors, short messages, bounded memory, nothing marked gone", () =>
     Effect.gen(function*() {
       const { fail, finish, tally } = yield* Scenario.start("hostile-bodies", "hostile bodies (nesting, size, short pages)")
       const rng = Run.prng("hostile-bodies")
@@ -107,7 +107,7 @@ describe("hostile bodies", () => {
         { name: "an empty page claiming more", fault: (op) => (op === "cache.sync" ? { _tag: "ShortPage", keep: 0 } : undefined), times: 1, failure: "typed", maySucceed: true },
         { name: "every page short", fault: (op) => (op === "cache.sync" ? { _tag: "ShortPage", keep: 4 } : undefined), failure: "typed", maySucceed: true }
       ]
-      const ops: ReadonlyArray<Op> = ["retrieve", "list", "cache.get NetworkFirst", "cache.sync"]
+      const ops: ReadonlyArray<Op> = ["retrieve", "list", "cache.retrieve NetworkFirst", "cache.sync"]
 
       for (const [n, c] of cases.entries()) {
         const applicable = ops.filter((op) => c.fault(op) !== undefined)
@@ -121,7 +121,7 @@ describe("hostile bodies", () => {
             ? api.retrieve(target.id)
             : op === "list"
             ? api.list({ limit: 25 })
-            : op === "cache.get NetworkFirst"
+            : op === "cache.retrieve NetworkFirst"
             ? cache.retrieve(target.id, { policy: "NetworkFirst" })
             : cache.sync({ pageSize: 10 })
           let peak = 0

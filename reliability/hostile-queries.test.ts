@@ -35,7 +35,7 @@ interface Case {
 }
 
 describe("hostile queries", () => {
-  it.scopedLive("oversized full-text queries: a typed InvalidQuery at once, the event loop never blocked", () =>
+  it.scopedLive("[regression] issue 10 #7: oversized full-text queries: a typed InvalidQuery at once, the event loop never blocked", () =>
     Effect.gen(function*() {
       const { fail, finish, tally } = yield* Scenario.start("hostile-queries", "hostile full-text queries")
       const rng = Run.prng("hostile-queries")

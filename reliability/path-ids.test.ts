@@ -55,8 +55,8 @@ const pathLike = fc.oneof(
 type Op =
   | "retrieve"
   | "update"
-  | "cache.get NetworkFirst"
-  | "cache.get CacheFirst"
+  | "cache.retrieve NetworkFirst"
+  | "cache.retrieve CacheFirst"
   | "cache.update online"
   | "cache.update offline"
   | "cache.refresh"
@@ -68,9 +68,9 @@ const run = (api: Meetings.MeetingsShape, cache: MeetingsCache.MeetingsCacheShap
       return Effect.asVoid(api.retrieve(id))
     case "update":
       return Effect.asVoid(api.update(id, update))
-    case "cache.get NetworkFirst":
+    case "cache.retrieve NetworkFirst":
       return Effect.asVoid(cache.retrieve(id, { policy: "NetworkFirst" }))
-    case "cache.get CacheFirst":
+    case "cache.retrieve CacheFirst":
       return Effect.asVoid(cache.retrieve(id, { policy: "CacheFirst" }))
     case "cache.update online":
       return Effect.asVoid(cache.update(id, update))
@@ -84,15 +84,15 @@ const run = (api: Meetings.MeetingsShape, cache: MeetingsCache.MeetingsCacheShap
 const ops: ReadonlyArray<Op> = [
   "retrieve",
   "update",
-  "cache.get NetworkFirst",
-  "cache.get CacheFirst",
+  "cache.retrieve NetworkFirst",
+  "cache.retrieve CacheFirst",
   "cache.update online",
   "cache.update offline",
   "cache.refresh"
 ]
 
 describe("path-like ids", () => {
-  it.scopedLive("refused with InvalidParams before any request, by the client and the cache", () =>
+  it.scopedLive("[regression] issue 10 #8: path-like ids refused with InvalidParams before any request, by the client and the cache", () =>
     Effect.gen(function*() {
       const { fail, finish, tally } = yield* Scenario.start("path-ids", "path-like ids (fixed + property-based)")
       const dir = yield* Env.tempDir("path-ids")

@@ -2,7 +2,7 @@ import js from "@eslint/js"
 import tseslint from "typescript-eslint"
 
 export default tseslint.config(
-  { ignores: ["**/node_modules/**", "**/build/**", "**/dist/**", "**/.tsbuildinfo/**", ".lightfield-demo/**"] },
+  { ignores: ["**/node_modules/**", "**/build/**", "**/dist/**", "**/.tsbuildinfo/**", ".lightfield-demo/**", "apps/demo/.bundle-*/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -8,11 +8,12 @@
  * - apps/demo: one esbuild bundle run by plain `node` (`apps/demo/dist/main.js`); the modules only
  *   some commands need are split into chunks loaded on demand, so `--help` stays quick.
  *
- * `pnpm build --clean` only removes the outputs; `--only demo` rebuilds just the demo bundle.
+ * `pnpm build --clean` only removes the outputs; `--only demo` rebuilds just the demo bundle
+ * (`--outdir <dir>` writes it elsewhere: the demo's tests bundle into a folder of their own).
  */
 import { execFileSync } from "node:child_process"
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs"
-import { dirname, join } from "node:path"
+import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
@@ -39,9 +40,8 @@ const buildLibraries = () => {
   chmodSync(bin, 0o755)
 }
 
-const buildDemo = async () => {
+const buildDemo = async (outdir: string = join(demoDir, "dist")) => {
   const esbuild = await import("esbuild")
-  const outdir = join(demoDir, "dist")
   rmSync(outdir, { recursive: true, force: true })
   mkdirSync(outdir, { recursive: true })
   await esbuild.build({
@@ -70,7 +70,8 @@ const args = process.argv.slice(2)
 if (args.includes("--clean")) {
   clean()
 } else if (args.includes("--only") && args[args.indexOf("--only") + 1] === "demo") {
-  await buildDemo()
+  const outdir = args.includes("--outdir") ? args[args.indexOf("--outdir") + 1] : undefined
+  await buildDemo(outdir === undefined ? undefined : resolve(outdir))
 } else {
   clean()
   buildLibraries()

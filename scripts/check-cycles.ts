@@ -9,13 +9,15 @@
  * path through it. One result per package; with `--json <file>` the counts go to .ci/run.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs"
-import { dirname, join, relative, sep } from "node:path"
+import { dirname, join, relative, resolve, sep } from "node:path"
 import { fileURLToPath } from "node:url"
 import ts from "typescript"
 import type { Outcome } from "./report.js"
 import { finish } from "./report.js"
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..")
+// `--root <dir>` checks another tree of the same shape (the checks' own tests use fixtures).
+const rootArg = process.argv.indexOf("--root")
+const root = rootArg === -1 ? join(dirname(fileURLToPath(import.meta.url)), "..") : resolve(process.argv[rootArg + 1]!)
 const packagesDir = join(root, "packages")
 
 const sourceFiles = (dir: string): ReadonlyArray<string> =>

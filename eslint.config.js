@@ -2,7 +2,7 @@ import js from "@eslint/js"
 import tseslint from "typescript-eslint"
 
 export default tseslint.config(
-  { ignores: ["**/node_modules/**", "**/build/**", "**/dist/**", "**/.tsbuildinfo/**", ".lightfield-demo/**"] },
+  { ignores: ["**/node_modules/**", "**/build/**", "**/dist/**", "**/.tsbuildinfo/**", ".lightfield-demo/**", "apps/demo/.bundle-*/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -16,7 +16,12 @@ export default tseslint.config(
     }
   },
   {
-    files: ["apps/**/*.ts", "bench/**/*.ts", "reliability/**/*.ts", "packages/sandbox/src/bin.ts"],
+    files: ["apps/**/*.ts", "bench/**/*.ts", "reliability/**/*.ts", "scripts/**", "packages/sandbox/src/bin.ts"],
     rules: { "no-console": "off" }
+  },
+  {
+    // Plain-node scripts (no TypeScript, so no type-aware globals).
+    files: ["**/*.mjs"],
+    languageOptions: { globals: { process: "readonly", console: "readonly" } }
   }
 )

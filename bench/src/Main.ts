@@ -46,7 +46,9 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
         "indexed columns). Unthrottled syncs run our client with `rate: false` (the sandbox does not limit); figure 5 uses the",
         "client's default of 25/s. Sync and retrieve: medians of 3 runs after a warm-up, in the bench process. Peak RSS:",
         "`process.resourceUsage().maxRSS` of a fresh child per size (an esbuild bundle run by plain `node`, so tsx's loader",
-        "does not count). Flags: `--no-readme`; `--cpu-prof` (profiles of those children in `bench/results/profiles/`).",
+        "does not count). CLI cold start: wall time from spawn to exit of the demo's built bin (`pnpm build`'s bundle) run",
+        "by plain `node`, beside `node -e 0`; `get` reads from a warm cache (no request sent); medians of 9 interleaved runs",
+        "after a warm-up. Flags: `--no-readme`; `--cpu-prof` (profiles of the RSS children in `bench/results/profiles/`).",
         "Raw figures: `bench/results/latest.json`.",
         "",
         `Last run: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${host}; commit ${source.commit}` +

@@ -168,6 +168,18 @@ export const figures = (r: SuiteResults, config: Pick<BenchConfig, "concurrency"
     target: "0",
     pass: rl.status429 === 0
   })
+  const cold = r.coldStart
+  for (const [label, ms] of [["--help", cold.helpMedianMs], ["get <id> on a warm cache", cold.getMedianMs]] as const) {
+    out.push({
+      figure: `6. CLI cold start, ${label} (built bin, plain node; baseline node -e 0; median of ${cold.runs})`,
+      unit: "s",
+      ours: ms / 1000,
+      baseline: cold.nodeMedianMs / 1000,
+      ratio: ms / cold.nodeMedianMs,
+      target: "< 0.5 s",
+      pass: ms < 500
+    })
+  }
   return out
 }
 

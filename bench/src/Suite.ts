@@ -1,5 +1,5 @@
 /**
- * The five measurements, parameterised by size so the smoke test can run them tiny. Every
+ * The six measurements, parameterised by size so the smoke test can run them tiny. Every
  * measurement talks to a sandbox in its own process; RSS is measured in fresh child processes.
  */
 import Database from "better-sqlite3"
@@ -15,6 +15,8 @@ import { startSandbox, withSandbox } from "./SandboxProcess.js"
 import { median, percentile, sample } from "./Stats.js"
 import type { ChildResult } from "./SyncChild.js"
 import { runSyncChild } from "./ChildRunner.js"
+import { measureColdStart } from "./ColdStart.js"
+import type { ColdStartFigures } from "./ColdStart.js"
 
 export interface BenchConfig {
   /** Meetings in the sandbox for the sync and retrieve figures (20,000). */
@@ -39,6 +41,8 @@ export interface BenchConfig {
   readonly rateLimitedMeetings: number
   /** The sandbox's documented limit: 25 requests per second. */
   readonly rate: number
+  /** Timed runs of each CLI command for the cold-start figure (after one warm-up each). */
+  readonly cliRuns: number
   /** Extra node flags for the RSS children (e.g. `--cpu-prof`). */
   readonly childNodeFlags?: ReadonlyArray<string>
   /** Progress lines (to stderr). */
@@ -59,7 +63,8 @@ export const fullConfig: Omit<BenchConfig, "log"> = {
   queryIterations: 500,
   queryLimit: 100,
   rateLimitedMeetings: 2_000,
-  rate: 25
+  rate: 25,
+  cliRuns: 9
 }
 
 export interface SyncFigures {
@@ -127,6 +132,7 @@ export interface SuiteResults {
   readonly query: QueryFigures
   readonly rss: ReadonlyArray<RssFigures>
   readonly rateLimited: RateLimitedFigures
+  readonly coldStart: ColdStartFigures
   readonly sandboxStartupMs: Readonly<Record<string, number>>
 }
 
@@ -444,7 +450,7 @@ export const runSuite = async (config: BenchConfig): Promise<SuiteResults> => {
     const rss: Array<RssFigures> = []
     const rssDbs = new Map<number, string>()
 
-    config.log(`[1/5] full sync of ${config.syncMeetings} meetings, [2/5] cached retrieve by id`)
+    config.log(`[1/6] full sync of ${config.syncMeetings} meetings, [2/6] cached retrieve by id`)
     const main = await startSandbox({ meetings: config.syncMeetings, rate: 0 })
     startup[String(config.syncMeetings)] = main.startupMs
     config.log(`  sandbox with ${config.syncMeetings} meetings up in ${(main.startupMs / 1000).toFixed(1)} s`)
@@ -457,7 +463,7 @@ export const runSuite = async (config: BenchConfig): Promise<SuiteResults> => {
       removeDb(synced.oursDb)
       removeDb(synced.baselineDb)
       if (config.rssSizes.includes(config.syncMeetings)) {
-        config.log(`[4/5] peak RSS, ${config.syncMeetings} meetings`)
+        config.log(`[4/6] peak RSS, ${config.syncMeetings} meetings`)
         const r = await measureRss(config, main, dir)
         rss.push(r.figures)
         rssDbs.set(config.syncMeetings, r.oursDb)
@@ -468,7 +474,7 @@ export const runSuite = async (config: BenchConfig): Promise<SuiteResults> => {
 
     for (const n of config.rssSizes) {
       if (n === config.syncMeetings) continue
-      config.log(`[4/5] peak RSS, ${n} meetings`)
+      config.log(`[4/6] peak RSS, ${n} meetings`)
       await withSandbox({ meetings: n, rate: 0 }, async (sandbox) => {
         startup[String(n)] = sandbox.startupMs
         config.log(`  sandbox with ${n} meetings up in ${(sandbox.startupMs / 1000).toFixed(1)} s`)
@@ -480,14 +486,21 @@ export const runSuite = async (config: BenchConfig): Promise<SuiteResults> => {
     rss.sort((a, b) => a.meetings - b.meetings)
 
     const largest = Math.max(...config.rssSizes)
-    config.log(`[3/5] local query over the ${largest}-meeting cache`)
+    config.log(`[3/6] local query over the ${largest}-meeting cache`)
     // The query never touches the network; the (stopped) sandbox URL only satisfies the layer.
     const query = await measureQuery(config, { baseUrl: "http://127.0.0.1:9", adminKey: main.adminKey }, rssDbs.get(largest)!)
 
-    config.log(`[5/5] rate-limited sync of ${config.rateLimitedMeetings} meetings at ${config.rate}/s`)
+    config.log(`[5/6] rate-limited sync of ${config.rateLimitedMeetings} meetings at ${config.rate}/s`)
     const rateLimited = await measureRateLimited(config, dir)
 
-    return { sync, retrieve, query, rss, rateLimited, sandboxStartupMs: startup }
+    config.log(`[6/6] CLI cold start (built bin, plain node), ${config.cliRuns} runs each`)
+    const coldStart = await withSandbox({ meetings: 200, rate: 0 }, (sandbox) => measureColdStart(config.cliRuns, sandbox, dir))
+    config.log(
+      `  node -e 0 ${coldStart.nodeMedianMs.toFixed(0)} ms, --help ${coldStart.helpMedianMs.toFixed(0)} ms, ` +
+        `get (warm cache) ${coldStart.getMedianMs.toFixed(0)} ms (medians)`
+    )
+
+    return { sync, retrieve, query, rss, rateLimited, coldStart, sandboxStartupMs: startup }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

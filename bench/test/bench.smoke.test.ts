@@ -25,6 +25,7 @@ const smoke: BenchConfig = {
   queryLimit: 100,
   rateLimitedMeetings: 200,
   rate: 25,
+  cliRuns: 1,
   log: () => {}
 }
 
@@ -73,8 +74,16 @@ describe("bench harness", () => {
     assert.strictEqual(r.rateLimited.listRequests, 8)
     positive(r.rateLimited.fractionFromLog, "rate fraction")
 
+    // 6. CLI cold start: every command ran and was timed.
+    assert.strictEqual(r.coldStart.runs, 1)
+    for (const xs of [r.coldStart.nodeMs, r.coldStart.helpMs, r.coldStart.getMs]) {
+      assert.strictEqual(xs.length, 1)
+      positive(xs[0]!, "cold start ms")
+    }
+
     const rows = figures(r, smoke)
-    assert.isTrue(rows.length >= 8)
+    assert.isTrue(rows.length >= 10)
+    assert.isTrue(rows.some((row) => row.figure.startsWith("6. CLI cold start, --help")))
     for (const row of rows) positive(row.ours + 1, row.figure)
     assert.include(table(rows), "| Figure")
   })

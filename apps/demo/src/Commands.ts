@@ -1,50 +1,81 @@
-/** The subcommands, for real use. Each takes `--db` and `--json`. */
+/**
+ * The subcommands, for real use. Each takes the options Lightfield's own CLI users know:
+ * `--api-key`/`--base-url` (else `LIGHTFIELD_API_KEY`/`LIGHTFIELD_BASE_URL`), `--format` (or `--json`),
+ * `--debug`, plus `--db`. This module stays light (it is loaded for `--help`): the cache, SQLite, the
+ * HTTP client and the sandbox are imported by `Target.ts`, which a command loads when it runs.
+ */
 import { Args, Command, Options } from "@effect/cli"
-import { MeetingsCache } from "@lightfield-effect/cache"
-import type { ReadPolicy } from "@lightfield-effect/cache"
 import type { MeetingParams } from "@lightfield-effect/core"
-import { Console, DateTime, Duration, Effect, Option } from "effect"
+import type { Redacted } from "effect"
+import { DateTime, Duration, Effect, Logger, LogLevel, Option } from "effect"
 import { statSync } from "node:fs"
 import { UsageError } from "./Failure.js"
+import * as Input from "./Input.js"
 import * as Output from "./Output.js"
-import * as Story from "./Story.js"
-import * as Target from "./Target.js"
+import type * as TargetModule from "./Target.js"
 
 const db = Options.text("db").pipe(
-  Options.withDescription("SQLite cache file (default .lightfield-demo/cache.db)"),
+  Options.withPseudoName("file"),
+  Options.withDescription("SQLite cache file (default: LIGHTFIELD_CACHE_PATH, else .lightfield-demo/cache.db)"),
   Options.optional
 )
-const json = Options.boolean("json").pipe(Options.withDescription("Print JSON instead of tables"))
+const json = Options.boolean("json").pipe(Options.withDescription("Same as --format json"))
+const format = Options.choice("format", Input.formats).pipe(
+  Options.withDescription("Output format (default table)"),
+  Options.optional
+)
+const apiKey = Options.redacted("api-key").pipe(
+  Options.withPseudoName("key"),
+  Options.withDescription("Lightfield API key (default: LIGHTFIELD_API_KEY); never printed"),
+  Options.optional
+)
+const baseUrl = Options.text("base-url").pipe(
+  Options.withPseudoName("url"),
+  Options.withDescription(`API base URL (default: LIGHTFIELD_BASE_URL, else https://api.lightfield.app)`),
+  Options.optional
+)
+const debug = Options.boolean("debug").pipe(
+  Options.withDescription("Log each HTTP request and response to stderr (the key redacted), and debug logs")
+)
+
+/** Options every cache command takes. */
+const common = { db, json, format, apiKey, baseUrl, debug }
+
+interface Common {
+  readonly db: Option.Option<string>
+  readonly json: boolean
+  readonly format: Option.Option<Input.Format>
+  readonly apiKey: Option.Option<Redacted.Redacted<string>>
+  readonly baseUrl: Option.Option<string>
+  readonly debug: boolean
+}
+
+/** What a command body gets: `Target.Session` plus the output format. */
+interface Session extends TargetModule.Session {
+  readonly format: Input.Format
+}
+
+const loadTarget = Effect.promise(() => import("./Target.js"))
+
+const withDebug = (debugOn: boolean) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  debugOn ? Logger.withMinimumLogLevel(self, LogLevel.Debug) : self
 
 /** Run `f` with the cache for the configured target (or an embedded sandbox). */
-const withCache = <A, E>(
-  dbOption: Option.Option<string>,
-  f: (cache: MeetingsCache.MeetingsCacheShape, target: Target.Target) => Effect.Effect<A, E>
-) =>
+const withCache = <A, E>(o: Common, f: (session: Session) => Effect.Effect<A, E>) =>
   Effect.gen(function*() {
-    const target = yield* Target.fromEnvironment
-    if (Option.isSome(target.sandbox)) {
-      yield* Output.note(`(no LIGHTFIELD_API_KEY set: talking to an embedded sandbox at ${target.baseUrl})`)
-    }
-    const file = yield* Target.dbPath(dbOption)
-    return yield* Effect.flatMap(MeetingsCache.MeetingsCache, (cache) => f(cache, target)).pipe(
-      Effect.provide(Target.cacheLayer(target, file))
-    )
-  }).pipe(Effect.scoped)
-
-const instant = (name: string, raw: string) =>
-  Option.match(DateTime.make(raw), {
-    onNone: () => Effect.fail(new UsageError({ message: `--${name} must be an ISO 8601 date-time, got '${raw}'` })),
-    onSome: (d) => Effect.succeed(d)
-  })
+    const chosen = yield* Input.format(o.json, o.format)
+    const Target = yield* loadTarget
+    return yield* Target.withCache(o, (session) => f({ ...session, format: chosen }))
+  }).pipe(withDebug(o.debug))
 
 const progress = Output.progressBar(process.stderr.isTTY === true)
+const noProgress = () => Effect.void
 
 // -- sync ------------------------------------------------------------------------------------------
-const sync = Command.make("sync", { db, json }, ({ db, json: asJson }) =>
-  withCache(db, (cache) =>
+const sync = Command.make("sync", common, (o) =>
+  withCache(o, ({ cache, format }) =>
     Effect.gen(function*() {
-      const result = yield* cache.sync({ onProgress: asJson ? () => Effect.void : progress })
+      const result = yield* cache.sync({ onProgress: format === "table" ? progress : noProgress })
       const summary = {
         meetings: result.meetings,
         pages: result.pages,
@@ -52,37 +83,33 @@ const sync = Command.make("sync", { db, json }, ({ db, json: asJson }) =>
         gone: result.gone.length,
         durationMillis: Duration.toMillis(result.duration)
       }
-      yield* asJson
-        ? Output.json(summary)
-        : Console.log(
-          `synced ${summary.meetings} meetings in ${summary.pages} pages (${summary.durationMillis.toFixed(0)} ms); ` +
-            `re-fetched ${summary.refetched}, marked gone ${summary.gone}`
-        )
+      yield* Output.emit(format, summary, () =>
+        `synced ${summary.meetings} meetings in ${summary.pages} pages (${summary.durationMillis.toFixed(0)} ms); ` +
+        `re-fetched ${summary.refetched}, marked gone ${summary.gone}`)
 
     }))).pipe(Command.withDescription("Mirror every meeting the key can see into the cache"))
 
 // -- list ------------------------------------------------------------------------------------------
 const list = Command.make("list", {
-  db,
-  json,
-  from: Options.text("from").pipe(Options.withDescription("Start date at or after (ISO 8601)"), Options.optional),
-  to: Options.text("to").pipe(Options.withDescription("Start date before (ISO 8601)"), Options.optional),
+  ...common,
+  from: Options.text("from").pipe(Options.withDescription("Start date at or after (ISO 8601 with a zone)"), Options.optional),
+  to: Options.text("to").pipe(Options.withDescription("Start date before (ISO 8601 with a zone)"), Options.optional),
   organizer: Options.text("organizer").pipe(Options.optional),
   attendee: Options.text("attendee").pipe(Options.optional),
   search: Options.text("search").pipe(Options.withDescription("Full-text search on title and description"), Options.optional),
   limit: Options.integer("limit").pipe(Options.withDefault(20)),
   offset: Options.integer("offset").pipe(Options.withDefault(0))
 }, (o) =>
-  withCache(o.db, (cache) =>
+  withCache(o, ({ cache, format }) =>
     Effect.gen(function*() {
       if (o.limit < 1 || o.offset < 0) return yield* new UsageError({ message: "--limit must be at least 1 and --offset at least 0" })
-      const from = yield* Effect.transposeMapOption(o.from, (s) => instant("from", s))
-      const to = yield* Effect.transposeMapOption(o.to, (s) => instant("to", s))
+      const from = yield* Effect.transposeMapOption(o.from, (s) => Input.instant("from", s))
+      const to = yield* Effect.transposeMapOption(o.to, (s) => Input.instant("to", s))
       // An empty mirror is filled first, so that `list` answers something on a first run.
       const state = yield* cache.syncState
       if (Option.isNone(Option.flatMapNullable(state, (s) => s.lastCompleteAt))) {
         yield* Output.note("(the cache has never been synced: syncing first)")
-        yield* cache.sync({ onProgress: o.json ? () => Effect.void : progress })
+        yield* cache.sync({ onProgress: format === "table" ? progress : noProgress })
       }
       const rows = yield* cache.query({
         limit: o.limit,
@@ -93,26 +120,24 @@ const list = Command.make("list", {
         ...(Option.isSome(o.attendee) ? { attendee: o.attendee.value } : {}),
         ...(Option.isSome(o.search) ? { text: o.search.value } : {})
       })
-      yield* o.json
-        ? Output.json(rows.map((c) => ({ ...(Output.meetingJson(c.value) as object), pending: c.pending })))
-        : Console.log(Output.table(
-          [...Output.meetingHeaders, "pending"],
-          rows.map((c) => Output.meetingRow(c.value, [c.pending ? "yes" : ""]))
-        ))
+      yield* Output.emit(
+        format,
+        rows.map((c) => ({ ...(Output.meetingJson(c.value) as object), pending: c.pending })),
+        () => Output.table([...Output.meetingHeaders, "pending"], rows.map((c) => Output.meetingRow(c.value, [c.pending ? "yes" : ""])))
+      )
 
     }))).pipe(Command.withDescription("Query the cache (never touches the network once synced)"))
 
 // -- get -------------------------------------------------------------------------------------------
-const policies = ["CacheFirst", "StaleWhileRevalidate", "NetworkFirst", "CacheOnly"] as const satisfies ReadonlyArray<
-  ReadPolicy.ReadPolicy
->
 const get = Command.make("get", {
-  db,
-  json,
+  ...common,
   id: Args.text({ name: "id" }),
-  policy: Options.choice("policy", policies).pipe(Options.withDefault("CacheFirst" as const))
+  policy: Options.choiceWithValue("policy", Input.policyChoices).pipe(
+    Options.withDescription("Read policy (default cache-first; CacheFirst, NetworkFirst, … are accepted too)"),
+    Options.withDefault("CacheFirst" as const)
+  )
 }, (o) =>
-  withCache(o.db, (cache) =>
+  withCache(o, ({ cache, format }) =>
     Effect.gen(function*() {
       const answer = yield* cache.retrieve(o.id, { policy: o.policy })
       const m = answer.value
@@ -122,9 +147,8 @@ const get = Command.make("get", {
         stale: answer.stale,
         pending: answer.pending
       }
-      yield* o.json
-        ? Output.json({ meeting: Output.meetingJson(m), ...provenance })
-        : Console.log(Output.table(["", ""], [
+      yield* Output.emit(format, { meeting: Output.meetingJson(m), ...provenance }, () =>
+        Output.table(["", ""], [
           ["id", m.id],
           ["title", Option.getOrElse(m.title, () => "-")],
           ["start", Option.match(m.startDate, { onNone: () => "-", onSome: DateTime.formatIso })],
@@ -141,8 +165,7 @@ const get = Command.make("get", {
 
 // -- create ----------------------------------------------------------------------------------------
 const create = Command.make("create", {
-  db,
-  json,
+  ...common,
   title: Options.text("title"),
   start: Options.text("start").pipe(Options.withDescription("ISO 8601; must be in the past")),
   end: Options.text("end").pipe(Options.withDescription("ISO 8601; must be in the past")),
@@ -152,7 +175,7 @@ const create = Command.make("create", {
   privacy: Options.choice("privacy", ["FULL", "METADATA"]).pipe(Options.optional),
   offline: Options.boolean("offline").pipe(Options.withDescription("Queue in the outbox without trying the network"))
 }, (o) =>
-  withCache(o.db, (cache) =>
+  withCache(o, ({ cache, format }) =>
     Effect.gen(function*() {
       const params: MeetingParams.CreateMeetingParams = {
         fields: {
@@ -166,39 +189,35 @@ const create = Command.make("create", {
         }
       }
       const created = yield* cache.create(params, { offline: o.offline })
-      yield* o.json
-        ? Output.json({ meeting: Output.meetingJson(created.value), pending: created.pending })
-        : Console.log(`${created.pending ? "queued (offline)" : "created"} ${created.value.id}`)
+      yield* Output.emit(format, { meeting: Output.meetingJson(created.value), pending: created.pending }, () =>
+        `${created.pending ? "queued (offline)" : "created"} ${created.value.id}`)
 
     }))).pipe(Command.withDescription("Create a meeting (write-through; queued when offline)"))
 
 // -- update ----------------------------------------------------------------------------------------
 const update = Command.make("update", {
-  db,
-  json,
+  ...common,
   id: Args.text({ name: "id" }),
   privacy: Options.choice("privacy", ["FULL", "METADATA"]),
   offline: Options.boolean("offline")
 }, (o) =>
-  withCache(o.db, (cache) =>
+  withCache(o, ({ cache, format }) =>
     Effect.gen(function*() {
       const updated = yield* cache.update(o.id, { fields: { $privacySetting: o.privacy } }, { offline: o.offline })
-      yield* o.json
-        ? Output.json({ meeting: Output.meetingJson(updated.value), pending: updated.pending })
-        : Console.log(`${updated.pending ? "queued (offline)" : "updated"} ${updated.value.id}: privacy ${o.privacy}`)
+      yield* Output.emit(format, { meeting: Output.meetingJson(updated.value), pending: updated.pending }, () =>
+        `${updated.pending ? "queued (offline)" : "updated"} ${updated.value.id}: privacy ${o.privacy}`)
 
     }))).pipe(Command.withDescription("Change a meeting's privacy setting"))
 
 // -- outbox ----------------------------------------------------------------------------------------
-const outboxList = Command.make("list", { db, json }, (o) =>
-  withCache(o.db, (cache) =>
+const outboxList = Command.make("list", common, (o) =>
+  withCache(o, ({ cache, format }) =>
     Effect.gen(function*() {
       const pending = yield* cache.outbox
       const dead = yield* cache.deadLetters
       const all = [...pending, ...dead]
-      yield* o.json
-        ? Output.json(all)
-        : Console.log(Output.table(
+      yield* Output.emit(format, all, () =>
+        Output.table(
           ["seq", "op", "target", "status", "attempts", "error"],
           all.map((e) => [
             String(e.seq),
@@ -213,8 +232,8 @@ const outboxList = Command.make("list", { db, json }, (o) =>
 
     }))).pipe(Command.withDescription("Queued writes and dead letters"))
 
-const outboxReplay = Command.make("replay", { db, json }, (o) =>
-  withCache(o.db, (cache) =>
+const outboxReplay = Command.make("replay", common, (o) =>
+  withCache(o, ({ cache, format }) =>
     Effect.gen(function*() {
       const r = yield* cache.replay
       const summary = {
@@ -224,12 +243,9 @@ const outboxReplay = Command.make("replay", { db, json }, (o) =>
         resolved: r.resolved,
         stoppedBy: Option.getOrNull(r.stoppedBy)
       }
-      yield* o.json
-        ? Output.json(summary)
-        : Console.log(
-          `replayed ${r.replayed}, dead letters ${r.dead}, remaining ${r.remaining}` +
-            r.resolved.map((x) => `\n  ${x.localId} -> ${x.id}`).join("")
-        )
+      yield* Output.emit(format, summary, () =>
+        `replayed ${r.replayed}, dead letters ${r.dead}, remaining ${r.remaining}` +
+        r.resolved.map((x) => `\n  ${x.localId} -> ${x.id}`).join(""))
 
     }))).pipe(Command.withDescription("Send the queued writes, in order"))
 
@@ -239,11 +255,10 @@ const outbox = Command.make("outbox").pipe(
 )
 
 // -- status ----------------------------------------------------------------------------------------
-const status = Command.make("status", { db, json }, (o) =>
-  withCache(o.db, (cache) =>
+const status = Command.make("status", common, (o) =>
+  withCache(o, ({ cache, file, format }) =>
     Effect.gen(function*() {
       const s = yield* cache.stats
-      const file = yield* Target.dbPath(o.db)
       const size = yield* Effect.sync(() => fileSize(file))
       const summary = {
         file,
@@ -267,21 +282,22 @@ const status = Command.make("status", { db, json }, (o) =>
           ? null
           : s.otherPrincipals.map((p) => `${p.principal} (${p.queued} queued, ${p.deadLetters} dead)`).join(", ")
       }
-      yield* o.json
-        ? Output.json(summary)
-        : Console.log(Output.table(["", ""], Object.entries(summary).map(([k, v]) => [k, String(v)]), 60))
+      yield* Output.emit(format, summary, () => Output.table(["", ""], Object.entries(summary).map(([k, v]) => [k, String(v)]), 60))
 
     }))).pipe(Command.withDescription("Cache size, last sync, outbox depth, hit ratio"))
 
 // -- sandbox ---------------------------------------------------------------------------------------
 const sandbox = Command.make("sandbox", {
   json,
+  format,
   port: Options.integer("port").pipe(Options.withDefault(4010)),
   seed: Options.integer("seed").pipe(Options.withDefault(1)),
   meetings: Options.integer("meetings").pipe(Options.withDefault(200)),
   rate: Options.integer("rate").pipe(Options.withDescription("Requests per second, 0 = off"), Options.withDefault(25))
 }, (o) =>
   Effect.gen(function*() {
+    const chosen = yield* Input.format(o.json, o.format)
+    const Target = yield* loadTarget
     const s = yield* Target.startSandbox({
       port: o.port,
       seed: o.seed,
@@ -289,18 +305,23 @@ const sandbox = Command.make("sandbox", {
       rateLimit: o.rate === 0 ? false : { perSecond: o.rate }
     })
     const baseUrl = yield* s.baseUrl
-    if (o.json) {
-      // One line, so a script can read it and go on reading nothing else.
-      yield* Console.log(JSON.stringify({ baseUrl, meetings: o.meetings, keys: s.keys }))
-    } else {
-      yield* Console.log(`Lightfield sandbox listening on ${baseUrl} (${o.meetings} meetings)`)
-      for (const [label, key] of Object.entries(s.keys)) yield* Console.log(`  ${label.padEnd(9)} ${key}`)
-    }
+    const started = { baseUrl, meetings: o.meetings, keys: s.keys }
+    // JSON on one line (json or jsonl), so a script can read it and go on reading nothing else.
+    yield* Output.emit(chosen === "json" ? "jsonl" : chosen, started, () =>
+      [
+        `Lightfield sandbox listening on ${baseUrl} (${o.meetings} meetings)`,
+        ...Object.entries(s.keys).map(([label, key]) => `  ${label.padEnd(9)} ${key}`)
+      ].join("\n"))
     return yield* Effect.never
   }).pipe(Effect.scoped)).pipe(Command.withDescription("Serve the sandbox standalone until Ctrl-C"))
 
 // -- root: the story -------------------------------------------------------------------------------
-export const root = Command.make("lightfield-demo", { db }, (o) => Effect.flatMap(Target.dbPath(o.db), Story.run)).pipe(
+export const root = Command.make("lightfield-demo", { db }, (o) =>
+  Effect.gen(function*() {
+    const Target = yield* loadTarget
+    const Story = yield* Effect.promise(() => import("./Story.js"))
+    return yield* Story.run(yield* Target.dbPath(o.db))
+  })).pipe(
   Command.withDescription("With no subcommand: the whole story against an embedded sandbox"),
   Command.withSubcommands([sync, list, get, create, update, outbox, status, sandbox])
 )

@@ -13,9 +13,17 @@ export type DemoFailure =
   | CacheError.CacheMiss
   | Sandbox.SandboxError
   | UsageError
+  | CachePathError
 
 /** Bad command-line input that the schemas cannot see (an unparsable date, a negative limit). */
 export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", { message: Schema.String }) {}
+
+/** The cache file's folder cannot be created: a file is in the way, or the place is not writable. */
+export class CachePathError extends Schema.TaggedError<CachePathError>()("CachePathError", {
+  path: Schema.String,
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect)
+}) {}
 
 export const ExitCode = {
   Ok: 0,
@@ -52,6 +60,7 @@ export const exitCodeOf = (e: DemoFailure): number => {
     case "UndecodableResponse":
       return ExitCode.BadResponse
     case "CacheError":
+    case "CachePathError":
       return ExitCode.Cache
     case "SandboxError":
       return ExitCode.Sandbox
@@ -67,7 +76,7 @@ export const describe = (e: DemoFailure): string => {
 const demoTags: ReadonlySet<string> = new Set([
   "InvalidParams", "BadRequest", "Unauthorized", "Forbidden", "MeetingNotFound", "Conflict", "IdempotencyConflict",
   "Unprocessable", "RateLimited", "MeetingsUnavailable", "UndecodableResponse", "CacheError", "CacheMiss", "SandboxError",
-  "UsageError"
+  "UsageError", "CachePathError"
 ])
 
 export const isDemoFailure = (u: unknown): u is DemoFailure =>

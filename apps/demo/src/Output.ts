@@ -2,8 +2,28 @@
 import type { Meeting } from "@lightfield-effect/core"
 import type { Sync } from "@lightfield-effect/cache"
 import { Console, DateTime, Duration, Effect, Option } from "effect"
+import { stringify as yamlStringify } from "yaml"
+import type { Format } from "./Input.js"
 
 export const json = (value: unknown): Effect.Effect<void> => Console.log(JSON.stringify(value, null, 2))
+
+/**
+ * Print `value` in the chosen format: `json` (indented), `jsonl` (one line per element of an
+ * array, else one line), `yaml`, or `table` (the command's own rendering).
+ */
+export const emit = (format: Format, value: unknown, table: () => string): Effect.Effect<void> => {
+  switch (format) {
+    case "json":
+      return json(value)
+    case "jsonl":
+      return Console.log((Array.isArray(value) ? value : [value]).map((v) => JSON.stringify(v)).join("\n"))
+    case "yaml":
+      // The same data as the JSON (`toJSON` applied first). (The yaml package loads anyway: @effect/cli uses it.)
+      return Console.log(yamlStringify(JSON.parse(JSON.stringify(value ?? null))).trimEnd())
+    case "table":
+      return Console.log(table())
+  }
+}
 
 /** Notes go to stderr so that `--json` output on stdout stays parseable. */
 export const note = (text: string): Effect.Effect<void> => Console.error(text)

@@ -106,7 +106,7 @@ export const run = (dbFile: string) =>
       return { byId, getTime, organizer, byOrganizer, organizerTime, search, searchTime }
     }).pipe(Effect.provide(memberCache))
     yield* say(
-      `get ${sample.id} (NetworkFirst): network unreachable, answered from the ${offline.byId.source} ` +
+      `get ${sample.id} (network-first): network unreachable, answered from the ${offline.byId.source} ` +
         `(age ${Output.millis(offline.byId.age)}) in ${Output.millis(offline.getTime)}`
     )
     yield* say(`meetings organised by ${offline.organizer}: ${offline.byOrganizer.length} in ${Output.millis(offline.organizerTime)}`)

@@ -1,43 +1,76 @@
 /**
- * Where the CLI sends its requests: the server named by `LIGHTFIELD_API_KEY` (and
- * `LIGHTFIELD_BASE_URL`), or else a sandbox started in this process. Plus the layers built on it.
+ * Where the CLI sends its requests: the server named by `--api-key`/`LIGHTFIELD_API_KEY` (and
+ * `--base-url`/`LIGHTFIELD_BASE_URL`), or else a sandbox started in this process. Plus the layers
+ * built on it. Loaded on demand by the commands that need it (it pulls in the cache, SQLite and the
+ * HTTP client); the sandbox is loaded only when one is started.
  */
-import { NodeHttpClient } from "@effect/platform-node"
+import { FetchHttpClient } from "@effect/platform"
 import { Database, MeetingsCache } from "@lightfield-effect/cache"
 import { MeetingsClient, MeetingsConfig } from "@lightfield-effect/core"
-import { Sandbox } from "@lightfield-effect/sandbox"
+import type { Sandbox } from "@lightfield-effect/sandbox"
 import { Config, Duration, Effect, Layer, Option, Redacted } from "effect"
 import type { Scope } from "effect"
 import { mkdirSync } from "node:fs"
 import { dirname, isAbsolute, resolve } from "node:path"
+import { logExchanges } from "./Debug.js"
+import { CachePathError, UsageError } from "./Failure.js"
+import * as Input from "./Input.js"
+import * as Output from "./Output.js"
 
 export interface Target {
   readonly baseUrl: string
   readonly apiKey: Redacted.Redacted<string>
   /** Set when the CLI started its own sandbox. */
   readonly sandbox: Option.Option<Sandbox.SandboxShape>
+  /** `--debug`: log every request and response. */
+  readonly debug: boolean
+}
+
+/** What the command line says about the server (each falls back to the environment). */
+export interface Connection {
+  readonly apiKey: Option.Option<Redacted.Redacted<string>>
+  readonly baseUrl: Option.Option<string>
+  readonly debug: boolean
 }
 
 /** Seeded meetings in the embedded sandbox. */
 export const embeddedMeetings = 1000
 
 export const startSandbox = (options: Sandbox.SandboxOptions = {}) =>
-  Sandbox.make({ meetings: embeddedMeetings, ...options })
+  Effect.flatMap(
+    Effect.promise(() => import("@lightfield-effect/sandbox")),
+    ({ Sandbox }) => Sandbox.make({ meetings: embeddedMeetings, ...options })
+  )
 
-/** The configured server, or a fresh embedded sandbox (the admin key) when none is configured. */
-export const fromEnvironment: Effect.Effect<Target, Sandbox.SandboxError, Scope.Scope> = Effect.gen(function*() {
-  const apiKey = yield* Config.option(Config.redacted("LIGHTFIELD_API_KEY")).pipe(Effect.orElseSucceed(() => Option.none()))
-  if (Option.isSome(apiKey)) {
-    const baseUrl = yield* Config.string("LIGHTFIELD_BASE_URL").pipe(
-      Config.withDefault(MeetingsConfig.DefaultBaseUrl),
-      Effect.orElseSucceed(() => MeetingsConfig.DefaultBaseUrl)
-    )
-    return { baseUrl, apiKey: apiKey.value, sandbox: Option.none() }
-  }
-  const sandbox = yield* startSandbox()
-  yield* Effect.logDebug("no LIGHTFIELD_API_KEY: using an embedded sandbox")
-  return { baseUrl: yield* sandbox.baseUrl, apiKey: Redacted.make(sandbox.keys.admin), sandbox: Option.some(sandbox) }
-})
+const fromConfig = <A>(config: Config.Config<A>) =>
+  Config.option(config).pipe(Effect.orElseSucceed(() => Option.none<A>()))
+
+/**
+ * The configured server (flag, else environment), or a fresh embedded sandbox (its admin key) when
+ * no key is configured. A base URL without a key is refused: it would silently go unused.
+ */
+export const fromEnvironment = (
+  connection: Connection
+): Effect.Effect<Target, Sandbox.SandboxError | UsageError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const key = Option.isSome(connection.apiKey) ? connection.apiKey : yield* fromConfig(Config.redacted("LIGHTFIELD_API_KEY"))
+    const url = Option.isSome(connection.baseUrl) ? connection.baseUrl : yield* fromConfig(Config.string("LIGHTFIELD_BASE_URL"))
+    if (Option.isSome(key)) {
+      const baseUrl = yield* Input.baseUrl(Option.getOrElse(url, () => MeetingsConfig.DefaultBaseUrl))
+      return { baseUrl, apiKey: key.value, sandbox: Option.none(), debug: connection.debug }
+    }
+    if (Option.isSome(connection.baseUrl)) {
+      return yield* new UsageError({ message: "--base-url needs an API key: --api-key or LIGHTFIELD_API_KEY" })
+    }
+    const sandbox = yield* startSandbox()
+    yield* Effect.logDebug("no LIGHTFIELD_API_KEY: using an embedded sandbox")
+    return {
+      baseUrl: yield* sandbox.baseUrl,
+      apiKey: Redacted.make(sandbox.keys.admin),
+      sandbox: Option.some(sandbox),
+      debug: connection.debug
+    }
+  })
 
 /**
  * The cache file: `--db`, else `LIGHTFIELD_CACHE_PATH`, else `.lightfield-demo/cache.db`; relative
@@ -46,24 +79,67 @@ export const fromEnvironment: Effect.Effect<Target, Sandbox.SandboxError, Scope.
 export const dbPath = (db: Option.Option<string>): Effect.Effect<string> =>
   Effect.gen(function*() {
     const base = yield* Config.string("INIT_CWD").pipe(Effect.orElseSucceed(() => process.cwd()))
-    const configured = yield* Config.option(Config.string("LIGHTFIELD_CACHE_PATH")).pipe(
-      Effect.orElseSucceed(() => Option.none<string>())
-    )
+    const configured = yield* fromConfig(Config.string("LIGHTFIELD_CACHE_PATH"))
     const file = Option.getOrElse(Option.orElse(db, () => configured), () => ".lightfield-demo/cache.db")
     return isAbsolute(file) ? file : resolve(base, file)
   })
 
-const ensureFolder = (file: string) => Effect.sync(() => mkdirSync(dirname(file), { recursive: true }))
+const errorCode = (cause: unknown): string =>
+  typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string" ? cause.code : ""
+
+/** The cache file's folder, created if missing; a file in the way or a read-only place is a typed error. */
+export const ensureFolder = (file: string): Effect.Effect<void, CachePathError> =>
+  Effect.try({
+    try: () => {
+      mkdirSync(dirname(file), { recursive: true })
+    },
+    catch: (cause) => {
+      const folder = dirname(file)
+      const code = errorCode(cause)
+      const why = code === "EEXIST" || code === "ENOTDIR"
+        ? `${folder} (or a folder above it) is a file, not a folder`
+        : code === "EACCES" || code === "EPERM" || code === "EROFS"
+        ? `${folder} cannot be created here (${code}: not writable)`
+        : `${folder} cannot be created (${code === "" ? String(cause) : code})`
+      return new CachePathError({ path: file, message: `Cannot use ${file} as the cache file: ${why}`, cause })
+    }
+  })
 
 /** The HTTP client for one key (short timeouts: a CLI should not hang for a minute). */
-export const networkLayer = (target: Pick<Target, "baseUrl" | "apiKey">) =>
-  MeetingsClient.layer({ apiKey: target.apiKey, baseUrl: target.baseUrl, timeout: Duration.seconds(10) }).pipe(
-    Layer.provide(NodeHttpClient.layerUndici)
-  )
+export const networkLayer = (target: Pick<Target, "baseUrl" | "apiKey"> & { readonly debug?: boolean }) =>
+  MeetingsClient.layer({
+    apiKey: target.apiKey,
+    baseUrl: target.baseUrl,
+    timeout: Duration.seconds(10),
+    ...(target.debug === true ? { transformClient: logExchanges } : {})
+  }).pipe(Layer.provide(FetchHttpClient.layer))
 
 /** The SQLite mirror for one key on one file. */
-export const cacheLayer = (target: Pick<Target, "baseUrl" | "apiKey">, filename: string) =>
+export const cacheLayer = (target: Pick<Target, "baseUrl" | "apiKey"> & { readonly debug?: boolean }, filename: string) =>
   MeetingsCache.layer({ apiKey: target.apiKey }).pipe(
     Layer.provide(networkLayer(target)),
     Layer.provide(Layer.unwrapEffect(Effect.as(ensureFolder(filename), Database.layer({ filename }))))
   )
+
+/** What a command body gets: the cache, where it talks to, and the cache file. */
+export interface Session {
+  readonly cache: MeetingsCache.MeetingsCacheShape
+  readonly target: Target
+  readonly file: string
+}
+
+/** Run `f` with the cache for the configured target (or an embedded sandbox). */
+export const withCache = <A, E>(
+  options: Connection & { readonly db: Option.Option<string> },
+  f: (session: Session) => Effect.Effect<A, E>
+) =>
+  Effect.gen(function*() {
+    const target = yield* fromEnvironment(options)
+    if (Option.isSome(target.sandbox)) {
+      yield* Output.note(`(no LIGHTFIELD_API_KEY set: talking to an embedded sandbox at ${target.baseUrl})`)
+    }
+    const file = yield* dbPath(options.db)
+    return yield* Effect.flatMap(MeetingsCache.MeetingsCache, (cache) => f({ cache, target, file })).pipe(
+      Effect.provide(cacheLayer(target, file))
+    )
+  }).pipe(Effect.scoped)

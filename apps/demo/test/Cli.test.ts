@@ -1,10 +1,11 @@
-import { assert, describe, it } from "@effect/vitest"
+import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Sandbox } from "@lightfield-effect/sandbox"
 import { DateTime, Effect, Layer, Option } from "effect"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { runCli, runSandboxCommand } from "./cli.js"
+import { parse as parseYaml } from "yaml"
+import { removeBundle, runCli, runSandboxCommand } from "./cli.js"
 
 // One sandbox (no rate limit, so the suite is quick) and one cache file shared by the suite; tests
 // run in order and build on each other like a user's session would.
@@ -21,8 +22,12 @@ const envFor = (sandbox: Sandbox.SandboxShape, key: string = sandbox.keys.admin)
 
 const iso = (d: DateTime.Utc) => DateTime.formatIso(d)
 
+const packageVersion = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version
+
 // `it.effect` runs on the TestClock (time 0); the CLI subprocess lives in real time.
 const wallClock = () => DateTime.unsafeMake(Date.now())
+
+afterAll(removeBundle)
 
 describe("demo CLI", { timeout: 120_000 }, () => {
   it.layer(SandboxLive, { timeout: 120_000 })((it) => {
@@ -94,6 +99,126 @@ describe("demo CLI", { timeout: 120_000 }, () => {
         const missing = yield* runCli(["get", "mtg_nope", "--db", db, "--policy", "NetworkFirst"], env)
         assert.strictEqual(missing.code, 4)
         assert.strictEqual(missing.stderr.trim(), "MeetingNotFound: No resource found in 'meetings' with the given ID.")
+      }))
+
+    it.effect("[regression] a --db whose folder cannot be made is a CachePathError (exit 8), not a stack trace", () =>
+      Effect.gen(function*() {
+        const sandbox = yield* Sandbox.Sandbox
+        const env = yield* envFor(sandbox)
+        const aFile = join(dir, "a-file")
+        writeFileSync(aFile, "not a folder")
+        // The parent is a file (mkdir: EEXIST), or a folder below a file (ENOTDIR).
+        for (const [file, folder] of [[join(aFile, "cache.db"), aFile], [join(aFile, "deeper", "cache.db"), join(aFile, "deeper")]]) {
+          const ran = yield* runCli(["status", "--db", file!], env)
+          assert.strictEqual(ran.code, 8, ran.stderr)
+          assert.strictEqual(
+            ran.stderr.trim(),
+            `CachePathError: Cannot use ${file} as the cache file: ${folder} (or a folder above it) is a file, not a folder`
+          )
+        }
+        // A place nobody may create folders in (sysfs refuses even root).
+        const readOnly = yield* runCli(["status", "--db", "/sys/lightfield-demo/cache.db"], env)
+        assert.strictEqual(readOnly.code, 8, readOnly.stderr)
+        assert.match(
+          readOnly.stderr.trim(),
+          /^CachePathError: Cannot use \/sys\/lightfield-demo\/cache\.db as the cache file: \/sys\/lightfield-demo cannot be created here \(E[A-Z]+: not writable\)$/
+        )
+      }))
+
+    it.effect("[regression] --from/--to take ISO 8601 with a zone only: '1' and zoneless dates exit 2", () =>
+      Effect.gen(function*() {
+        const sandbox = yield* Sandbox.Sandbox
+        const env = yield* envFor(sandbox)
+        for (const bad of ["1", "2026-03-01", "2026-03-01T09:30", "2026-13-01T00:00:00Z"]) {
+          const ran = yield* runCli(["list", "--db", db, "--json", "--from", bad], env)
+          assert.strictEqual(ran.code, 2, `--from ${bad}: ${ran.stdout}`)
+          assert.match(ran.stderr, /^UsageError: --from must be an ISO 8601 date-time with a zone/m)
+        }
+        const to = yield* runCli(["list", "--db", db, "--json", "--to", "42"], env)
+        assert.strictEqual(to.code, 2)
+        assert.match(to.stderr, /^UsageError: --to must be an ISO 8601 date-time with a zone/m)
+        for (const good of ["2000-01-01T00:00:00Z", "2000-01-01T01:30:00.000+01:30", "2000-01-01T00:00Z"]) {
+          const ran = yield* runCli(["list", "--db", db, "--json", "--limit", "1", "--from", good], env)
+          assert.strictEqual(ran.code, 0, `--from ${good}: ${ran.stderr}`)
+          assert.strictEqual((JSON.parse(ran.stdout) as ReadonlyArray<unknown>).length, 1)
+        }
+      }))
+
+    it.effect("--policy takes kebab-case values; the earlier names keep working; others exit 2", () =>
+      Effect.gen(function*() {
+        const sandbox = yield* Sandbox.Sandbox
+        const env = yield* envFor(sandbox)
+        const id = (yield* sandbox.meetings)[4]!.id
+        for (const [policy, source] of [
+          ["cache-only", "cache"], ["CacheOnly", "cache"], ["network-first", "network"], ["NetworkFirst", "network"],
+          ["cache-first", "cache"], ["stale-while-revalidate", "cache"], ["StaleWhileRevalidate", "cache"]
+        ] as const) {
+          const ran = yield* runCli(["get", id, "--db", db, "--json", "--policy", policy], env)
+          assert.strictEqual(ran.code, 0, `${policy}: ${ran.stderr}`)
+          assert.strictEqual((JSON.parse(ran.stdout) as { source: string }).source, source, policy)
+        }
+        const bad = yield* runCli(["get", id, "--db", db, "--policy", "cacheonly"], env)
+        assert.strictEqual(bad.code, 2)
+        assert.include(bad.stdout + bad.stderr, "cache-first, stale-while-revalidate, network-first, cache-only")
+      }))
+
+    it.effect("--api-key and --base-url stand in for the environment; --debug logs each exchange with the key redacted", () =>
+      Effect.gen(function*() {
+        const sandbox = yield* Sandbox.Sandbox
+        const baseUrl = yield* sandbox.baseUrl
+        const key = sandbox.keys.admin
+        const id = (yield* sandbox.meetings)[7]!.id
+        const ran = yield* runCli(
+          ["get", id, "--db", db, "--json", "--policy", "network-first", "--api-key", key, "--base-url", baseUrl, "--debug"],
+          {}
+        )
+        assert.strictEqual(ran.code, 0, ran.stderr)
+        assert.strictEqual((JSON.parse(ran.stdout) as { source: string }).source, "network")
+        assert.include(ran.stderr, `[debug] --> GET ${baseUrl}/v1/meetings/${id}`)
+        assert.include(ran.stderr, "authorization: <redacted>")
+        assert.include(ran.stderr, `[debug] <-- 200 GET ${baseUrl}/v1/meetings/${id}`)
+        assert.notInclude(ran.stderr + ran.stdout, key)
+        assert.notInclude(ran.stderr, "embedded sandbox")
+
+        const quiet = yield* runCli(["get", id, "--db", db, "--json", "--api-key", key, "--base-url", baseUrl], {})
+        assert.strictEqual(quiet.code, 0, quiet.stderr)
+        assert.notInclude(quiet.stderr, "[debug]")
+
+        // A base URL alone would go unused (no key means the embedded sandbox): refused.
+        const alone = yield* runCli(["get", id, "--db", db, "--base-url", baseUrl], {})
+        assert.strictEqual(alone.code, 2)
+        assert.strictEqual(alone.stderr.trim(), "UsageError: --base-url needs an API key: --api-key or LIGHTFIELD_API_KEY")
+        const badUrl = yield* runCli(["get", id, "--db", db, "--api-key", key, "--base-url", "htp:/typo"], {})
+        assert.strictEqual(badUrl.code, 2)
+        assert.strictEqual(badUrl.stderr.trim(), "UsageError: the base URL must be an http(s) URL, got 'htp:/typo'")
+      }))
+
+    it.effect("--format jsonl, yaml and table; --json is --format json; two different formats exit 2", () =>
+      Effect.gen(function*() {
+        const sandbox = yield* Sandbox.Sandbox
+        const env = yield* envFor(sandbox)
+        const id = (yield* sandbox.meetings)[2]!.id
+        const jsonl = yield* runCli(["list", "--db", db, "--format", "jsonl", "--limit", "4"], env)
+        assert.strictEqual(jsonl.code, 0, jsonl.stderr)
+        const lines = jsonl.stdout.trim().split("\n")
+        assert.strictEqual(lines.length, 4)
+        for (const line of lines) assert.match((JSON.parse(line) as { id: string }).id, /^mtg_/)
+
+        const args = ["get", id, "--db", db, "--policy", "cache-only"]
+        const asYaml = yield* runCli([...args, "--format", "yaml"], env)
+        assert.strictEqual(asYaml.code, 0, asYaml.stderr)
+        const fromYaml = parseYaml(asYaml.stdout) as { meeting: unknown; source: string }
+        const asJson = yield* runCli([...args, "--json"], env)
+        const formatJson = yield* runCli([...args, "--format", "json"], env)
+        assert.deepStrictEqual(fromYaml.meeting, (JSON.parse(asJson.stdout) as { meeting: unknown }).meeting)
+        assert.deepStrictEqual(JSON.parse(formatJson.stdout).meeting, JSON.parse(asJson.stdout).meeting)
+        assert.strictEqual(fromYaml.source, "cache")
+        const table = yield* runCli([...args, "--format", "table"], env)
+        assert.match(table.stdout, new RegExp(`^id\\s+${id}$`, "m"))
+
+        const both = yield* runCli(["list", "--db", db, "--json", "--format", "yaml"], env)
+        assert.strictEqual(both.code, 2)
+        assert.strictEqual(both.stderr.trim(), "UsageError: --json and --format yaml ask for different formats")
       }))
 
     it.effect("create writes through; invalid input exits 2 naming the field and sends nothing", () =>
@@ -200,6 +325,22 @@ describe("demo CLI", { timeout: 120_000 }, () => {
         assert.strictEqual(ran.stderr.trim(), "Unauthorized: Invalid API key.")
       }))
   })
+
+  it.effect("--help lists the commands and built-ins; --version prints the version; --completions a script", () =>
+    Effect.gen(function*() {
+      const help = yield* runCli(["--help"])
+      assert.strictEqual(help.code, 0, help.stderr)
+      for (const word of ["sync", "list", "get", "outbox replay", "--completions", "--version"]) assert.include(help.stdout, word)
+      const version = yield* runCli(["--version"])
+      assert.strictEqual(version.code, 0, version.stderr)
+      assert.strictEqual(version.stdout.trim(), packageVersion)
+      for (const shell of ["bash", "zsh", "fish"]) {
+        const completions = yield* runCli(["--completions", shell])
+        assert.strictEqual(completions.code, 0, completions.stderr)
+        assert.include(completions.stdout, "lightfield-demo")
+        assert.include(completions.stdout, "policy")
+      }
+    }), { timeout: 60_000 })
 
   it.effect("sandbox serves standalone and prints its keys (as text and as JSON)", () =>
     Effect.gen(function*() {

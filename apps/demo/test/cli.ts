@@ -1,9 +1,36 @@
-/** Runs the demo CLI as a real subprocess (tsx), the way a user or a script would. */
+/**
+ * Runs the demo CLI as a real subprocess, the way a user or a script would: the bundle that
+ * `pnpm build` makes, run by plain node. It is built from the sources once per test file, into a
+ * folder of its own under apps/demo (so it resolves better-sqlite3 and package.json as dist/
+ * does); `removeBundle` (in `afterAll`) deletes it.
+ */
 import { Effect } from "effect"
-import { execFile, spawn } from "node:child_process"
+import { execFile, execFileSync, spawn } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 
-export const mainFile = fileURLToPath(new URL("../src/main.ts", import.meta.url))
+const demoDir = fileURLToPath(new URL("..", import.meta.url))
+const repoRoot = join(demoDir, "..", "..")
+
+let built: string | undefined
+
+/** The bundle's entry file (built on first use). */
+export const bundledMain = (): string => {
+  if (built === undefined) {
+    const outdir = mkdtempSync(join(demoDir, ".bundle-"))
+    execFileSync(join(repoRoot, "node_modules", ".bin", "tsx"), [
+      join(repoRoot, "scripts", "build.ts"), "--only", "demo", "--outdir", outdir
+    ], { stdio: ["ignore", "ignore", "inherit"] })
+    built = join(outdir, "main.js")
+  }
+  return built
+}
+
+export const removeBundle = () => {
+  if (built !== undefined) rmSync(dirname(built), { recursive: true, force: true })
+  built = undefined
+}
 
 export interface Ran {
   readonly code: number
@@ -17,7 +44,7 @@ export const runCli = (args: ReadonlyArray<string>, env: Readonly<Record<string,
     const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("LIGHTFIELD_")))
     const child = execFile(
       process.execPath,
-      ["--import", "tsx", mainFile, ...args],
+      [bundledMain(), ...args],
       { env: { ...base, ...env, NO_COLOR: "1" }, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1
@@ -30,7 +57,7 @@ export const runCli = (args: ReadonlyArray<string>, env: Readonly<Record<string,
 /** Starts `sandbox` as a long-running subprocess and returns its first stdout lines once it listens. */
 export const runSandboxCommand = (args: ReadonlyArray<string>) =>
   Effect.async<string>((resume) => {
-    const child = spawn(process.execPath, ["--import", "tsx", mainFile, "sandbox", ...args], {
+    const child = spawn(process.execPath, [bundledMain(), "sandbox", ...args], {
       stdio: ["ignore", "pipe", "pipe"]
     })
     let out = ""

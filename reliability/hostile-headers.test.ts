@@ -10,6 +10,7 @@
  * counted a stall (and cut off, so the suite goes on).
  */
 import { describe, it } from "@effect/vitest"
+import { MeetingsClient } from "@lightfield-effect/core"
 import type { Sandbox } from "@lightfield-effect/sandbox"
 import { Duration, Effect, Logger, LogLevel } from "effect"
 import { join } from "node:path"
@@ -18,9 +19,15 @@ import * as Run from "./lib/Run.js"
 import * as Scenario from "./lib/Scenario.js"
 
 const timeout = Duration.seconds(1)
-const retryAfterCap = Duration.millis(300)
+const retryAfterCap = Duration.millis(200)
 const maxRetries = 2
-const clientOptions: Env.ClientOptions = { timeout, retryAfterCap, maxRetries }
+const clientOptions: Env.ClientOptions = {
+  timeout,
+  retryAfterCap,
+  maxRetries,
+  // The default policy's shape (Retry-After honoured up to the cap), with a short backoff otherwise.
+  retrySchedule: MeetingsClient.retrySchedule({ maxRetries, base: Duration.millis(20), maxDelay: Duration.millis(100), retryAfterCap })
+}
 
 /** What one call may take at most under these options, plus slack for a loaded machine. */
 const bound = Duration.millis(

@@ -43,7 +43,7 @@ type Variant = "online create, answer lost" | "replay, answer lost" | "SIGKILL d
 const variants = (rng: Prng): ReadonlyArray<Variant> => {
   const large = Run.scale() === "large"
   const kills = large ? 16 : 4
-  const plain = large ? 4 : 2
+  const plain = large ? 4 : 1
   const list: Array<Variant> = []
   for (let i = 0; i < plain; i++) list.push("online create, answer lost", "replay, answer lost")
   for (let i = 0; i < kills; i++) list.push("SIGKILL during replay")

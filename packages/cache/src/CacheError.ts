@@ -15,6 +15,10 @@ export const CacheErrorReason = Schema.Literal(
   "Migration",
   /** Another connection held the lock for longer than the busy timeout and the retries. */
   "Busy",
+  /** The disk (or the database's size limit) is full: nothing was written. */
+  "Full",
+  /** A local query's input is invalid (a bound that is not a date, text over the limits): nothing ran. */
+  "InvalidQuery",
   /** Any other SQL failure. */
   "Query",
   /** A meeting or outbox entry could not be encoded for storage. */
@@ -74,6 +78,8 @@ export const isBusy = (error: unknown): boolean => {
 const isCorruptCode = (code: string | undefined): boolean =>
   code !== undefined && (code.startsWith("SQLITE_NOTADB") || code.startsWith("SQLITE_CORRUPT"))
 
+const isFullCode = (code: string | undefined): boolean => code !== undefined && code.startsWith("SQLITE_FULL")
+
 /** Classify an underlying failure (a `SqlError`, a `ParseError`, a defect) as a `CacheError`. */
 export const fromCause = (
   error: unknown,
@@ -86,6 +92,8 @@ export const fromCause = (
     ? "Corrupt"
     : isBusy(error)
     ? "Busy"
+    : isFullCode(code)
+    ? "Full"
     : fallback
   const detail = error instanceof Error ? `: ${error.message}` : ""
   const inner = causeOf(error)

@@ -42,3 +42,8 @@ export const replayed = Metric.counter("lightfield_cache_outbox_replayed", {
   description: "Outbox entries replayed",
   incremental: true
 })
+/** Stored rows that could not be decoded (skipped by lists, a `Decode` error when read by id). */
+export const damagedRows = Metric.counter("lightfield_cache_damaged_rows", {
+  description: "Damaged cached rows skipped or refused",
+  incremental: true
+})

@@ -8,12 +8,14 @@ import * as Reactivity from "@effect/experimental/Reactivity"
 import { SqlClient } from "@effect/sql"
 import * as Migrator from "@effect/sql/Migrator"
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import { closeSync, openSync, readSync, statSync } from "node:fs"
-import { Config, Context, Effect, Layer, Option } from "effect"
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from "node:fs"
+import { dirname } from "node:path"
+import { Config, Context, Effect, Either, Layer, Option } from "effect"
 import type { ConfigError, Scope } from "effect"
 import { CacheError, fromCause, isBusy } from "./CacheError.js"
 import * as Dialect from "./Dialect.js"
-import { busySchedule } from "./MeetingsRepo.js"
+import * as Check from "./internal/options.js"
+import { busySchedule } from "./internal/sql.js"
 import { migrations, migrationsTable } from "./migrations.js"
 
 export interface DatabaseOptions {
@@ -81,6 +83,46 @@ const checkHeader = (filename: string): Effect.Effect<void, CacheError> =>
       )
     )
 
+/** `busyTimeout` and `prepareCacheSize`, checked before the file is touched. */
+const checkOptions = (options: DatabaseOptions): Effect.Effect<void, CacheError> => {
+  const problem = [
+    Check.optional(options.busyTimeout, (n) => Check.integer("busyTimeout", n, { min: 0 })),
+    Check.optional(options.prepareCacheSize, (n) => Check.integer("prepareCacheSize", n, { min: 1 }))
+  ].find(Either.isLeft)
+  return problem === undefined
+    ? Effect.void
+    : Effect.fail(new CacheError({ reason: "Config", file: options.filename, message: `Invalid database option: ${problem.left}` }))
+}
+
+/** Only the owner may read the cache: it holds FULL descriptions. */
+const folderMode = 0o700
+const fileMode = 0o600
+
+/**
+ * Before SQLite opens the file: create a missing folder 0700 and a missing file 0600 (SQLite gives
+ * the -wal and -shm files the mode of the database file), and make an existing file private.
+ */
+const preparePrivateFile = (filename: string): Effect.Effect<void, CacheError> =>
+  filename === ":memory:" || filename === "" || filename.startsWith("file:")
+    ? Effect.void
+    : Effect.try({
+      try: () => {
+        // The folders to create, innermost first; each is made 0700 (`mkdir`'s mode is masked by the umask).
+        const missing: Array<string> = []
+        for (let dir = dirname(filename); !existsSync(dir) && dir !== dirname(dir); dir = dirname(dir)) missing.push(dir)
+        if (missing.length > 0) mkdirSync(missing[0]!, { recursive: true, mode: folderMode })
+        for (const dir of missing) chmodSync(dir, folderMode)
+        if (!existsSync(filename)) {
+          closeSync(openSync(filename, "a", fileMode))
+        }
+        for (const path of [filename, `${filename}-wal`, `${filename}-shm`]) {
+          if (existsSync(path) && (statSync(path).mode & 0o077) !== 0) chmodSync(path, fileMode)
+        }
+      },
+      catch: (cause) =>
+        new CacheError({ reason: "Open", file: filename, message: `Cannot create the cache file ${filename}`, cause })
+    })
+
 const connectionOptions = (options: DatabaseOptions): Dialect.ConnectionOptions => ({
   busyTimeoutMillis: options.busyTimeout ?? 25,
   synchronous: options.synchronous ?? "NORMAL"
@@ -122,7 +164,9 @@ export const make = (
 ): Effect.Effect<SqliteClient.SqliteClient, CacheError, Reactivity.Reactivity | Scope.Scope> =>
   Effect.gen(function*() {
     const file = options.filename
+    yield* checkOptions(options)
     yield* checkHeader(file)
+    yield* preparePrivateFile(file)
     const client = yield* SqliteClient.make({
       filename: file,
       ...(options.prepareCacheSize === undefined ? {} : { prepareCacheSize: options.prepareCacheSize })

@@ -83,10 +83,14 @@ export const rebuildFullTextIndex = (sql: SqlClient.SqlClient): Effect.Effect<vo
  * so user input can never inject FTS syntax. `None` when there is no word in the input.
  */
 export const ftsQuery = (text: string): string | undefined => {
-  const words = text.split(/[^\p{L}\p{N}_]+/u).filter((w) => w.length > 0)
+  const words = searchWords(text)
   if (words.length === 0) return undefined
   return words.map((w) => `"${w.replaceAll("\"", "\"\"")}"*`).join(" ")
 }
+
+/** The words of a full-text query (what `ftsQuery` turns into terms). */
+export const searchWords = (text: string): ReadonlyArray<string> =>
+  text.split(/[^\p{L}\p{N}_]+/u).filter((w) => w.length > 0)
 
 /** `WHERE` fragment: the meeting row (alias `m`) matches the full-text query. */
 export const fullTextCondition = (sql: SqlClient.SqlClient, query: string): Statement.Fragment =>

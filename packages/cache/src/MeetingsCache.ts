@@ -30,10 +30,12 @@ import {
   Stream
 } from "effect"
 import type { ParseResult, Queue, Scope } from "effect"
-import { CacheError, CacheMiss, mapSql } from "./CacheError.js"
+import { CacheError, CacheMiss } from "./CacheError.js"
 import * as CacheMetrics from "./CacheMetrics.js"
 import type { MirrorStats, ReadCounts, SyncState } from "./MeetingsRepo.js"
-import { MeetingsRepo, redact, retryBusy } from "./MeetingsRepo.js"
+import * as Check from "./internal/options.js"
+import * as Sql from "./internal/sql.js"
+import { MeetingsRepo, redact } from "./MeetingsRepo.js"
 import type { MeetingQuery, StoredMeeting } from "./MeetingsRepo.js"
 import type { OutboxEntry, OutboxError } from "./Outbox.js"
 import { applyUpdate, describeError, isLocalId, localIdPrefix, Outbox, provisionalMeeting } from "./Outbox.js"
@@ -180,7 +182,7 @@ const toInvalidParams = (error: { readonly issue: ParseResult.ParseIssue }) => {
   return new MeetingsError.InvalidParams({ param: problem.param, message: problem.message, status: problem.status })
 }
 
-/** How long after queueing an entry that was already tried is still safe to resend (keys live 24 h; 1 h margin). */
+/** How long after its first send an entry is still safe to resend (keys live 24 h; 1 h margin). */
 const keySafeLifetimeMillis = 23 * 3_600_000
 
 const decodeCreate = Schema.decodeUnknown(MeetingParams.CreateMeetingParams, MeetingParams.strictParse)
@@ -219,6 +221,39 @@ const principalOf = (options: PrincipalSource): Effect.Effect<Principal.Principa
     })
     : Effect.sync(() => Principal.fromApiKey(options.apiKey))
 
+const invalidParam = (param: string) => (message: string) =>
+  new MeetingsError.InvalidParams({ param, message, status: 400 })
+
+/** A per-call `timeout`, checked before anything is sent. */
+const checkTimeout = (timeout: Duration.DurationInput | undefined): Effect.Effect<void, MeetingsError.InvalidParams> =>
+  timeout === undefined
+    ? Effect.void
+    : Either.match(Check.duration("timeout", timeout, { positive: true, finite: true }), {
+      onLeft: (message) => Effect.fail(invalidParam("timeout")(message)),
+      onRight: () => Effect.void
+    })
+
+/** The layer's options, checked when the layer is built: a bad one is `CacheError{reason: "Config"}`. */
+const checkLayerOptions = (options: MeetingsCacheOptions) =>
+  Effect.gen(function*() {
+    const config = (message: string) => new CacheError({ reason: "Config", message: `Invalid cache option: ${message}` })
+    const maxAge = yield* Either.mapLeft(
+      Check.duration("maxAge", options.maxAge ?? "5 minutes", { positive: false, finite: false }),
+      config
+    )
+    const maxReplayAttempts = yield* Either.mapLeft(
+      Check.integer("maxReplayAttempts", options.maxReplayAttempts ?? 5, { min: 1 }),
+      config
+    )
+    const autoReplay = yield* Either.mapLeft(
+      Check.optional(options.autoReplay, (d) => Check.duration("autoReplay", d, { positive: true, finite: true })),
+      config
+    )
+    const syncProblem = Sync.checkOptions(options.sync ?? {})
+    if (Option.isSome(syncProblem)) return yield* config(`sync.${syncProblem.value[1]}`)
+    return { maxAge, maxReplayAttempts, autoReplay }
+  })
+
 export const make = (
   options: MeetingsCacheOptions
 ): Effect.Effect<
@@ -232,10 +267,20 @@ export const make = (
     const outboxStore = yield* Outbox
     const sql = yield* SqlClient.SqlClient
     const principal = yield* principalOf(options)
+    const checked = yield* checkLayerOptions(options)
     const defaultPolicy: ReadPolicy = options.policy ?? "CacheFirst"
-    const defaultMaxAge = Duration.decode(options.maxAge ?? "5 minutes")
+    const defaultMaxAge = checked.maxAge
     const offlineWrites = options.offlineWrites ?? true
-    const maxReplayAttempts = options.maxReplayAttempts ?? 5
+    const maxReplayAttempts = checked.maxReplayAttempts
+    const defaultMaxAgeRight = Either.right(defaultMaxAge)
+    /** A call's `maxAge` (or the default), checked like the layer's. */
+    const maxAgeOf = (readOptions: ReadOptions): Either.Either<Duration.Duration, MeetingsError.InvalidParams> =>
+      readOptions.maxAge === undefined
+        ? defaultMaxAgeRight
+        : Either.mapLeft(
+          Check.duration("maxAge", readOptions.maxAge, { positive: false, finite: false }),
+          invalidParam("maxAge")
+        )
 
     const background = yield* FiberSet.make()
     const revalidating = new Set<string>()
@@ -331,13 +376,18 @@ export const make = (
       readOptions: ReadOptions = {}
     ): Effect.Effect<Cached<MeetingT>, MeetingsError.MeetingsError | CacheError | CacheMiss> => {
       const policy = readOptions.policy ?? defaultPolicy
+      const checkedMaxAge = maxAgeOf(readOptions)
+      if (Either.isLeft(checkedMaxAge)) return Effect.fail(checkedMaxAge.left)
+      const maxAge = checkedMaxAge.right
+      if (readOptions.timeout !== undefined) {
+        return Effect.zipRight(checkTimeout(readOptions.timeout), getSlow(id, readOptions, maxAge))
+      }
       // Fast path (no generator, no allocation beyond the answer): a cache hit of a real id.
-      if (isLocalId(id) || policy === "NetworkFirst") return getSlow(id, readOptions)
+      if (isLocalId(id) || policy === "NetworkFirst") return getSlow(id, readOptions, maxAge)
       return Effect.flatMap(repo.findById(principal, id), (stored) => {
-        if (Option.isNone(stored) || stored.value.gone) return getSlow(id, readOptions)
+        if (Option.isNone(stored) || stored.value.gone) return getSlow(id, readOptions, maxAge)
         const s = stored.value
         return Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          const maxAge = readOptions.maxAge === undefined ? defaultMaxAge : Duration.decode(readOptions.maxAge)
           const cached = fromCache(s.meeting, s, now, maxAge)
           reads.hits++
           if (cached.stale) reads.stale++
@@ -352,9 +402,8 @@ export const make = (
       })
     }
 
-    const getSlow = (id: string, readOptions: ReadOptions) => Effect.gen(function*() {
+    const getSlow = (id: string, readOptions: ReadOptions, maxAge: Duration.Duration) => Effect.gen(function*() {
       const policy = readOptions.policy ?? defaultPolicy
-      const maxAge = readOptions.maxAge === undefined ? defaultMaxAge : Duration.decode(readOptions.maxAge)
       const { key, stored } = yield* lookup(id)
       const servable = Option.filter(stored, (s) => !s.gone)
       const now = yield* Clock.currentTimeMillis
@@ -493,7 +542,8 @@ export const make = (
       // Validated under every policy: a bad limit must not become `LIMIT -1` over the whole mirror.
       const params = yield* Effect.mapError(decodeList(input), toInvalidParams)
       const policy = readOptions.policy ?? defaultPolicy
-      const maxAge = readOptions.maxAge === undefined ? defaultMaxAge : Duration.decode(readOptions.maxAge)
+      const maxAge = yield* maxAgeOf(readOptions)
+      yield* checkTimeout(readOptions.timeout)
       const limit = params.limit ?? MeetingParams.MaxLimit
       const offset = params.offset ?? 0
       const remote = network.list(params, timeoutOf(readOptions.timeout)).pipe(
@@ -532,18 +582,13 @@ export const make = (
       null as { readonly createdAt: number; readonly id: string } | null,
       (after) =>
         repo.pageAfter(principal, after, 500).pipe(
-          Effect.map((rows) => {
-            const last = rows[rows.length - 1]
-            const next = rows.length < 500 || last === undefined
-              ? Option.none()
-              : Option.some({ createdAt: DateTime.toEpochMillis(last.meeting.createdAt), id: last.meeting.id })
-            return [Chunk.fromIterable(rows.map((r) => r.meeting)), next] as const
-          })
+          Effect.map(({ meetings, next }) => [Chunk.fromIterable(meetings.map((r) => r.meeting)), next] as const)
         )
     )
 
     const refresh = (ids: Iterable<string>, callOptions: Meetings.CallOptions = {}) =>
       Effect.gen(function*() {
+        yield* checkTimeout(callOptions.timeout)
         const gone: Array<string> = []
         const fetched: Array<MeetingT> = []
         const keys = yield* Effect.forEach(Array.from(new Set(ids)), (id) =>
@@ -565,26 +610,40 @@ export const make = (
     // ----- outbox -----
 
     const inTransaction = <A, E, R>(message: string, self: Effect.Effect<A, E, R>) =>
-      sql.withTransaction(self).pipe(retryBusy, mapSql(message))
+      Sql.transaction(sql, message, self)
 
-    const replayLocked: Effect.Effect<ReplayResult, CacheError> = Effect.gen(function*() {
+    /**
+     * One replay: the pending entries in `seq` order, in passes. An entry is completed or buried
+     * (done), deferred to a later replay (a retryable failure: it blocks its meeting, so later
+     * writes to it keep their order), or waits for a dependency queued after it (an update on a
+     * provisional id whose create has not run yet: tried again in the next pass). Independent entries
+     * never wait for a stuck one. An unreachable network stops the replay at once.
+     */
+    const replayRun: Effect.Effect<ReplayResult & { readonly networkDown: boolean }, CacheError> = Effect.gen(function*() {
       const entries = yield* outboxStore.pending(principal)
       const deadLocal = new Set(
         (yield* outboxStore.deadLetters(principal)).flatMap((e) => e.op === "create" && e.localId !== null ? [e.localId] : [])
       )
+      const pendingCreates = new Set(entries.flatMap((e) => (e.op === "create" && e.localId !== null ? [e.localId] : [])))
       let replayed = 0
       let dead = 0
       let stoppedBy: Option.Option<OutboxError> = Option.none()
+      let networkDown = false
       const resolved: Array<{ localId: string; id: string }> = []
+      const done = new Set<number>()
+      // Meetings (real or provisional ids) with an entry left for a later replay.
+      const deferred = new Set<string>()
 
       const bury = (entry: OutboxEntry, error: OutboxError) =>
         Effect.gen(function*() {
           const now = yield* Clock.currentTimeMillis
           yield* outboxStore.markDead(principal, entry.seq, error, now)
           dead++
+          done.add(entry.seq)
           yield* Effect.logWarning("outbox entry is a dead letter", { seq: entry.seq, op: entry.op, error })
           if (entry.op === "create" && entry.localId !== null) {
             deadLocal.add(entry.localId)
+            pendingCreates.delete(entry.localId)
             // The provisional meeting will never exist: stop serving it.
             yield* repo.markGone(principal, [entry.localId])
           } else if (entry.op === "update" && !isLocalId(entry.targetId)) {
@@ -594,8 +653,14 @@ export const make = (
           }
         })
 
+      const defer = (entry: OutboxEntry, target: string, error: OutboxError) => {
+        done.add(entry.seq)
+        deferred.add(target)
+        if (Option.isNone(stoppedBy)) stoppedBy = Option.some(error)
+      }
+
       /** Decide what a failed attempt means; returns true when the replay must stop. */
-      const failed = (entry: OutboxEntry, error: MeetingsError.MeetingsError) =>
+      const failed = (entry: OutboxEntry, target: string, error: MeetingsError.MeetingsError) =>
         Effect.gen(function*() {
           const described = describeError(error)
           // An outage, or the server still working on an earlier attempt with this key: the write may
@@ -604,85 +669,96 @@ export const make = (
             const now = yield* Clock.currentTimeMillis
             yield* outboxStore.recordAttempt(principal, entry.seq, described, now, false)
             stoppedBy = Option.some(described)
-            return true
+            networkDown = MeetingsError.isUnreachable(error)
+            return networkDown
           }
           if (isRetryableLater(error) && entry.attempts + 1 < maxReplayAttempts) {
             const now = yield* Clock.currentTimeMillis
             yield* outboxStore.recordAttempt(principal, entry.seq, described, now)
-            stoppedBy = Option.some(described)
-            return true
+            defer(entry, target, described)
+            return false
           }
-          yield* bury(entry, described)
+          yield* bury({ ...entry, targetId: target }, described)
           return false
         })
 
-      for (const entry of entries) {
-        // The server keeps an idempotency key for 24 h (spec §10). An entry sent before may have been
-        // executed; once its key may have expired, sending it again could execute it twice. Keep it
-        // as a dead letter for a person to check instead (`retryDeadLetter` sends it with its key).
-        if (entry.lastError !== null && (yield* Clock.currentTimeMillis) - entry.createdAt >= keySafeLifetimeMillis) {
-          yield* bury(entry, {
-            tag: "IdempotencyKeyExpired",
-            message: `Queued ${entry.op} first tried over ${keySafeLifetimeMillis / 3_600_000} h ago may already ` +
-              `have been executed, and its idempotency key may have expired: check the server, then retry or discard it`
-          })
-          continue
-        }
-        if (entry.op === "create") {
-          const localId = entry.localId ?? entry.targetId
-          const params = yield* Effect.either(decodeCreate(entry.params))
-          if (Either.isLeft(params)) {
-            yield* bury(entry, describeError(toInvalidParams(params.left)))
-            continue
+      /** One entry; `"wait"` when its dependency is queued after it, `"stop"` when the network is down. */
+      const replayEntry = (entry: OutboxEntry): Effect.Effect<"done" | "wait" | "stop", CacheError> =>
+        Effect.gen(function*() {
+          // The server keeps an idempotency key for 24 h (spec §10). An entry sent before may have been
+          // executed; once its key may have expired, sending it again could execute it twice. Keep it
+          // as a dead letter for a person to check instead (`retryDeadLetter` sends it with its key).
+          // Every send is recorded before it goes out (`markSent`), so `firstSentAt` is set whenever
+          // the server may have seen the key: after a crash, an interrupt or a lost answer alike.
+          if (entry.firstSentAt !== null && (yield* Clock.currentTimeMillis) - entry.firstSentAt >= keySafeLifetimeMillis) {
+            yield* bury(entry, {
+              tag: "IdempotencyKeyExpired",
+              message: `Queued ${entry.op} first sent over ${keySafeLifetimeMillis / 3_600_000} h ago may already ` +
+                `have been executed, and its idempotency key may have expired: check the server, then retry or discard it`
+            })
+            return "done"
           }
-          const result = yield* Effect.either(network.create(params.right, { idempotencyKey: entry.idempotencyKey }))
-          if (Either.isLeft(result)) {
-            if (yield* failed(entry, result.left)) break
-            continue
+          if (entry.op === "create") {
+            const localId = entry.localId ?? entry.targetId
+            const params = yield* Effect.either(decodeCreate(entry.params))
+            if (Either.isLeft(params)) {
+              yield* bury(entry, describeError(toInvalidParams(params.left)))
+              return "done"
+            }
+            yield* outboxStore.markSent(principal, entry.seq, yield* Clock.currentTimeMillis)
+            const result = yield* Effect.either(network.create(params.right, { idempotencyKey: entry.idempotencyKey }))
+            if (Either.isLeft(result)) return (yield* failed(entry, localId, result.left)) ? "stop" : "done"
+            const meeting = redact(result.right)
+            const now = yield* Clock.currentTimeMillis
+            yield* inTransaction(
+              "Cannot record a replayed create",
+              Effect.all([
+                repo.upsert(principal, [meeting], { mode: "write", now }),
+                repo.remove(principal, localId),
+                outboxStore.resolveLocal(principal, localId, meeting.id, now),
+                outboxStore.complete(principal, entry.seq)
+              ], { discard: true })
+            )
+            pendingCreates.delete(localId)
+            done.add(entry.seq)
+            resolved.push({ localId, id: meeting.id })
+            replayed++
+            yield* Effect.logDebug("replayed a queued create", { seq: entry.seq, localId, id: meeting.id })
+            return "done"
           }
-          const meeting = redact(result.right)
-          const now = yield* Clock.currentTimeMillis
-          yield* inTransaction(
-            "Cannot record a replayed create",
-            Effect.all([
-              repo.upsert(principal, [meeting], { mode: "write", now }),
-              repo.remove(principal, localId),
-              outboxStore.resolveLocal(principal, localId, meeting.id, now),
-              outboxStore.complete(principal, entry.seq)
-            ], { discard: true })
-          )
-          resolved.push({ localId, id: meeting.id })
-          replayed++
-          yield* Effect.logInfo("replayed a queued create", { seq: entry.seq, localId, id: meeting.id })
-        } else {
           let target = entry.targetId
           if (isLocalId(target)) {
             const real = yield* outboxStore.resolve(principal, target)
             if (Option.isSome(real)) {
               target = real.value
-            } else if (deadLocal.has(target)) {
+            } else if (pendingCreates.has(target) && !deferred.has(target)) {
+              return "wait"
+            } else if (!pendingCreates.has(target)) {
               yield* bury(entry, {
                 tag: "DependencyFailed",
-                message: `The queued create of ${target} is a dead letter`
+                message: deadLocal.has(target)
+                  ? `The queued create of ${target} is a dead letter`
+                  : `The queued create of ${target} was discarded`
               })
-              continue
-            } else {
-              stoppedBy = Option.some({ tag: "Unresolved", message: `Provisional id ${target} is not resolved yet` })
-              break
+              return "done"
             }
+          }
+          if (deferred.has(target) || deferred.has(entry.targetId)) {
+            // An earlier write to this meeting waits for a later replay: keep the order.
+            deferred.add(target)
+            done.add(entry.seq)
+            return "done"
           }
           const params = yield* Effect.either(decodeUpdate(entry.params))
           if (Either.isLeft(params)) {
             yield* bury(entry, describeError(toInvalidParams(params.left)))
-            continue
+            return "done"
           }
+          yield* outboxStore.markSent(principal, entry.seq, yield* Clock.currentTimeMillis)
           const result = yield* Effect.either(
             network.update(target, params.right, { idempotencyKey: entry.idempotencyKey })
           )
-          if (Either.isLeft(result)) {
-            if (yield* failed({ ...entry, targetId: target }, result.left)) break
-            continue
-          }
+          if (Either.isLeft(result)) return (yield* failed(entry, target, result.left)) ? "stop" : "done"
           const meeting = redact(result.right)
           const now = yield* Clock.currentTimeMillis
           yield* inTransaction(
@@ -692,28 +768,63 @@ export const make = (
               outboxStore.complete(principal, entry.seq)
             ], { discard: true })
           )
+          done.add(entry.seq)
           replayed++
-          yield* Effect.logInfo("replayed a queued update", { seq: entry.seq, id: target })
+          yield* Effect.logDebug("replayed a queued update", { seq: entry.seq, id: target })
+          return "done"
+        })
+
+      // Each pass settles at least one entry or ends the replay, so there are at most as many as entries.
+      passes: for (let pass = 0; pass <= entries.length; pass++) {
+        let progressed = false
+        let waiting = false
+        for (const entry of entries) {
+          if (done.has(entry.seq)) continue
+          const outcome = yield* replayEntry(entry)
+          if (outcome === "stop") break passes
+          if (outcome === "wait") waiting = true
+          else progressed = true
         }
+        if (!waiting || !progressed) break
       }
       if (replayed > 0) yield* Metric.incrementBy(CacheMetrics.replayed, replayed)
       yield* updateOutboxGauges
       const remaining = yield* outboxStore.depth(principal)
-      return { replayed, dead, remaining, resolved, stoppedBy } satisfies ReplayResult
+      return { replayed, dead, remaining, resolved, stoppedBy, networkDown } satisfies ReplayResult & {
+        readonly networkDown: boolean
+      }
     }).pipe(Effect.annotateLogs({ service: "cache", operation: "replay" }))
+
+    const replayLocked: Effect.Effect<ReplayResult, CacheError> = Effect.map(
+      replayRun,
+      ({ networkDown: _, ...result }) => result
+    )
 
     const replay = writeLock.withPermits(1)(replayLocked).pipe(Effect.withSpan("MeetingsCache.replay"))
 
-    /** Before an online write: the outbox must be empty, or the new write would overtake queued ones. */
-    const drained = Effect.gen(function*() {
-      const depth = yield* outboxStore.depth(principal)
-      if (depth === 0) return true
-      const result = yield* replayLocked
-      return result.remaining === 0
-    })
+    /**
+     * Before an online write: replay what is queued, so the new write does not overtake queued
+     * writes to the same meeting. A create touches no queued meeting: it goes online unless the
+     * replay found the network down. An update goes online only when no write to its meeting waits.
+     */
+    const drained = (target: Option.Option<string>) =>
+      Effect.gen(function*() {
+        const depth = yield* outboxStore.depth(principal)
+        if (depth === 0) return true
+        const result = yield* replayRun
+        if (result.remaining === 0) return true
+        if (result.networkDown) return false
+        return Option.isNone(target) || (yield* outboxStore.pendingFor(principal, target.value)) === 0
+      })
 
     const enqueue = (
-      entry: { readonly op: "create" | "update"; readonly targetId: string; readonly localId: string | null },
+      entry: {
+        readonly op: "create" | "update"
+        readonly targetId: string
+        readonly localId: string | null
+        /** The online attempt that may have reached the server (its answer never came). */
+        readonly sent?: { readonly at: number; readonly error: OutboxError }
+      },
       idempotencyKey: string,
       params: unknown,
       provisional: MeetingT,
@@ -733,8 +844,11 @@ export const make = (
     ) {
       const valid = yield* Effect.mapError(decodeCreate(params), toInvalidParams)
       const idempotencyKey = yield* checkIdempotencyKey(writeOptions.idempotencyKey)
+      yield* checkTimeout(writeOptions.timeout)
       return yield* writeLock.withPermits(1)(Effect.gen(function*() {
-        if (writeOptions.offline !== true && (yield* drained)) {
+        let sent: { readonly at: number; readonly error: OutboxError } | undefined
+        if (writeOptions.offline !== true && (yield* drained(Option.none()))) {
+          const at = yield* Clock.currentTimeMillis
           const result = yield* Effect.either(
             network.create(valid, { idempotencyKey, ...timeoutOf(writeOptions.timeout) })
           )
@@ -744,12 +858,20 @@ export const make = (
             return fromNetwork(meeting, yield* Clock.currentTimeMillis)
           }
           if (!(offlineWrites && MeetingsError.isUnreachable(result.left))) return yield* result.left
+          // The request may have reached the server: the queued entry starts with this send recorded.
+          sent = { at, error: describeError(result.left) }
           yield* Effect.logInfo("network unreachable; create queued in the outbox", { error: result.left._tag })
         }
         const now = yield* Clock.currentTimeMillis
         const localId = `${localIdPrefix}${crypto.randomUUID()}`
         const provisional = provisionalMeeting(localId, valid, DateTime.unsafeMake(now))
-        yield* enqueue({ op: "create", targetId: localId, localId }, idempotencyKey, valid, provisional, now)
+        yield* enqueue(
+          { op: "create", targetId: localId, localId, ...(sent === undefined ? {} : { sent }) },
+          idempotencyKey,
+          valid,
+          provisional,
+          now
+        )
         return fromLocalWrite(provisional, now)
       }))
     })
@@ -761,13 +883,16 @@ export const make = (
     ) {
       const valid = yield* Effect.mapError(decodeUpdate(params), toInvalidParams)
       const idempotencyKey = yield* checkIdempotencyKey(writeOptions.idempotencyKey)
+      yield* checkTimeout(writeOptions.timeout)
       return yield* writeLock.withPermits(1)(Effect.gen(function*() {
         const resolveTarget = Effect.map(lookup(id), ({ key }) => key)
         let target = yield* resolveTarget
         let networkError: Option.Option<MeetingsError.MeetingsError> = Option.none()
-        if (writeOptions.offline !== true && (yield* drained)) {
+        let sent: { readonly at: number; readonly error: OutboxError } | undefined
+        if (writeOptions.offline !== true && (yield* drained(Option.some(target)))) {
           target = yield* resolveTarget
           if (!isLocalId(target)) {
+            const at = yield* Clock.currentTimeMillis
             const result = yield* Effect.either(
               network.update(target, valid, { idempotencyKey, ...timeoutOf(writeOptions.timeout) })
             )
@@ -778,6 +903,7 @@ export const make = (
             }
             if (!(offlineWrites && MeetingsError.isUnreachable(result.left))) return yield* result.left
             networkError = Option.some(result.left)
+            sent = { at, error: describeError(result.left) }
           }
         }
         const stored = Option.filter(yield* repo.findById(principal, target), (s) => !s.gone)
@@ -788,7 +914,13 @@ export const make = (
         }
         const now = yield* Clock.currentTimeMillis
         const provisional = applyUpdate(stored.value.meeting, valid, DateTime.unsafeMake(now))
-        yield* enqueue({ op: "update", targetId: target, localId: null }, idempotencyKey, valid, provisional, now)
+        yield* enqueue(
+          { op: "update", targetId: target, localId: null, ...(sent === undefined ? {} : { sent }) },
+          idempotencyKey,
+          valid,
+          provisional,
+          now
+        )
         yield* Effect.logInfo("update queued in the outbox", { id: target })
         return fromLocalWrite(provisional, now)
       }))
@@ -839,8 +971,8 @@ export const make = (
 
     yield* updateOutboxGauges
 
-    if (options.autoReplay !== undefined) {
-      const every = Duration.decode(options.autoReplay)
+    if (checked.autoReplay !== undefined) {
+      const every = checked.autoReplay
       const tick = outboxStore.depth(principal).pipe(
         Effect.flatMap((depth) => (depth > 0 ? Effect.asVoid(replay) : Effect.void)),
         Effect.catchTag("CacheError", (e) => Effect.logWarning("background replay failed", e.message))
@@ -871,7 +1003,11 @@ export const make = (
           Effect.flatMap((now) => outboxStore.retryDead(principal, seq, now)),
           Effect.zipRight(updateOutboxGauges)
         ),
-      discardDeadLetter: (seq: number) => Effect.asVoid(outboxStore.discardDead(principal, seq)),
+      discardDeadLetter: (seq: number) =>
+        Clock.currentTimeMillis.pipe(
+          Effect.flatMap((now) => outboxStore.discardDead(principal, seq, now)),
+          Effect.zipRight(updateOutboxGauges)
+        ),
       resolveId,
       rebuild,
       stats

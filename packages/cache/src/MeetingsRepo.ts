@@ -8,11 +8,16 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { Statement } from "@effect/sql"
-import { Meeting, MeetingParams } from "@lightfield-effect/core"
-import { Array as Arr, Clock, Context, DateTime, Duration, Effect, Either, Option, Schedule, Schema } from "effect"
-import { CacheError, fromCause, isBusy, mapSql } from "./CacheError.js"
+import { MeetingCodec, MeetingParams, Redaction } from "@lightfield-effect/core"
+import type { Meeting } from "@lightfield-effect/core"
+import { Array as Arr, Clock, Context, DateTime, Effect, Either, Metric, Option, Schema } from "effect"
+import { CacheError, fromCause, mapSql } from "./CacheError.js"
+import * as CacheMetrics from "./CacheMetrics.js"
 import * as Dialect from "./Dialect.js"
 import { applyUpdate } from "./internal/provisional.js"
+import * as Check from "./internal/options.js"
+import * as Sql from "./internal/sql.js"
+import { retryBusy } from "./internal/sql.js"
 import type { Principal } from "./Principal.js"
 
 type MeetingT = Meeting.Meeting
@@ -100,61 +105,14 @@ export interface MirrorStats {
 // Encoding
 // ---------------------------------------------------------------------------------------------
 
-/** Fields a METADATA view may carry (spec §7); everything else is content and is nulled. */
-const metadataFields: ReadonlySet<string> = new Set([
-  Meeting.SystemField.title,
-  Meeting.SystemField.startDate,
-  Meeting.SystemField.endDate,
-  Meeting.SystemField.organizerEmail,
-  Meeting.SystemField.attendeeEmails,
-  Meeting.SystemField.meetingUrl,
-  Meeting.SystemField.privacySetting
-])
-
 /**
- * The redacted copy of a METADATA meeting: content-bearing field values null, no `$transcript`.
- * The server already redacts; this makes sure the stored row can never hold content the caller's
- * access does not cover, whatever the server sent. FULL meetings are returned unchanged.
+ * The redacted copy of a METADATA meeting (core's one rule): the stored row can never hold content
+ * the caller's access does not cover, whatever the server sent. FULL meetings are returned unchanged.
  */
-export const redact = (meeting: MeetingT): MeetingT => {
-  if (meeting.accessLevel !== "METADATA") return meeting
-  const fields: Record<string, Meeting.Meeting["fields"][string]> = {}
-  for (const [key, field] of Object.entries(meeting.fields)) {
-    fields[key] = metadataFields.has(key) || field.value === null ? field : { ...field, value: null }
-  }
-  const relationships: Record<string, Meeting.Meeting["relationships"][string]> = {}
-  for (const [key, rel] of Object.entries(meeting.relationships)) {
-    if (key !== Meeting.SystemRelationship.transcript) relationships[key] = rel
-  }
-  return new Meeting.Meeting({ ...meeting, fields, relationships }, true)
-}
+export const redact = (meeting: MeetingT): MeetingT => Redaction.redact(meeting)
 
-/**
- * The wire JSON of a meeting, equal to `JSON.stringify(Schema.encodeSync(Meeting)(meeting))` (a test
- * checks it): the only non-JSON members of a decoded `Meeting` are its two `DateTime`s, which the
- * schema encodes as ISO strings. Written by hand because the generic encoder walks the field unions
- * and costs ~4x more per meeting on a sync.
- */
-export const encodeBody = (meeting: MeetingT): string =>
-  JSON.stringify({
-    id: meeting.id,
-    accessLevel: meeting.accessLevel,
-    createdAt: DateTime.formatIso(meeting.createdAt),
-    fields: meeting.fields,
-    httpLink: meeting.httpLink,
-    objectType: meeting.objectType,
-    relationships: meeting.relationships,
-    updatedAt: meeting.updatedAt === null ? null : DateTime.formatIso(meeting.updatedAt),
-    ...(meeting.externalId === undefined ? {} : { externalId: meeting.externalId })
-  })
-
-/** The same through `Schema.encode(Meeting)` (slower; used to validate `encodeBody`). */
-export const encodeBodySchema = (meeting: MeetingT): Either.Either<string, CacheError> =>
-  Either.map(
-    Either.mapLeft(Schema.encodeEither(Meeting.Meeting)(meeting), (cause) =>
-      new CacheError({ reason: "Encode", message: `Cannot encode meeting ${meeting.id}`, cause })),
-    (encoded) => JSON.stringify(encoded)
-  )
+/** The stored body: the wire JSON (core's codec; equal to `Schema.encode(Meeting)`). */
+const encodeBody = MeetingCodec.encodeMeetingJson
 
 const decodeUpdateParams = Schema.decodeUnknownOption(MeetingParams.UpdateMeetingParams)
 
@@ -237,49 +195,14 @@ const toRows = (
   )
 }
 
-/** A cheap structural check of a parsed body: the members the fast path relies on are there. */
-const looksLikeMeeting = (json: unknown): json is typeof Meeting.Meeting.Encoded => {
-  if (typeof json !== "object" || json === null) return false
-  const o = json as Record<string, unknown>
-  return typeof o.id === "string" &&
-    (o.accessLevel === "FULL" || o.accessLevel === "METADATA") &&
-    typeof o.createdAt === "string" &&
-    (o.updatedAt === null || typeof o.updatedAt === "string") &&
-    typeof o.objectType === "string" &&
-    typeof o.fields === "object" && o.fields !== null && !Array.isArray(o.fields) &&
-    typeof o.relationships === "object" && o.relationships !== null && !Array.isArray(o.relationships)
-}
-
-const decodeMeetingSchema = Schema.decodeUnknownEither(Meeting.Meeting)
-
 /**
- * Decode a stored body. The JSON was produced by `Schema.encode(Meeting)` in this package, so when
- * it passes a cheap structural check it is rebuilt without full validation (two timestamps parsed,
- * nothing else): this is the hot path of a cached `get`. A body that fails the check goes through
- * the full `Schema` decode; a body that fails that too (or does not parse) is a
- * `CacheError{reason:"Decode"}`.
+ * Decode a stored body with core's codec, never looser than the Schema (its fast path checks every
+ * field and relationship). A body that does not decode is a `CacheError{reason:"Decode"}` for
+ * that row, never a defect.
  */
-export const decodeBody = (id: string, body: string): Either.Either<MeetingT, CacheError> => {
-  const decodeError = (cause: unknown) =>
-    new CacheError({ reason: "Decode", message: `Stored meeting ${id} cannot be decoded`, cause })
-  try {
-    const json: unknown = JSON.parse(body)
-    if (!looksLikeMeeting(json)) return Either.mapLeft(decodeMeetingSchema(json), decodeError)
-    const createdAt = DateTime.unsafeMake(json.createdAt)
-    const updatedAt = json.updatedAt === null ? null : DateTime.unsafeMake(json.updatedAt)
-    return Either.right(
-      new Meeting.Meeting({
-        ...json,
-        id: Meeting.MeetingId.make(json.id, { disableValidation: true }),
-        fields: json.fields as MeetingT["fields"],
-        createdAt,
-        updatedAt
-      }, true)
-    )
-  } catch (cause) {
-    return Either.left(decodeError(cause))
-  }
-}
+export const decodeBody = (id: string, body: string): Either.Either<MeetingT, CacheError> =>
+  Either.mapLeft(MeetingCodec.decodeMeetingJson(body), (cause) =>
+    new CacheError({ reason: "Decode", message: `Stored meeting ${id} cannot be decoded: ${cause.message}`, cause }))
 
 interface StoredRow {
   readonly id: string
@@ -290,6 +213,17 @@ interface StoredRow {
   readonly written_at: number | null
 }
 
+interface KeyedRow extends StoredRow {
+  readonly created_at: number
+}
+
+/** Damaged rows met by a list: a warning naming each, and the metric. */
+const reportDamaged = (errors: ReadonlyArray<CacheError>) =>
+  Effect.zipRight(
+    Effect.forEach(errors, (e) => Effect.logWarning("skipped a damaged cached meeting", e.message), { discard: true }),
+    Metric.incrementBy(CacheMetrics.damagedRows, errors.length)
+  )
+
 const toStored = (row: StoredRow): Either.Either<StoredMeeting, CacheError> =>
   Either.map(decodeBody(row.id, row.body), (meeting) => ({
     meeting,
@@ -299,7 +233,7 @@ const toStored = (row: StoredRow): Either.Either<StoredMeeting, CacheError> =>
     writtenAt: row.written_at === null ? null : Number(row.written_at)
   }))
 
-/** A query bound as epoch millis; an unparseable one is a `CacheError{reason:"Query"}` naming the field. */
+/** A query bound as epoch millis; an unparseable one is a `CacheError{reason:"InvalidQuery"}` naming the field. */
 const toMillis = (
   field: "from" | "to",
   input: DateTime.DateTime | Date | string | undefined
@@ -310,7 +244,7 @@ const toMillis = (
     onNone: () =>
       Either.left(
         new CacheError({
-          reason: "Query",
+          reason: "InvalidQuery",
           message: `MeetingQuery.${field} is not a valid date: ${
             typeof input === "string" ? JSON.stringify(input) : String(input)
           }`
@@ -318,6 +252,21 @@ const toMillis = (
       ),
     onSome: (dt) => Either.right(DateTime.toEpochMillis(dt))
   })
+}
+
+/** Most characters a full-text query may have. */
+export const maxSearchLength = 1000
+/** Most words a full-text query may have (each is a prefix term; the cost grows faster than their count). */
+export const maxSearchTerms = 32
+
+/** The FTS query for `text`, or why it is refused (before SQLite sees it). */
+const searchQuery = (text: string): Either.Either<string | undefined, CacheError> => {
+  const refuse = (why: string) =>
+    Either.left(new CacheError({ reason: "InvalidQuery", message: `MeetingQuery.text ${why}` }))
+  if (text.length > maxSearchLength) return refuse(`is longer than ${maxSearchLength} characters (${text.length})`)
+  const words = Dialect.searchWords(text).length
+  if (words > maxSearchTerms) return refuse(`has more than ${maxSearchTerms} words (${words})`)
+  return Either.right(Dialect.ftsQuery(text))
 }
 
 /** Rows per multi-row statement (16 columns → 3,200 parameters, well under SQLite's 32,766). */
@@ -364,22 +313,6 @@ const nativeSql = {
     WHERE principal = ? AND id = ? AND gone = 0`
 } as const
 
-/**
- * Lock contention is waited out here, asynchronously, rather than in SQLite's busy handler: the
- * busy handler sleeps synchronously and would block the event loop (and, with two connections in
- * one process, the very fiber holding the lock). SQLite waits only briefly (`Database`'s
- * `busyTimeout`, default 25 ms); then this schedule retries with jittered exponential delays capped
- * at 250 ms, for up to 15 seconds in total.
- */
-export const busySchedule = Schedule.exponential("5 millis").pipe(
-  Schedule.modifyDelay((d) => Duration.min(d, Duration.millis(250))),
-  Schedule.jittered,
-  Schedule.upTo("15 seconds")
-)
-
-export const retryBusy = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.retry(self, { schedule: busySchedule, while: isBusy })
-
 /** How many decoded meetings the repo keeps in memory for hot reads (default 5,000; 0 disables). */
 export class HotCacheCapacity extends Context.Reference<HotCacheCapacity>()(
   "@lightfield-effect/cache/MeetingsRepo/HotCacheCapacity",
@@ -400,8 +333,7 @@ export const make = Effect.gen(function*() {
   const native = Option.getOrUndefined(yield* Effect.serviceOption(Dialect.NativeSqliteConnection))
 
   /** One write transaction, retried on lock contention, failures as `CacheError`. */
-  const transaction = <A, E, R>(message: string, self: Effect.Effect<A, E, R>) =>
-    sql.withTransaction(self).pipe(retryBusy, mapSql(message))
+  const transaction = <A, E, R>(message: string, self: Effect.Effect<A, E, R>) => Sql.transaction(sql, message, self)
 
   /**
    * A pending row whose meeting the server now serves as METADATA while the row holds FULL content:
@@ -622,6 +554,23 @@ export const make = Effect.gen(function*() {
     return toStored(row)
   }
 
+  /**
+   * The rows of a list, decoded; a damaged row is skipped and reported (a warning naming it and
+   * `CacheMetrics.damagedRows`), so one bad row never fails a whole list.
+   */
+  const decodeRows = (principal: Principal, rows: ReadonlyArray<StoredRow>) =>
+    Effect.suspend(() => {
+      const out: Array<StoredMeeting> = []
+      const damaged: Array<CacheError> = []
+      for (const row of rows) {
+        const stored = fromRow(principal, row)
+        if (Either.isRight(stored)) out.push(stored.right)
+        else damaged.push(stored.left)
+      }
+      if (damaged.length === 0) return Effect.succeed(out)
+      return Effect.as(reportDamaged(damaged), out)
+    })
+
   /** One servable row by id (gone rows are tombstones: `None`). Hot rows are answered from memory. */
   const findById = (principal: Principal, id: string): Effect.Effect<Option.Option<StoredMeeting>, CacheError> =>
     Effect.flatMap(checkExternalWrites, () => {
@@ -650,16 +599,18 @@ export const make = Effect.gen(function*() {
       )
     }
     if (q.text !== undefined) {
-      const match = Dialect.ftsQuery(q.text)
+      const match = searchQuery(q.text)
+      if (Either.isLeft(match)) return Either.left(match.left)
       // Text without a single word matches nothing.
-      where.push(match === undefined ? sql`1 = 0` : Dialect.fullTextCondition(sql, match))
+      where.push(match.right === undefined ? sql`1 = 0` : Dialect.fullTextCondition(sql, match.right))
     }
     return Either.right(where)
   }
 
   const query = Effect.fn("MeetingsRepo.query")(function*(principal: Principal, q: MeetingQuery = {}) {
-    const limit = Math.max(0, Math.floor(q.limit ?? 100))
-    const offset = Math.max(0, Math.floor(q.offset ?? 0))
+    const invalid = (message: string) => new CacheError({ reason: "InvalidQuery", message: `MeetingQuery.${message}` })
+    const limit = yield* Either.mapLeft(Check.integer("limit", q.limit ?? 100, { min: 0 }), invalid)
+    const offset = yield* Either.mapLeft(Check.integer("offset", q.offset ?? 0, { min: 0 }), invalid)
     const order = q.order === "asc" ? sql.literal("ASC") : sql.literal("DESC")
     const where = yield* conditions(principal, q)
     const rows = yield* sql<StoredRow>`SELECT m.id, m.body, m.fetched_at, m.pending, m.gone, m.written_at
@@ -667,9 +618,7 @@ export const make = Effect.gen(function*() {
       ORDER BY m.start_date ${order}, m.id ${order} LIMIT ${limit} OFFSET ${offset}`.pipe(
       mapSql("Cannot query meetings")
     )
-    const out: Array<StoredMeeting> = []
-    for (const row of rows) out.push(yield* fromRow(principal, row))
-    return out
+    return yield* decodeRows(principal, rows)
   })
 
   const count = Effect.fn("MeetingsRepo.count")(function*(principal: Principal, q: MeetingQuery = {}) {
@@ -685,14 +634,14 @@ export const make = Effect.gen(function*() {
     const rows = yield* sql<StoredRow>`SELECT id, body, fetched_at, pending, gone, written_at FROM meetings
       WHERE principal = ${principal} AND gone = 0
       ORDER BY created_at DESC, id DESC LIMIT ${limit} OFFSET ${offset}`.pipe(mapSql("Cannot list meetings"))
-    const out: Array<StoredMeeting> = []
-    for (const row of rows) out.push(yield* fromRow(principal, row))
-    return out
+    return yield* decodeRows(principal, rows)
   })
 
   /**
    * Keyset pagination in the API's order (newest `createdAt` first, then id), for streaming the
-   * whole mirror with flat memory. `after` is the last meeting of the previous page.
+   * whole mirror with flat memory. `after` is the key of the previous page's last row; `next` is
+   * this page's (`None` after the last page), read from the rows themselves so a skipped damaged
+   * row does not end the stream early.
    */
   const pageAfter = Effect.fn("MeetingsRepo.pageAfter")(function*(
     principal: Principal,
@@ -700,16 +649,18 @@ export const make = Effect.gen(function*() {
     limit: number
   ) {
     const rows = after === null
-      ? yield* sql<StoredRow>`SELECT id, body, fetched_at, pending, gone, written_at FROM meetings
+      ? yield* sql<KeyedRow>`SELECT id, body, fetched_at, pending, gone, written_at, created_at FROM meetings
           WHERE principal = ${principal} AND gone = 0
           ORDER BY created_at DESC, id DESC LIMIT ${limit}`.pipe(mapSql("Cannot list meetings"))
-      : yield* sql<StoredRow>`SELECT id, body, fetched_at, pending, gone, written_at FROM meetings
+      : yield* sql<KeyedRow>`SELECT id, body, fetched_at, pending, gone, written_at, created_at FROM meetings
           WHERE principal = ${principal} AND gone = 0
           AND (created_at < ${after.createdAt} OR (created_at = ${after.createdAt} AND id < ${after.id}))
           ORDER BY created_at DESC, id DESC LIMIT ${limit}`.pipe(mapSql("Cannot list meetings"))
-    const out: Array<StoredMeeting> = []
-    for (const row of rows) out.push(yield* fromRow(principal, row))
-    return out
+    const last = rows[rows.length - 1]
+    const next = rows.length < limit || last === undefined
+      ? Option.none<{ readonly createdAt: number; readonly id: string }>()
+      : Option.some({ createdAt: Number(last.created_at), id: last.id })
+    return { meetings: yield* decodeRows(principal, rows), next }
   })
 
   /** Forget that a row was written locally (a dead update: the server never took it). */

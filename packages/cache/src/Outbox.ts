@@ -13,7 +13,7 @@ import { SqlClient } from "@effect/sql"
 import type { MeetingsError } from "@lightfield-effect/core"
 import { Effect, Option, Schema } from "effect"
 import { mapSql } from "./CacheError.js"
-import { retryBusy } from "./MeetingsRepo.js"
+import { retryBusy, transaction } from "./internal/sql.js"
 import type { Principal } from "./Principal.js"
 
 export type OutboxOp = "create" | "update"
@@ -37,7 +37,12 @@ export interface OutboxEntry {
   /** The request body as JSON (`CreateMeetingParams` or `UpdateMeetingParams`). */
   readonly params: unknown
   readonly status: OutboxStatus
+  /** Failed attempts that count against `maxReplayAttempts` (outages do not). */
   readonly attempts: number
+  /** Times the entry was sent (recorded and committed before each request goes out). */
+  readonly sends: number
+  /** When it was first sent: the server may have seen its idempotency key since then. */
+  readonly firstSentAt: number | null
   readonly lastError: OutboxError | null
   readonly createdAt: number
   readonly updatedAt: number
@@ -61,6 +66,8 @@ interface OutboxRow {
   readonly params: string
   readonly status: string
   readonly attempts: number
+  readonly sends: number
+  readonly first_sent_at: number | null
   readonly last_error: string | null
   readonly created_at: number
   readonly updated_at: number
@@ -91,6 +98,8 @@ const toEntry = (row: OutboxRow): OutboxEntry => ({
   params: parseJson(row.params),
   status: row.status === "dead" ? "dead" : "pending",
   attempts: Number(row.attempts),
+  sends: Number(row.sends),
+  firstSentAt: row.first_sent_at === null ? null : Number(row.first_sent_at),
   lastError: Option.getOrNull(decodeOutboxError(parseJson(row.last_error))),
   createdAt: Number(row.created_at),
   updatedAt: Number(row.updated_at)
@@ -99,10 +108,15 @@ const toEntry = (row: OutboxRow): OutboxEntry => ({
 export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const columns = sql.literal(
-    "seq, op, target_id, local_id, idempotency_key, params, status, attempts, last_error, created_at, updated_at"
+    "seq, op, target_id, local_id, idempotency_key, params, status, attempts, sends, first_sent_at, last_error, " +
+      "created_at, updated_at"
   )
 
-  /** Append an entry; returns its sequence number. Run inside the caller's transaction. */
+  /**
+   * Append an entry; returns its sequence number. Run inside the caller's transaction. `sent` is
+   * given when the write was already sent once (an online attempt whose answer never came): the
+   * entry starts with that send recorded, so its key's lifetime counts from then.
+   */
   const enqueue = Effect.fn("Outbox.enqueue")(function*(
     principal: Principal,
     entry: {
@@ -111,14 +125,20 @@ export const make = Effect.gen(function*() {
       readonly localId: string | null
       readonly idempotencyKey: string
       readonly params: unknown
+      readonly sent?: { readonly at: number; readonly error: OutboxError }
     },
     now: number
   ) {
+    const sends = entry.sent === undefined ? 0 : 1
+    const firstSentAt = entry.sent?.at ?? null
+    const lastError = entry.sent === undefined ? null : JSON.stringify(entry.sent.error)
     // One statement computes the next seq and inserts it, so two connections cannot pick the same one.
     const rows = yield* sql<{ seq: number }>`INSERT INTO outbox
-      (principal, seq, op, target_id, local_id, idempotency_key, params, status, attempts, last_error, created_at, updated_at)
+      (principal, seq, op, target_id, local_id, idempotency_key, params, status, attempts, sends, first_sent_at,
+        last_error, created_at, updated_at)
       SELECT ${principal}, COALESCE(MAX(seq), 0) + 1, ${entry.op}, ${entry.targetId}, ${entry.localId},
-        ${entry.idempotencyKey}, ${JSON.stringify(entry.params)}, 'pending', 0, NULL, ${now}, ${now}
+        ${entry.idempotencyKey}, ${JSON.stringify(entry.params)}, 'pending', 0, ${sends}, ${firstSentAt},
+        ${lastError}, ${now}, ${now}
       FROM outbox WHERE principal = ${principal}
       RETURNING seq`
     const seq = Number(rows[0]?.seq ?? 0)
@@ -170,6 +190,19 @@ export const make = Effect.gen(function*() {
       mapSql("Cannot record an outbox attempt")
     )
 
+  /**
+   * Record that the entry is about to be sent, in its own committed transaction, BEFORE the request
+   * goes out: after a crash, an interrupt, a lost answer or a failed local commit, the entry still
+   * says it may have reached the server (and since when), so an expired key is never resent blindly.
+   */
+  const markSent = (principal: Principal, seq: number, now: number) =>
+    transaction(
+      sql,
+      "Cannot record an outbox attempt",
+      sql`UPDATE outbox SET sends = sends + 1, first_sent_at = COALESCE(first_sent_at, ${now}), updated_at = ${now}
+        WHERE principal = ${principal} AND seq = ${seq}`
+    ).pipe(Effect.withSpan("Outbox.markSent"))
+
   /** After a create was replayed: remember the real id and point queued updates at it. */
   const resolveLocal = (principal: Principal, localId: string, realId: string, now: number) =>
     Effect.all([
@@ -187,27 +220,76 @@ export const make = Effect.gen(function*() {
       Effect.withSpan("Outbox.resolve")
     )
 
-  /**
-   * Put a dead letter back at the END of the queue (a new seq, MAX + 1; same idempotency key), so
-   * an old write cannot overwrite state written after it. Returns the new seq, if it was dead.
-   */
-  const retryDead = (principal: Principal, seq: number, now: number) =>
-    // A person chose to send it again: it starts over (new place at the end, fresh attempt history).
-    sql<{ seq: number }>`UPDATE outbox SET status = 'pending', attempts = 0, last_error = NULL,
-      created_at = ${now}, updated_at = ${now},
-      seq = (SELECT COALESCE(MAX(o.seq), 0) + 1 FROM outbox o WHERE o.principal = ${principal})
-      WHERE principal = ${principal} AND seq = ${seq} AND status = 'dead' RETURNING seq`.pipe(
-      Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), (r) => Number(r.seq))),
-      retryBusy,
-      mapSql("Cannot retry a dead letter")
+  const entryBySeq = (principal: Principal, seq: number) =>
+    Effect.map(
+      sql<OutboxRow>`SELECT ${columns} FROM outbox WHERE principal = ${principal} AND seq = ${seq}`,
+      (rows) => Option.map(Option.fromNullable(rows[0]), toEntry)
     )
 
-  /** Delete a dead letter for good. */
-  const discardDead = (principal: Principal, seq: number) =>
-    sql`DELETE FROM outbox WHERE principal = ${principal} AND seq = ${seq} AND status = 'dead'`.pipe(
-      retryBusy,
-      mapSql("Cannot discard a dead letter")
-    )
+  /** Move an entry to the end of the queue as a fresh pending entry (a new seq, same key). */
+  const requeue = (principal: Principal, seq: number, now: number) =>
+    sql<{ seq: number }>`UPDATE outbox SET status = 'pending', attempts = 0, sends = 0, first_sent_at = NULL,
+      last_error = NULL, created_at = ${now}, updated_at = ${now},
+      seq = (SELECT COALESCE(MAX(o.seq), 0) + 1 FROM outbox o WHERE o.principal = ${principal})
+      WHERE principal = ${principal} AND seq = ${seq} AND status = 'dead' RETURNING seq`
+
+  /**
+   * Put a dead letter back at the END of the queue (a new seq, MAX + 1; same idempotency key), so
+   * an old write cannot overwrite state written after it. Dependencies come along, in order: an
+   * update whose create is dead brings the create back before it; a create brings back the updates
+   * that died because of it, after it. Returns the new seq, if it was dead.
+   */
+  const retryDead = (principal: Principal, seq: number, now: number) =>
+    transaction(sql, "Cannot retry a dead letter", Effect.gen(function*() {
+      const found = yield* entryBySeq(principal, seq)
+      if (Option.isNone(found) || found.value.status !== "dead") return Option.none<number>()
+      const entry = found.value
+      const before: Array<number> = []
+      const after: Array<number> = []
+      if (entry.op === "update" && isLocalId(entry.targetId)) {
+        const creates = yield* sql<{ seq: number }>`SELECT seq FROM outbox WHERE principal = ${principal}
+          AND op = 'create' AND local_id = ${entry.targetId} AND status = 'dead'`
+        before.push(...creates.map((r) => Number(r.seq)))
+      }
+      if (entry.op === "create" && entry.localId !== null) {
+        const updates = yield* sql<{ seq: number }>`SELECT seq FROM outbox WHERE principal = ${principal}
+          AND op = 'update' AND target_id = ${entry.localId} AND status = 'dead' ORDER BY seq`
+        after.push(...updates.map((r) => Number(r.seq)))
+      }
+      let moved = Option.none<number>()
+      // A person chose to send it again: it starts over (new place at the end, fresh attempt history).
+      for (const s of [...before, seq, ...after]) {
+        const rows = yield* requeue(principal, s, now)
+        if (s === seq) moved = Option.map(Option.fromNullable(rows[0]), (r) => Number(r.seq))
+      }
+      return moved
+    }))
+
+  /**
+   * Delete a dead letter for good. The updates of a discarded create can never be sent: any still
+   * pending become dead letters, and all of them say why.
+   */
+  const discardDead = (principal: Principal, seq: number, now: number) =>
+    transaction(sql, "Cannot discard a dead letter", Effect.gen(function*() {
+      const found = yield* entryBySeq(principal, seq)
+      if (Option.isNone(found) || found.value.status !== "dead") return
+      const entry = found.value
+      if (entry.op === "create" && entry.localId !== null) {
+        const error: OutboxError = {
+          tag: "DependencyFailed",
+          message: `The queued create of ${entry.localId} was discarded`
+        }
+        yield* sql`UPDATE outbox SET status = 'dead', last_error = ${JSON.stringify(error)}, updated_at = ${now}
+          WHERE principal = ${principal} AND op = 'update' AND target_id = ${entry.localId}`
+      }
+      yield* sql`DELETE FROM outbox WHERE principal = ${principal} AND seq = ${seq} AND status = 'dead'`
+    }))
+
+  /** Pending entries that write to this meeting (by its id, or the provisional id it resolved from). */
+  const pendingFor = (principal: Principal, id: string) =>
+    sql<{ n: number }>`SELECT COUNT(*) AS n FROM outbox WHERE principal = ${principal} AND status = 'pending'
+      AND (target_id = ${id} OR target_id IN (SELECT local_id FROM id_map WHERE principal = ${principal} AND real_id = ${id}))`
+      .pipe(Effect.map((rows) => Number(rows[0]?.n ?? 0)), mapSql("Cannot read the outbox"))
 
   return {
     enqueue,
@@ -218,10 +300,12 @@ export const make = Effect.gen(function*() {
     complete,
     markDead,
     recordAttempt,
+    markSent,
     resolveLocal,
     resolve,
     retryDead,
-    discardDead
+    discardDead,
+    pendingFor
   } as const
 })
 

@@ -26,11 +26,13 @@
  * So a sync that completes leaves exactly the server's set (plus unconfirmed local writes) servable,
  * however many scans were interrupted before it.
  */
-import type { Meeting, Meetings, MeetingsError } from "@lightfield-effect/core"
-import { Chunk, Clock, Data, Duration, Effect, Option, Ref, Schedule, Stream } from "effect"
+import type { Meeting, Meetings } from "@lightfield-effect/core"
+import { MeetingParams, MeetingsError } from "@lightfield-effect/core"
+import { Chunk, Clock, Data, Duration, Effect, Either, Option, Ref, Schedule, Stream } from "effect"
 import { CacheError } from "./CacheError.js"
 import * as CacheMetrics from "./CacheMetrics.js"
 import * as LeaseOwner from "./internal/leaseOwner.js"
+import * as Check from "./internal/options.js"
 import type { MeetingsRepo } from "./MeetingsRepo.js"
 import type { Principal } from "./Principal.js"
 
@@ -100,6 +102,25 @@ export interface SyncDeps {
 }
 
 const defaultBatchSize = 500
+/** Most meetings in one transaction. */
+export const maxBatchSize = 10_000
+/** Most pages requested at once. */
+export const maxConcurrency = 64
+
+/** What is wrong with the first invalid option, as `[option, message]`; `None` when all are valid. */
+export const checkOptions = (options: SyncOptions): Option.Option<readonly [keyof SyncOptions, string]> => {
+  const checks: ReadonlyArray<readonly [keyof SyncOptions, Either.Either<unknown, string>]> = [
+    ["pageSize", Check.optional(options.pageSize, (n) => Check.integer("pageSize", n, { min: 1, max: MeetingParams.MaxLimit }))],
+    ["concurrency", Check.optional(options.concurrency, (n) => Check.integer("concurrency", n, { min: 1, max: maxConcurrency }))],
+    ["batchSize", Check.optional(options.batchSize, (n) => Check.integer("batchSize", n, { min: 1, max: maxBatchSize }))],
+    ["batchWindow", Check.optional(options.batchWindow, (d) => Check.duration("batchWindow", d, { positive: true, finite: true }))],
+    ["timeout", Check.optional(options.timeout, (d) => Check.duration("timeout", d, { positive: true, finite: true }))],
+    ["lease", Check.optional(options.lease, (d) => Check.duration("lease", d, { positive: true, finite: true }))],
+    ["leaseWait", Check.optional(options.leaseWait, (d) => Check.duration("leaseWait", d, { positive: false, finite: true }))]
+  ]
+  for (const [name, check] of checks) if (Either.isLeft(check)) return Option.some([name, check.left] as const)
+  return Option.none()
+}
 
 /** Internal: another connection's scan took the lease over; this scan stops writing. */
 class Superseded extends Data.TaggedError("Superseded")<{}> {}
@@ -116,6 +137,11 @@ export const run = (
   options: SyncOptions = {}
 ): Effect.Effect<SyncResult, MeetingsError.MeetingsError | CacheError> =>
   Effect.gen(function*() {
+    const problem = checkOptions(options)
+    if (Option.isSome(problem)) {
+      const [param, message] = problem.value
+      return yield* new MeetingsError.InvalidParams({ param, message, status: 400 })
+    }
     const { network, principal, repo } = deps
     const scanId = crypto.randomUUID()
     const leaseMillis = Duration.toMillis(Duration.decode(options.lease ?? "30 seconds"))
@@ -164,6 +190,9 @@ export const run = (
     }
 
     const latest = yield* Ref.make<Meetings.StreamProgress>({ pages: 0, items: 0, totalCount: 0, complete: false })
+    // The smallest `totalCount` any page reported: a scan that emitted fewer distinct meetings did
+    // not cover the listing (a short page ended it early), whatever its closing event says.
+    const leastTotal = yield* Ref.make(Number.POSITIVE_INFINITY)
     const stored = yield* Ref.make(0)
 
     const progress = (phase: SyncProgress["phase"]) =>
@@ -195,7 +224,11 @@ export const run = (
     const scanned = yield* network.stream({
       pageSize: options.pageSize ?? 25,
       concurrency: options.concurrency ?? 4,
-      onProgress: (p) => Ref.set(latest, p),
+      onProgress: (p) =>
+        Effect.zipRight(
+          Ref.set(latest, p),
+          p.complete ? Effect.void : Ref.update(leastTotal, (least) => Math.min(least, p.totalCount))
+        ),
       ...(options.timeout === undefined ? {} : { timeout: options.timeout })
     }).pipe(
       Stream.groupedWithin(options.batchSize ?? defaultBatchSize, options.batchWindow ?? "1 second"),
@@ -247,8 +280,16 @@ export const run = (
       })
 
     if (!scanned) return yield* incomplete("superseded by another connection's scan")
-    // Only a scan that covered the whole listing may reconcile (the stream's closing event says so).
-    if (!(yield* Ref.get(latest)).complete) return yield* incomplete("the listing was not fully covered")
+    // Only a scan that covered the whole listing may reconcile: the stream's closing event says so
+    // (core's `complete` requires covering `totalCount`), and the scan saw at least as many meetings
+    // as every page said exist. Inserts during the scan raise later totals, never the least one;
+    // deletions lower it.
+    const closing = yield* Ref.get(latest)
+    if (!closing.complete) return yield* incomplete("the listing was not fully covered")
+    const least = yield* Ref.get(leastTotal)
+    if (closing.items < least) {
+      return yield* incomplete(`a short page: ${closing.items} meetings listed of ${least}`)
+    }
 
     // The scan reached the end. Reconcile: read-your-writes first, then vanished meetings.
     yield* progress("reconciling")

@@ -111,13 +111,27 @@ const addSyncLease = Effect.gen(function*() {
   yield* sql`ALTER TABLE sync_state ADD COLUMN lease_owner TEXT`
 })
 
+/**
+ * Every send of an outbox entry is recorded (and committed) before the request goes out: `sends`
+ * counts them and `first_sent_at` is when the server may first have seen the idempotency key. An
+ * entry first sent more than the key's lifetime ago is never sent again blindly. Entries that
+ * failed before this migration (a `last_error`) count as sent at their queue time.
+ */
+const addOutboxSends = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`ALTER TABLE outbox ADD COLUMN sends INTEGER NOT NULL DEFAULT 0`
+  yield* sql`ALTER TABLE outbox ADD COLUMN first_sent_at BIGINT`
+  yield* sql`UPDATE outbox SET sends = 1, first_sent_at = created_at WHERE last_error IS NOT NULL`
+})
+
 /** All migrations, keyed `NNNN_name` as `Migrator.fromRecord` expects. Append only. */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
   "0001_create_meetings": createMeetings,
   "0002_create_outbox": createOutbox,
   "0003_create_full_text": createFullText,
   "0004_create_read_stats": createReadStats,
-  "0005_add_sync_lease": addSyncLease
+  "0005_add_sync_lease": addSyncLease,
+  "0006_add_outbox_sends": addOutboxSends
 }
 
 /** The migrations table (the `@effect/sql` default). */

@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Layer } from "effect"
-import { mkdirSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Database, MeetingsRepo, Migrations, Principal } from "../src/index.js"
 
@@ -107,5 +107,44 @@ describe("Database", () => {
     Effect.gen(function*() {
       const names = yield* tables.pipe(Effect.provide(Database.layerMemory))
       assert.include(names, "meetings")
+    }))
+})
+
+describe("Database file permissions", () => {
+  const mode = (path: string) => statSync(path).mode & 0o777
+
+  it.scoped("[regression] the cache folder is created 0700, the file and its -wal/-shm 0600", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const folder = join(dir, "private", "cache")
+      const file = join(folder, "c.db")
+      yield* Effect.gen(function*() {
+        const repo = yield* MeetingsRepo.MeetingsRepo
+        yield* repo.upsert(Principal.make("p1"), [meeting("mtg_1")], { mode: "fetch", now: 1 })
+        assert.strictEqual(mode(folder), 0o700)
+        assert.strictEqual(mode(join(dir, "private")), 0o700)
+        for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+          assert.isTrue(existsSync(path), path)
+          assert.strictEqual(mode(path), 0o600, path)
+        }
+      }).pipe(Effect.provide(MeetingsRepo.MeetingsRepo.Default.pipe(Layer.provideMerge(dbLayer(file)))))
+    }))
+
+  it.scoped("[regression] an existing world-readable cache file is made private when opened", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const file = join(dir, "old.db")
+      yield* Layer.build(dbLayer(file)).pipe(Effect.scoped)
+      chmodSync(file, 0o644)
+      yield* Layer.build(dbLayer(file)).pipe(Effect.scoped)
+      assert.strictEqual(mode(file), 0o600)
+    }))
+
+  it.scoped("a parent path that is a file is a typed Open error", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      writeFileSync(join(dir, "plain"), "x")
+      const error = yield* Effect.flip(Layer.build(dbLayer(join(dir, "plain", "c.db"))))
+      assert.strictEqual(error.reason, "Open")
     }))
 })

@@ -3,7 +3,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
-import { Meetings, MeetingsError } from "@lightfield-effect/core"
+import { MeetingCodec, Meetings, MeetingsError } from "@lightfield-effect/core"
 import { ConfigProvider, Deferred, Duration, Effect, Either, Exit, Fiber, Layer, Option } from "effect"
 import { hostname } from "node:os"
 import { join } from "node:path"
@@ -334,10 +334,10 @@ describe("errors are typed (B12, D1, D2, D3)", () => {
         Effect.gen(function*() {
           const from = yield* Effect.flip(cache.query({ from: "yesterday" }))
           assert.strictEqual(from._tag, "CacheError")
-          assert.strictEqual(from.reason, "Query")
+          assert.strictEqual(from.reason, "InvalidQuery")
           assert.include(from.message, "from")
           const to = yield* Effect.flip(cache.count({ to: new Date(Number.NaN) }))
-          assert.strictEqual(to.reason, "Query")
+          assert.strictEqual(to.reason, "InvalidQuery")
           assert.include(to.message, "to")
           assert.deepStrictEqual(yield* cache.query({ from: "2026-01-01T00:00:00Z" }), [])
         }))
@@ -370,7 +370,7 @@ describe("errors are typed (B12, D1, D2, D3)", () => {
     if (Either.isLeft(broken)) assert.strictEqual(broken.left.reason, "Decode")
     const garbage = MeetingsRepo.decodeBody("mtg_1", "not json")
     assert.isTrue(Either.isLeft(garbage))
-    const good = MeetingsRepo.decodeBody("mtg_1", MeetingsRepo.encodeBody(meeting("mtg_1")))
+    const good = MeetingsRepo.decodeBody("mtg_1", MeetingCodec.encodeMeetingJson(meeting("mtg_1")))
     assert.isTrue(Either.isRight(good))
   })
 

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it, layer } from "@effect/vitest"
-import { Meeting } from "@lightfield-effect/core"
+import { Meeting, MeetingCodec } from "@lightfield-effect/core"
 import { Effect, Either, Layer, Option, Schema } from "effect"
 import { Database, MeetingsRepo, Principal } from "../src/index.js"
 import { meeting } from "./fixtures.js"
@@ -19,7 +19,7 @@ const storedRow = (principal: string, id: string) =>
   })
 
 describe("stored body", () => {
-  it("encodeBody is the wire JSON of Schema.encode(Meeting), and decodeBody restores an equal Meeting", () => {
+  it("the stored body is the wire JSON of Schema.encode(Meeting), and decodeBody restores an equal Meeting", () => {
     const samples = [
       meeting("e_1", { transcript: "fil_1" }),
       meeting("e_2", { access: "METADATA", updatedAt: null }),
@@ -27,10 +27,8 @@ describe("stored body", () => {
       Meeting.Meeting.make({ ...meeting("e_4"), externalId: null, httpLink: "https://app.lightfield.app/m/e_4" })
     ]
     for (const m of samples) {
-      const fast = MeetingsRepo.encodeBody(m)
-      const slow = MeetingsRepo.encodeBodySchema(m)
-      assert.isTrue(Either.isRight(slow))
-      assert.deepStrictEqual(JSON.parse(fast), JSON.parse(Either.getOrThrow(slow)))
+      const fast = MeetingCodec.encodeMeetingJson(m)
+      assert.deepStrictEqual(JSON.parse(fast), Schema.encodeSync(Meeting.Meeting)(m))
       const back = MeetingsRepo.decodeBody(m.id, fast)
       assert.isTrue(Either.isRight(back))
       assert.deepStrictEqual(Either.getOrThrow(back), m)
@@ -143,5 +141,25 @@ layer(RepoLive)("MeetingsRepo privacy", (it) => {
       assert.notInclude(row!.body, "leaked")
       assert.notInclude(row!.body, "fil_x")
       assert.notInclude(row!.body, "custom")
+    }))
+})
+
+layer(RepoLive)("MeetingsRepo query limits", (it) => {
+  it.effect("[regression] full-text search caps its terms and length with a typed InvalidQuery error", () =>
+    Effect.gen(function*() {
+      const repo = yield* MeetingsRepo.MeetingsRepo
+      yield* repo.upsert(alice, [meeting("t_1", { title: "w0 w1 w2" })], { mode: "fetch", now: 1 })
+      const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i}`).join(" ")
+      const tooMany = yield* Effect.flip(repo.query(alice, { text: words(MeetingsRepo.maxSearchTerms + 1) }))
+      assert.strictEqual(tooMany.reason, "InvalidQuery")
+      assert.include(tooMany.message, "text")
+      const tooLong = yield* Effect.flip(repo.count(alice, { text: "a".repeat(MeetingsRepo.maxSearchLength + 1) }))
+      assert.strictEqual(tooLong.reason, "InvalidQuery")
+      // What an attacker sends (100k words) is refused the same way, before SQLite sees it.
+      const hostile = yield* Effect.flip(repo.query(alice, { text: words(100_000) }))
+      assert.strictEqual(hostile.reason, "InvalidQuery")
+      // Within the limits, search works as before.
+      assert.strictEqual((yield* repo.query(alice, { text: "w0 w1 w2" })).length, 1)
+      assert.strictEqual((yield* repo.query(alice, { text: words(MeetingsRepo.maxSearchTerms) })).length, 0)
     }))
 })

@@ -89,10 +89,19 @@ export interface FakeState {
   readonly idempotency: Map<string, Meeting.Meeting>
   /** Failure for the next writes (e.g. a 422), until cleared. */
   writeFailure: MeetingsError.MeetingsError | undefined
+  /** Failures of creates by title (only those meetings are refused). */
+  readonly refuseTitles: Map<string, MeetingsError.MeetingsError>
   /** Store the create, then answer as if the connection dropped (once per flag set). */
   dropAfterCommit: boolean
+  /** Store the create, then never answer (the caller is interrupted or the process dies). */
+  hangAfterCommit: boolean
   /** The stream's closing progress event says `complete: false` (the scan gave up early). */
   incompleteScan: boolean
+  /**
+   * The next stream's first page holds only this many meetings (its `totalCount` still says all),
+   * and the stream ends there claiming `complete: true`, as a client trusting short pages would.
+   */
+  shortPage: number | undefined
   /** Delay before each page of a stream (to make scans overlap). */
   pageDelay: Duration.DurationInput
   /** How many streams (full scans) were started. */
@@ -108,8 +117,11 @@ export const makeFake = (initial: Iterable<Meeting.Meeting> = []) => {
     requests: [],
     idempotency: new Map(),
     writeFailure: undefined,
+    refuseTitles: new Map(),
     dropAfterCommit: false,
+    hangAfterCommit: false,
     incompleteScan: false,
+    shortPage: undefined,
     pageDelay: 0,
     streams: 0,
     counter: 0
@@ -136,6 +148,8 @@ export const makeFake = (initial: Iterable<Meeting.Meeting> = []) => {
           })
           if (cached !== undefined) return Effect.succeed(cached)
           if (state.writeFailure !== undefined) return Effect.fail(state.writeFailure)
+          const refused = state.refuseTitles.get(params.fields.$title)
+          if (refused !== undefined) return Effect.fail(refused)
           state.counter++
           const id = `mtg_fake_${state.counter}`
           const m = meeting(id, {
@@ -153,6 +167,7 @@ export const makeFake = (initial: Iterable<Meeting.Meeting> = []) => {
             state.dropAfterCommit = false
             return Effect.fail(unavailable())
           }
+          if (state.hangAfterCommit) return Effect.never
           return Effect.succeed(m)
         })
       ),
@@ -214,7 +229,9 @@ export const makeFake = (initial: Iterable<Meeting.Meeting> = []) => {
           Effect.suspend(() => {
             const all = visible()
             const size = options?.pageSize ?? 25
-            const page = all.slice(offset, offset + size)
+            const cut = offset === 0 ? state.shortPage : undefined
+            state.shortPage = undefined
+            const page = all.slice(offset, offset + Math.min(size, cut ?? size))
             progress.pages++
             progress.items += page.length
             progress.totalCount = all.length

@@ -1,0 +1,65 @@
+/**
+ * A damaged stored row (issue 10): a typed error for that row; lists skip and report it.
+ */
+import { SqlClient } from "@effect/sql"
+import { assert, describe, it } from "@effect/vitest"
+import { Chunk, Effect, Metric, Stream } from "effect"
+import { join } from "node:path"
+import { CacheMetrics } from "../src/index.js"
+import { makeFake, many, tempDir, withCache } from "./fixtures.js"
+
+/** The damage of the issue: one row's title field replaced by JSON `null`. */
+const damage = (id: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql`UPDATE meetings SET body = json_set(body, '$.fields.$title', json('null')) WHERE id = ${id}`)
+
+describe("a damaged stored row", () => {
+  it.scopedLive("[regression] reading it by id is a Decode CacheError naming it, under every policy that reads the cache", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const fake = makeFake(many(5))
+      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+        Effect.gen(function*() {
+          yield* cache.sync()
+          yield* damage("m_00002")
+          fake.state.down = true
+          for (const policy of ["CacheOnly", "CacheFirst", "StaleWhileRevalidate"] as const) {
+            const error = yield* Effect.flip(cache.get("m_00002", { policy }))
+            assert.strictEqual(error._tag, "CacheError", policy)
+            assert.strictEqual(error._tag === "CacheError" ? error.reason : "", "Decode", policy)
+            assert.include(error.message, "m_00002")
+          }
+          // The other rows are fine.
+          assert.strictEqual((yield* cache.get("m_00001", { policy: "CacheOnly" })).value.id, "m_00001")
+        }))
+    }))
+
+  it.scopedLive("[regression] query, list and the local stream skip it and report it; they do not fail whole", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      // More than one keyset page of the local stream (500), with the damaged row at the boundary.
+      const fake = makeFake(many(700))
+      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+        Effect.gen(function*() {
+          yield* cache.sync()
+          const all = yield* cache.query({ limit: 1000, order: "asc" })
+          const victims = [all[3]!.value.id, all[499]!.value.id]
+          for (const id of victims) yield* damage(id)
+          const before = (yield* Metric.value(CacheMetrics.damagedRows)).count
+
+          const queried = yield* cache.query({ limit: 1000 })
+          assert.strictEqual(queried.length, 698)
+          assert.isFalse(queried.some((c) => victims.includes(c.value.id)))
+          for (const c of queried) assert.isTrue(c.value.title._tag === "Some")
+
+          const page = yield* cache.list({ limit: 25 }, { policy: "CacheOnly" })
+          assert.isTrue(page.data.length >= 23)
+
+          const streamed = Chunk.toReadonlyArray(yield* Stream.runCollect(cache.streamLocal))
+          assert.strictEqual(streamed.length, 698)
+          assert.strictEqual(new Set(streamed.map((m) => m.id)).size, 698)
+
+          assert.isTrue((yield* Metric.value(CacheMetrics.damagedRows)).count - before >= 4, "each skip is counted")
+        }))
+    }))
+})

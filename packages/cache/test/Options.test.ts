@@ -1,0 +1,169 @@
+/**
+ * Every numeric or duration option is validated (issue 10): a bad value is a typed error before
+ * anything is stored or sent, never a spin, a crash or a defect.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { join } from "node:path"
+import { Database } from "../src/index.js"
+import type { MeetingsCache, Sync } from "../src/index.js"
+import { createParams, dbLayer, makeFake, many, tempDir, withCache } from "./fixtures.js"
+
+/** Fails the test (instead of hanging it) when a bad option makes the call spin. */
+const bounded = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  Effect.timeoutFail(self, { duration: "5 seconds", onTimeout: () => new Error("the call did not end") })
+
+const badNumbers = [0, -1, 0.5, Number.NaN, Number.POSITIVE_INFINITY]
+
+describe("sync options", () => {
+  it.scopedLive("[regression] batchSize 0, -1, 0.5, NaN, Infinity are InvalidParams before the scan starts", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const fake = makeFake(many(30))
+      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+        Effect.gen(function*() {
+          for (const batchSize of badNumbers) {
+            const error = yield* bounded(Effect.flip(cache.sync({ batchSize })))
+            assert.strictEqual(error._tag, "InvalidParams", String(batchSize))
+            assert.strictEqual(error._tag === "InvalidParams" ? error.param : "", "batchSize")
+          }
+          assert.strictEqual(fake.state.streams, 0, "no scan was started")
+          assert.isTrue((yield* cache.syncState)._tag === "None", "the sync state is untouched")
+          assert.strictEqual((yield* cache.sync({ batchSize: 7 })).meetings, 30)
+        }))
+    }))
+
+  it.scopedLive("[regression] every other sync option is validated the same way", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const fake = makeFake(many(5))
+      const cases: ReadonlyArray<readonly [keyof Sync.SyncOptions, Sync.SyncOptions]> = [
+        ["pageSize", { pageSize: 0 }],
+        ["pageSize", { pageSize: 26 }],
+        ["pageSize", { pageSize: 2.5 }],
+        ["concurrency", { concurrency: 0 }],
+        ["concurrency", { concurrency: 1.5 }],
+        ["batchWindow", { batchWindow: "soon" as never }],
+        ["batchWindow", { batchWindow: -1 }],
+        ["timeout", { timeout: "a while" as never }],
+        ["timeout", { timeout: 0 }],
+        ["lease", { lease: 0 }],
+        ["lease", { lease: "Infinity" as never }],
+        ["leaseWait", { leaseWait: -5 }]
+      ]
+      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+        Effect.gen(function*() {
+          for (const [param, options] of cases) {
+            const error = yield* bounded(Effect.flip(cache.sync(options)))
+            assert.strictEqual(error._tag === "InvalidParams" ? error.param : error._tag, param, JSON.stringify(options))
+          }
+          assert.strictEqual(fake.state.streams, 0)
+        }))
+    }))
+
+  it.scopedLive("[regression] the layer's sync defaults are validated when the layer is built", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const error = yield* Effect.flip(
+        withCache(join(dir, "c.db"), makeFake(), () => Effect.void, { principal: "p", sync: { batchSize: 0 } })
+      )
+      assert.strictEqual(error._tag, "CacheError")
+      assert.strictEqual(error.reason, "Config")
+      assert.include(error.message, "batchSize")
+    }))
+})
+
+describe("read options", () => {
+  it.scopedLive("[regression] an invalid maxAge or timeout is InvalidParams, under every policy", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const fake = makeFake(many(3))
+      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+        Effect.gen(function*() {
+          yield* cache.sync()
+          const requests = fake.state.requests.length
+          for (const policy of ["CacheFirst", "StaleWhileRevalidate", "NetworkFirst", "CacheOnly"] as const) {
+            const maxAge = yield* Effect.flip(cache.get("m_00001", { policy, maxAge: "five minutes" as never }))
+            assert.strictEqual(maxAge._tag === "InvalidParams" ? maxAge.param : maxAge._tag, "maxAge", policy)
+            const negative = yield* Effect.flip(cache.get("m_00001", { policy, maxAge: -1 }))
+            assert.strictEqual(negative._tag === "InvalidParams" ? negative.param : negative._tag, "maxAge", policy)
+            const timeout = yield* Effect.flip(cache.get("m_00001", { policy, timeout: "soon" as never }))
+            assert.strictEqual(timeout._tag === "InvalidParams" ? timeout.param : timeout._tag, "timeout", policy)
+            const page = yield* Effect.flip(cache.listCached({}, { policy, maxAge: "nope" as never }))
+            assert.strictEqual(page._tag === "InvalidParams" ? page.param : page._tag, "maxAge", policy)
+          }
+          assert.strictEqual(fake.state.requests.length, requests)
+        }))
+    }))
+
+  it.scopedLive("[regression] a write's timeout is validated before anything is stored or sent", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const fake = makeFake()
+      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+        Effect.gen(function*() {
+          const error = yield* Effect.flip(cache.create(createParams("x"), { timeout: "later" as never }))
+          assert.strictEqual(error._tag === "InvalidParams" ? error.param : error._tag, "timeout")
+          assert.strictEqual(fake.state.requests.length, 0)
+          assert.strictEqual((yield* cache.outbox).length, 0)
+        }))
+    }))
+})
+
+describe("query options", () => {
+  it.scopedLive("[regression] limit and offset must be non-negative integers (InvalidQuery)", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      yield* withCache(join(dir, "c.db"), makeFake(many(3)), (cache) =>
+        Effect.gen(function*() {
+          yield* cache.sync()
+          for (const q of [{ limit: -1 }, { limit: 0.5 }, { limit: Number.NaN }, { offset: -1 }, { offset: 1.5 }]) {
+            const error = yield* Effect.flip(cache.query(q))
+            assert.strictEqual(error.reason, "InvalidQuery", JSON.stringify(q))
+            assert.include(error.message, Object.keys(q)[0]!)
+          }
+          assert.strictEqual((yield* cache.query({ limit: 0 })).length, 0)
+          assert.strictEqual((yield* cache.query({ limit: 2, offset: 2 })).length, 1)
+        }))
+    }))
+})
+
+describe("layer options", () => {
+  const layerError = (options: Omit<MeetingsCache.MeetingsCacheOptions, "principal" | "apiKey">) =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      return yield* Effect.flip(
+        withCache(join(dir, "c.db"), makeFake(), () => Effect.void, { principal: "p", ...options })
+      )
+    })
+
+  it.scopedLive("[regression] maxAge, maxReplayAttempts and autoReplay fail the layer with CacheError{Config}", () =>
+    Effect.gen(function*() {
+      const cases: ReadonlyArray<readonly [string, Omit<MeetingsCache.MeetingsCacheOptions, "principal" | "apiKey">]> = [
+        ["maxAge", { maxAge: "5 mins" as never }],
+        ["maxAge", { maxAge: -1 }],
+        ["maxReplayAttempts", { maxReplayAttempts: 0 }],
+        ["maxReplayAttempts", { maxReplayAttempts: 2.5 }],
+        ["autoReplay", { autoReplay: 0 }],
+        ["autoReplay", { autoReplay: "every now and then" as never }]
+      ]
+      for (const [name, options] of cases) {
+        const error = yield* layerError(options)
+        assert.strictEqual(error._tag, "CacheError", name)
+        assert.strictEqual(error.reason, "Config", name)
+        assert.include(error.message, name)
+      }
+    }))
+
+  it.scopedLive("[regression] Database busyTimeout and prepareCacheSize fail the layer with CacheError{Config}", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      for (const options of [{ busyTimeout: -1 }, { busyTimeout: 1.5 }, { prepareCacheSize: 0 }]) {
+        const error = yield* Effect.flip(Layer.build(Database.layer({ filename: join(dir, "d.db"), ...options })))
+        assert.strictEqual(error.reason, "Config", JSON.stringify(options))
+        assert.include(error.message, Object.keys(options)[0]!)
+      }
+      // Valid options still open the file.
+      yield* Layer.build(dbLayer(join(dir, "d.db")))
+    }))
+})

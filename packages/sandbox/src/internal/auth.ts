@@ -8,8 +8,15 @@ import type { SandboxKeys } from "../SandboxShape.js"
 
 export type Scope = Endpoint.Scope
 
-/** What the seeded keys other than `readOnly` carry: every meetings scope (no files API here). */
-export const allScopes: ReadonlyArray<Scope> = ["meetings:create", "meetings:update", "meetings:read", "meetings:delete"]
+/** What the seeded keys other than `readOnly` carry: every meetings and files scope. */
+export const allScopes: ReadonlyArray<Scope> = [
+  "meetings:create",
+  "meetings:update",
+  "meetings:read",
+  "meetings:delete",
+  "files:create",
+  "files:read"
+]
 
 export interface Member {
   readonly id: string

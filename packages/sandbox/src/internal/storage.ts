@@ -8,7 +8,7 @@
  */
 import type { HttpServerRequest as ServerRequest } from "@effect/platform"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { NodeStream } from "@effect/platform-node"
+import { NodeHttpServerRequest, NodeStream } from "@effect/platform-node"
 import { Duration, Effect, Stream } from "effect"
 import { createHash } from "node:crypto"
 import { createReadStream } from "node:fs"
@@ -49,6 +49,8 @@ interface Seen {
   readonly search: URLSearchParams
   readonly id: string
   readonly fault: Fault | undefined
+  /** Log the request as dropped (status 0) and close its connection now (the fiber is then interrupted). */
+  readonly dropNow: (note: string) => void
 }
 
 /** Faults that act before storage looks at the request. */
@@ -119,7 +121,10 @@ const receive = (seen: Seen, target: string, dropAfter: number | undefined) =>
               hash.update(chunk)
               bytes += chunk.length
               yield* Effect.tryPromise(() => handle.write(chunk))
-              if (dropAfter !== undefined && bytes >= dropAfter) return yield* Effect.fail("drop" as const)
+              if (dropAfter !== undefined && bytes >= dropAfter) {
+                seen.dropNow(`dropped after ${bytes} bytes`)
+                return yield* Effect.never
+              }
             })
           )
         )
@@ -146,11 +151,7 @@ const put = (state: State, seen: Seen) =>
           : Effect.promise(() => unlink(target).catch(() => undefined))
       )
     )
-    if (received._tag === "Left") {
-      return received.left === "drop"
-        ? ({ _tag: "Drop", status: 0, note: `dropped after ${dropAfter} bytes` } satisfies Answer)
-        : xml(400, "IncompleteBody", "The request body could not be read to its end")
-    }
+    if (received._tag === "Left") return xml(400, "IncompleteBody", "The request body could not be read to its end")
     const { bytes, md5 } = received.right
     if (bytes !== record.sizeBytes) {
       return xml(400, "IncompleteBody", `Received ${bytes} of the ${record.sizeBytes} bytes declared`)
@@ -194,7 +195,6 @@ const route = (state: State, method: "PUT" | "GET", handle: (state: State, seen:
     const path = at < 0 ? request.originalUrl : request.originalUrl.slice(0, at)
     const query = at < 0 ? "" : request.originalUrl.slice(at + 1)
     const fault = state.faults.take(method, path, "storage")
-    const seen: Seen = { request, path, query, search: new URLSearchParams(query), id: params.id ?? "", fault }
     let logged = false
     const log = (status: number, note?: string) => {
       logged = true
@@ -213,6 +213,11 @@ const route = (state: State, method: "PUT" | "GET", handle: (state: State, seen:
         ...(note === undefined ? {} : { note })
       })
     }
+    const dropNow = (note: string) => {
+      log(0, note)
+      NodeHttpServerRequest.toIncomingMessage(request).socket.destroy()
+    }
+    const seen: Seen = { request, path, query, search: new URLSearchParams(query), id: params.id ?? "", fault, dropNow }
     const answer = yield* Effect.suspend((): Effect.Effect<Answer> => {
       const first = early(fault)
       return first === undefined ? handle(state, seen) : Effect.succeed(first)

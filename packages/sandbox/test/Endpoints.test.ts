@@ -49,6 +49,8 @@ layer(testLayer({ seed: 12, meetings: 30, rateLimit: false }), { excludeTestServ
       // A soft delete: in the trash, not among the stored meetings.
       assert.isFalse((yield* sandbox.meetings).some((m) => m.id === created.id))
       assert.deepStrictEqual((yield* sandbox.deletedMeetings).map((d) => d.id).slice(-1), [created.id])
+      const trash = JSON.parse((yield* send("GET", "/__sandbox/meetings/deleted")).text) as { deleted: ReadonlyArray<{ id: string }> }
+      assert.deepStrictEqual(trash.deleted.map((d) => d.id).slice(-1), [created.id])
       const update = yield* send("POST", `/v1/meetings/${created.id}`, { key: keys.admin, body: {} })
       assert.strictEqual(update.status, 404)
       const again = yield* send("DELETE", `/v1/meetings/${created.id}`, { key: keys.member })

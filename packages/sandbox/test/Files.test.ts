@@ -101,6 +101,9 @@ layer(testLayer({ seed: 21, meetings: 10, rateLimit: false }), { excludeTestServ
         assert.deepStrictEqual([put.status, put.headers.etag], [200, `"${md5(content)}"`])
         const stored = (yield* sandbox.files).find((f) => f.id === session.id)
         assert.deepStrictEqual([stored?.storedBytes, stored?.storedMd5], [content.length, md5(content)])
+        // The same view for another process.
+        const admin = json(yield* send("GET", "/__sandbox/files")) as { files: ReadonlyArray<{ id: string; storedMd5?: string }> }
+        assert.strictEqual(admin.files.find((f) => f.id === session.id)?.storedMd5, md5(content))
         const logged = (yield* sandbox.requests).find((r) => r.method === "PUT")
         assert.deepStrictEqual([logged?.status, logged?.body, logged?.headers?.["x-sandbox-upload-token"]], [
           200,

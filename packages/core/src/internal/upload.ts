@@ -145,9 +145,12 @@ export const upload = (
       const body = bytes.pipe(
         Stream.catchAll((cause) => Stream.fromEffect(fail(sourceError(source, id, cause)))),
         Stream.mapConcat(split(deps.chunkSize)),
-        Stream.mapEffect((chunk) => {
+        // One chunk ahead: a source longer than declared is caught before its last declared byte
+        // goes out, so storage never sees a complete body cut from a longer file.
+        Stream.zipWithNext,
+        Stream.mapEffect(([chunk, next]) => {
           sent += chunk.length
-          if (sent > size) {
+          if (sent > size || (sent === size && Option.isSome(next))) {
             return fail(new UploadFailed({ id, reason: "SizeMismatch", message: `The source has more than the ${size} bytes declared` }))
           }
           md5.update(chunk)

@@ -216,6 +216,13 @@ export const upload = (
 
     return yield* attempt.pipe(
       Effect.retry(backoff(deps.retry, (f: AttemptFailure) => f.transient, (f) => f.retryAfter)),
-      Effect.mapError((failure) => failure.error)
+      Effect.mapError((failure) => failure.error),
+      // One Debug line per upload, like the API calls'.
+      Effect.tapBoth({
+        onSuccess: (done) => Effect.logDebug("Lightfield upload succeeded").pipe(Effect.annotateLogs({ attempts: done.attempts })),
+        onFailure: (error) =>
+          Effect.flatMap(Ref.get(attempts), (n) =>
+            Effect.logDebug("Lightfield upload failed").pipe(Effect.annotateLogs({ attempts: n, reason: error.reason })))
+      })
     )
   }).pipe(Effect.annotateLogs({ service: "lightfield", call: "Files.upload" }))

@@ -3,8 +3,8 @@
  * template, rate-limit category, scope and whether it takes an `Idempotency-Key`. The client builds
  * its requests from it and the sandbox's router serves it, so the two cannot drift apart.
  *
- * A new resource (the files endpoints of spec §11) is a new table beside `Meetings`, built with the
- * same `Endpoint` shape; `all` lists every table.
+ * Each resource is one table (`Meetings`, `Files`) built with the same `Endpoint` shape; `all`
+ * lists every table.
  *
  * @since 0.1.0
  */
@@ -91,8 +91,7 @@ const make = <const Name extends string>(
 ): Endpoint<Name> => ({ name, method, path, category, scope, idempotent, takesId: path.includes("{id}") })
 
 /**
- * The meeting endpoints (spec §2). `delete` (§3.5) is declared for the sandbox and later use; the
- * client does not call it yet.
+ * The meeting endpoints (spec §2, §3.5).
  *
  * @since 0.1.0
  */
@@ -112,11 +111,42 @@ export const Meetings = {
 export type MeetingOperation = keyof typeof Meetings
 
 /**
- * Every declared endpoint, in table order.
+ * The files endpoints (spec §11): an upload session (`create`), its completion or cancellation, the
+ * file itself and a temporary download URL. The bytes go to the presigned `uploadUrl`, which is
+ * storage, not an API endpoint. `retrieve` (`GET /v1/files/{id}`) is [GAP]: assumed like the other
+ * resources.
  *
  * @since 0.1.0
  */
-export const all: ReadonlyArray<Endpoint> = Object.values(Meetings)
+export const Files = {
+  create: make("create", "POST", "/v1/files", "Write", "files:create", true),
+  complete: make("complete", "POST", "/v1/files/{id}/complete", "Write", "files:create", true),
+  cancel: make("cancel", "POST", "/v1/files/{id}/cancel", "Write", "files:create", true),
+  retrieve: make("retrieve", "GET", "/v1/files/{id}", "Read", "files:read", false),
+  downloadUrl: make("downloadUrl", "GET", "/v1/files/{id}/url", "Read", "files:read", false)
+} as const
+
+/**
+ * The name of a files operation.
+ *
+ * @since 0.1.0
+ */
+export type FileOperation = keyof typeof Files
+
+/**
+ * Every declared endpoint, in table order (meetings, then files).
+ *
+ * @since 0.1.0
+ */
+export const all: ReadonlyArray<Endpoint> = [...Object.values(Meetings), ...Object.values(Files)]
+
+/**
+ * What an `Idempotency-Key` is scoped to besides the organisation (spec §10: "per operation type",
+ * so the same key on a meeting create and a file create does not clash): method and path template.
+ *
+ * @since 0.1.0
+ */
+export const operationKey = (endpoint: Endpoint): string => `${endpoint.method} ${endpoint.path}`
 
 /**
  * The concrete path of an endpoint: `{id}` replaced by the URI-encoded id. The id must already have

@@ -1,9 +1,9 @@
 /**
- * The `Meetings` service: the four documented operations plus a stream over all pages. It is an
+ * The `Meetings` service: the documented operations plus a stream over all pages. It is an
  * interface with more than one implementation (the HTTP client in `MeetingsClient`, and the SQLite
  * mirror in `@lightfield-effect/cache`), so it is a `Context.Tag`.
  */
-import type { Duration, Effect, Stream } from "effect"
+import type { Duration, Effect, Option, Stream } from "effect"
 import { Context } from "effect"
 import type { Meeting, MeetingListPage } from "./Meeting.js"
 import type { CreateMeetingParams, ListMeetingsParams, UpdateMeetingParams } from "./MeetingParams.js"
@@ -86,6 +86,13 @@ export interface MeetingsShape {
   readonly list: (params?: ListMeetingsParams, options?: CallOptions) => Effect.Effect<MeetingListPage, MeetingsError>
   /** Every meeting the caller can see, each id once, page by page. */
   readonly stream: (options?: StreamOptions) => Stream.Stream<Meeting, MeetingsError>
+  /**
+   * `DELETE /v1/meetings/{id}` (spec §3.5): a soft delete. The meeting as the server last served it
+   * (200), or `None` when it answered 204. Deleting again is `MeetingNotFound`. `MeetingsClient`
+   * always provides it; it is optional until every implementation of the service (the cache's
+   * mirror) does.
+   */
+  readonly delete?: (id: string, options?: WriteOptions) => Effect.Effect<Option.Option<Meeting>, MeetingsError>
 }
 
 /**

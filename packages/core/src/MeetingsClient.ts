@@ -74,16 +74,32 @@ const validateList = ParamsProblem.validator(ListMeetingsParams)
 
 const decodeMeeting = MeetingCodec.decodeMeetingJsonEffect
 const decodePage = MeetingCodec.decodePageJsonEffect
+const decodeDeleted = (text: string) =>
+  text.trim() === "" ? Effect.succeedNone : Effect.asSome(decodeMeeting(text))
 
 /**
- * Build the `Meetings` service over the ambient `HttpClient`. The options are checked first
+ * The call machinery of a client, shared by `make` and `FilesClient.make`: the validated options,
+ * the platform client as provided (storage uploads use it: `transformClient` may add headers), and
+ * `run`, which sends one call of the endpoint table with auth, version header, rate limiting by
+ * category, per-attempt timeout, typed errors and retries. Not needed by applications.
+ *
+ * @since 0.1.0
+ */
+export interface Caller {
+  readonly config: MeetingsConfig.Resolved
+  readonly platform: HttpClient.HttpClient
+  readonly run: <A>(call: Call<A>) => Effect.Effect<A, MeetingsError>
+}
+
+/**
+ * Build a `Caller` over the ambient `HttpClient`. The options are checked first
  * (`MeetingsConfig.validate`): unusable ones fail with `InvalidConfig` before anything is sent.
  *
  * @since 0.1.0
  */
-export const make = (
+export const makeCaller = (
   options: MeetingsConfig.Options
-): Effect.Effect<MeetingsShape, InvalidConfig, HttpClient.HttpClient> =>
+): Effect.Effect<Caller, InvalidConfig, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const config = yield* MeetingsConfig.validate(options)
     const platform = yield* HttpClient.HttpClient
@@ -219,6 +235,20 @@ export const make = (
         Effect.annotateLogs({ service: "lightfield", call: call.name })
       )
 
+    return { config, platform, run } satisfies Caller
+  })
+
+/**
+ * Build the `Meetings` service over the ambient `HttpClient`. The options are checked first
+ * (`MeetingsConfig.validate`): unusable ones fail with `InvalidConfig` before anything is sent.
+ *
+ * @since 0.1.0
+ */
+export const make = (
+  options: MeetingsConfig.Options
+): Effect.Effect<MeetingsShape & Required<Pick<MeetingsShape, "delete">>, InvalidConfig, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const { run } = yield* makeCaller(options)
     const timeoutOf = (options: CallOptions | undefined) => Option.fromNullable(options?.timeout)
 
     const create = Effect.fn("Meetings.create")(
@@ -279,9 +309,24 @@ export const make = (
       }
     )
 
+    // Spec §3.5: a soft delete; 200 with the meeting as last served, or 204 with no body.
+    const remove = Effect.fn("Meetings.delete")(
+      function*(id: string, options?: WriteOptions) {
+        const meetingId = yield* validateId(id)
+        const idempotencyKey = yield* IdempotencyKey.resolve(options?.idempotencyKey)
+        return yield* run({
+          ...Request.callOf(Endpoint.Meetings.delete, meetingId),
+          idempotencyKey,
+          id: meetingId,
+          timeout: timeoutOf(options),
+          decode: decodeDeleted
+        })
+      }
+    )
+
     const stream = (options?: StreamOptions) => scan(list, options)
 
-    return { create, update, retrieve, list, stream } satisfies MeetingsShape
+    return { create, update, retrieve, list, stream, delete: remove } satisfies MeetingsShape
   })
 
 // ---------------------------------------------------------------------------------------------

@@ -15,15 +15,22 @@ import { clientFor, pastMeeting, reset, sandboxLayer } from "./helpers.js"
 const decodeMeeting = Schema.decodeUnknownSync(Meeting.Meeting)
 
 describe("Endpoint", () => {
-  it("declares the five meeting operations as the spec's table (§2)", () => {
+  it("declares the five meeting operations (§2) and the five files operations (§11) as the spec's tables", () => {
     const rows = Endpoint.all.map((e) => [e.name, e.method, e.path, e.category, e.scope, e.idempotent])
     assert.deepStrictEqual(rows, [
       ["create", "POST", "/v1/meetings", "Write", "meetings:create", true],
       ["update", "POST", "/v1/meetings/{id}", "Write", "meetings:update", true],
       ["retrieve", "GET", "/v1/meetings/{id}", "Read", "meetings:read", false],
       ["list", "GET", "/v1/meetings", "Search", "meetings:read", false],
-      ["delete", "DELETE", "/v1/meetings/{id}", "Write", "meetings:delete", true]
+      ["delete", "DELETE", "/v1/meetings/{id}", "Write", "meetings:delete", true],
+      ["create", "POST", "/v1/files", "Write", "files:create", true],
+      ["complete", "POST", "/v1/files/{id}/complete", "Write", "files:create", true],
+      ["cancel", "POST", "/v1/files/{id}/cancel", "Write", "files:create", true],
+      ["retrieve", "GET", "/v1/files/{id}", "Read", "files:read", false],
+      ["downloadUrl", "GET", "/v1/files/{id}/url", "Read", "files:read", false]
     ])
+    // Idempotency keys are scoped per operation type: a meeting create and a file create differ.
+    assert.notStrictEqual(Endpoint.operationKey(Endpoint.Meetings.create), Endpoint.operationKey(Endpoint.Files.create))
     assert.strictEqual(Endpoint.pathFor(Endpoint.Meetings.update, "mtg_1"), "/v1/meetings/mtg_1")
     assert.strictEqual(Endpoint.pathFor(Endpoint.Meetings.list), "/v1/meetings")
     assert.strictEqual(Endpoint.routerPath(Endpoint.Meetings.retrieve), "/v1/meetings/:id")

@@ -20,7 +20,18 @@ import {
 } from "effect"
 import type { Meeting } from "../src/index.js"
 import { Meetings, MeetingsClient, MeetingsError, MeetingsMetrics } from "../src/index.js"
-import { awaitInFlight, clientFor, pastMeeting, quickRetries, reset, sandboxLayer, timed, uuidV4 } from "./helpers.js"
+import {
+  awaitInFlight,
+  clientFor,
+  completedFile,
+  filesFor,
+  pastMeeting,
+  quickRetries,
+  reset,
+  sandboxLayer,
+  timed,
+  uuidV4
+} from "./helpers.js"
 
 /** What a proxy or gateway answers instead of the API. */
 const html = (title: string) => `<!DOCTYPE html><html><head><title>${title}</title></head><body><h1>${title}</h1></body></html>`
@@ -109,6 +120,7 @@ describe("MeetingsClient", () => {
         Effect.gen(function*() {
           yield* reset
           const meetings = yield* clientFor("admin")
+          const transcript = yield* completedFile(yield* filesFor("admin"))
           const created = yield* meetings.create(yield* pastMeeting("Round trip"))
           const got = yield* meetings.retrieve(created.id)
           assert.strictEqual(got.id, created.id)
@@ -116,10 +128,10 @@ describe("MeetingsClient", () => {
 
           const updated = yield* meetings.update(created.id, {
             fields: { $privacySetting: "METADATA" },
-            relationships: { $transcript: { replace: "fil_transcript1" } }
+            relationships: { $transcript: { replace: transcript } }
           })
           assert.deepStrictEqual(updated.privacySetting, Option.some("METADATA" as const))
-          assert.deepStrictEqual(updated.transcriptFileId, Option.some("fil_transcript1"))
+          assert.deepStrictEqual(updated.transcriptFileId, Option.some(transcript))
 
           const page = yield* meetings.list({ limit: 5, offset: 0 })
           assert.strictEqual(page.data.length, 5)
@@ -248,11 +260,12 @@ describe("MeetingsClient", () => {
 
       it.effect("422 -> Unprocessable with param, not retried", () =>
         Effect.gen(function*() {
+          const pending = yield* (yield* filesFor("admin")).create({ filename: "t.txt", mimeType: "text/plain", sizeBytes: 9 })
           const sandbox = yield* reset
           const meetings = yield* clientFor("admin")
           const params = yield* pastMeeting("Pending transcript")
           const error = yield* Effect.flip(
-            meetings.create({ ...params, relationships: { $transcript: "fil_pending_upload" } })
+            meetings.create({ ...params, relationships: { $transcript: pending.id } })
           )
           assert.strictEqual(error._tag, "Unprocessable")
           if (error._tag === "Unprocessable") assert.strictEqual(error.param, "relationships.$transcript")

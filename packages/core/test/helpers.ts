@@ -1,8 +1,8 @@
-import { NodeHttpClient } from "@effect/platform-node"
+import { NodeFileSystem, NodeHttpClient } from "@effect/platform-node"
 import { Sandbox } from "@lightfield-effect/sandbox"
-import { Clock, DateTime, Effect, HashMap, Layer, Logger, LogLevel, Redacted, Schedule } from "effect"
+import { Clock, DateTime, Effect, HashMap, Layer, Logger, LogLevel, Redacted, Schedule, Stream } from "effect"
 import type { MeetingParams } from "../src/index.js"
-import { MeetingsClient, type MeetingsConfig } from "../src/index.js"
+import { Files, FilesClient, MeetingsClient, type MeetingsConfig } from "../src/index.js"
 
 /** A sandbox plus the real (undici) HTTP client, for `it.layer(…, { excludeTestServices: true })`. */
 export const sandboxLayer = (options?: Sandbox.SandboxOptions) =>
@@ -83,3 +83,34 @@ export const captureLogs = Effect.sync(() => {
     layer: Layer.merge(Logger.replace(Logger.defaultLogger, logger), Logger.minimumLogLevel(LogLevel.All))
   }
 })
+
+/** The real files client against the sandbox (reading paths through `NodeFileSystem`). */
+export const filesFor = (
+  key: keyof Sandbox.SandboxKeys,
+  options?: Omit<FilesClient.Options, "apiKey" | "baseUrl">
+) =>
+  Effect.gen(function*() {
+    const sandbox = yield* Sandbox.Sandbox
+    const baseUrl = yield* sandbox.baseUrl
+    return yield* FilesClient.make({ ...options, apiKey: Redacted.make(sandbox.keys[key]), baseUrl }).pipe(
+      Effect.provide(NodeFileSystem.layer)
+    )
+  })
+
+const encoder = new TextEncoder()
+
+/** A re-runnable stream source of `text`. */
+export const textSource = (text: string) => {
+  const bytes = encoder.encode(text)
+  return Files.fromStream(Stream.succeed(bytes), bytes.length)
+}
+
+/** A `COMPLETED` file holding `text`: create, upload, complete. */
+export const completedFile = (files: Files.FilesShape, text = "hello transcript") =>
+  Effect.gen(function*() {
+    const size = encoder.encode(text).length
+    const session = yield* files.create({ filename: "t.txt", mimeType: "text/plain", sizeBytes: size })
+    const uploaded = yield* files.upload(session, textSource(text))
+    yield* files.complete(session.id, { md5: uploaded.md5 })
+    return session.id
+  })

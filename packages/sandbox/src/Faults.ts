@@ -34,6 +34,18 @@ const HeaderMap = Schema.Record({ key: Schema.String, value: Schema.String })
  *   `padding` key), streamed in chunks so the sandbox never holds it whole; chunked unless
  *   `declareLength` sends a `Content-Length`. For testing a client's body-size cap.
  *
+ * Storage (the presigned URLs, `PUT`/`GET /__storage/{fileId}`) meets these kinds, matched against
+ * its own method and path (`"PUT /__storage/*"`):
+ *
+ * - `Latency { millis }`: slow storage, the answer waits (after the bytes arrived).
+ * - `Status { status }`: storage answers that 5xx after reading the bytes, and stores nothing.
+ * - `Drop`: the connection is closed before anything is read; `Respond` answers instead of storage.
+ * - `UploadDrop { afterBytes }`: the connection is closed once `afterBytes` bytes arrived (mid-upload).
+ * - `UrlExpired`: a 403 "Request has expired", whatever the URL's own expiry says.
+ *
+ * The two upload-only kinds never hit an API request, and the API-only kinds never hit storage, so
+ * a rule without `match` still reaches the requests it can act on.
+ *
  * @since 0.1.0
  */
 export const FaultSchema = Schema.Union(
@@ -56,7 +68,9 @@ export const FaultSchema = Schema.Union(
   Schema.TaggedStruct("HugeBody", {
     bytes: Schema.Int.pipe(Schema.positive()),
     declareLength: Schema.optionalWith(Schema.Boolean, { exact: true })
-  })
+  }),
+  Schema.TaggedStruct("UploadDrop", { afterBytes: Schema.Int.pipe(Schema.nonNegative()) }),
+  Schema.TaggedStruct("UrlExpired", {})
 ).annotations({ identifier: "Fault" })
 
 /**
@@ -65,6 +79,26 @@ export const FaultSchema = Schema.Union(
  * @since 0.1.0
  */
 export type Fault = typeof FaultSchema.Type
+
+/**
+ * Whether a fault acts on storage requests (the presigned URLs) or on API requests.
+ *
+ * @since 0.1.0
+ */
+export const appliesTo = (fault: Fault, target: "api" | "storage"): boolean => {
+  switch (fault._tag) {
+    case "Latency":
+    case "Status":
+    case "Drop":
+    case "Respond":
+      return true
+    case "UploadDrop":
+    case "UrlExpired":
+      return target === "storage"
+    default:
+      return target === "api"
+  }
+}
 
 /**
  * A fault rule: the fault, which requests it hits and how often.
@@ -133,8 +167,8 @@ interface LiveRule {
 export interface FaultSet {
   readonly add: (rules: ReadonlyArray<FaultRule>) => void
   readonly clear: () => void
-  /** The fault for this request, using up one hit of a counted rule. */
-  readonly take: (method: string, path: string) => Fault | undefined
+  /** The fault for this request (`api` or `storage`), using up one hit of a counted rule. */
+  readonly take: (method: string, path: string, target?: "api" | "storage") => Fault | undefined
   readonly list: () => ReadonlyArray<FaultRule>
 }
 
@@ -154,8 +188,8 @@ export const make = (initial: ReadonlyArray<FaultRule> | undefined): FaultSet =>
     clear: () => {
       rules = []
     },
-    take: (method, path) => {
-      const index = rules.findIndex((r) => matches(r.match, method, path))
+    take: (method, path, target = "api") => {
+      const index = rules.findIndex((r) => appliesTo(r.fault, target) && matches(r.match, method, path))
       if (index < 0) return undefined
       const rule = rules[index]!
       rule.remaining--

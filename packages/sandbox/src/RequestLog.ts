@@ -30,6 +30,8 @@ export interface LoggedRequest {
    * `note: "client closed the connection"`.
    */
   readonly note?: string
+  /** Storage requests only (the presigned URLs): the headers received, to check what a client sent. */
+  readonly headers?: Readonly<Record<string, string>>
 }
 
 /**

@@ -17,15 +17,17 @@ import { createServer } from "node:http"
 import * as Admin from "./internal/admin.js"
 import * as Auth from "./internal/auth.js"
 import * as Faults from "./Faults.js"
+import * as FileStore from "./internal/fileStore.js"
 import * as Idempotency from "./internal/idempotency.js"
 import * as RateLimiter from "./internal/rateLimiter.js"
 import * as RequestLog from "./RequestLog.js"
 import * as Routes from "./internal/routes.js"
 import * as SandboxClock from "./internal/sandboxClock.js"
+import * as Storage from "./internal/storage.js"
 import type * as State from "./internal/state.js"
 import * as Store from "./internal/store.js"
 import { listenError, type SandboxError } from "./SandboxError.js"
-import type { SandboxKeys, SandboxOptions, SandboxShape } from "./SandboxShape.js"
+import type { SandboxFile, SandboxKeys, SandboxOptions, SandboxShape } from "./SandboxShape.js"
 
 /**
  * A fault the sandbox can inject, and a rule saying which requests it hits (see `Faults`).
@@ -50,7 +52,7 @@ export { SandboxError } from "./SandboxError.js"
  *
  * @since 0.1.0
  */
-export type { SandboxKeys, SandboxOptions, SandboxShape } from "./SandboxShape.js"
+export type { SandboxFile, SandboxKeys, SandboxOptions, SandboxShape } from "./SandboxShape.js"
 
 /**
  * The running sandbox as a service (provided by `layer`).
@@ -73,6 +75,20 @@ export const apiVersion: typeof Endpoint.ApiVersion = Endpoint.ApiVersion
  * @since 0.1.0
  */
 export const keysFor = (seed = 1): SandboxKeys => Auth.makeKeyring(seed).keys
+
+const toSandboxFile = (record: FileStore.FileRecord): SandboxFile => ({
+  id: record.id,
+  orgId: record.orgId,
+  filename: record.filename,
+  mimeType: record.mimeType,
+  sizeBytes: record.sizeBytes,
+  status: record.status,
+  storedBytes: record.object?.bytes,
+  storedMd5: record.object?.md5,
+  createdAt: record.createdAt,
+  expiresAt: record.expiresAt,
+  completedAt: record.completedAt
+})
 
 /**
  * Starts a sandbox on loopback (seeded, listening) and returns its controls. Scoped: the server
@@ -112,6 +128,13 @@ export const make = (options: SandboxOptions = {}): Effect.Effect<SandboxShape, 
     const port = server.address._tag === "TcpAddress" ? server.address.port : 0
     const urlHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host
     const baseUrl = `http://${urlHost}:${port}`
+    const files = FileStore.make({
+      seed,
+      baseUrl,
+      uploadTtlMillis: Duration.toMillis(options.uploadUrlTtl ?? Duration.hours(1))
+    })
+    // The stored bytes live in a temporary directory while the sandbox runs.
+    yield* Effect.addFinalizer(() => Effect.sync(() => files.close()))
 
     const lock = yield* Effect.makeSemaphore(1)
     const listen = Effect.async<void, SandboxError>((resume) => {
@@ -144,6 +167,10 @@ export const make = (options: SandboxOptions = {}): Effect.Effect<SandboxShape, 
       inFlight: Effect.sync(() => inFlight.count),
       clearRequests: Effect.sync(() => log.clear()),
       meetings: Effect.sync(() => store.all(Auth.acme.id).map((record) => Store.toMeeting(record, "FULL"))),
+      files: Effect.sync(() => files.all(clock.now()).map(toSandboxFile)),
+      deletedMeetings: Effect.sync(() =>
+        store.trashed().map(({ deletedAt, record }) => ({ id: record.id, deletedAt }))
+      ),
       seedMore: (count) => Effect.sync(() => store.seedMore(Auth.acme, Math.max(0, count), clock.now())),
       remove: (id) => Effect.asVoid(Effect.sync(() => store.remove(id))),
       setPrivacy: (id, privacy) =>
@@ -162,6 +189,8 @@ export const make = (options: SandboxOptions = {}): Effect.Effect<SandboxShape, 
       clock,
       keyring,
       store,
+      files,
+      legacyFileIds: options.legacyFileIds ?? false,
       limiter,
       idempotency,
       faults,
@@ -187,6 +216,7 @@ export const make = (options: SandboxOptions = {}): Effect.Effect<SandboxShape, 
         )
     }
     const app = Routes.router(state).pipe(
+      HttpRouter.concat(Storage.router(state)),
       HttpRouter.mount("/__sandbox", Admin.router(admin)),
       Effect.catchTag("RouteNotFound", () => Routes.notFound(state)),
       // Request fibers run on the sandbox clock: real sleeps, movable "now", immune to TestClock.

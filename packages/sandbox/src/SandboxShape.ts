@@ -18,11 +18,11 @@ import type { SandboxError } from "./SandboxError.js"
 export interface SandboxKeys {
   /** Workspace admin: FULL on every meeting, every scope. */
   readonly admin: string
-  /** Plain member with every meetings scope: FULL on meetings they organise/attend or that are FULL; METADATA otherwise. */
+  /** Plain member with every meetings and files scope: FULL on meetings they organise/attend or that are FULL; METADATA otherwise. */
   readonly member: string
   /** A second plain member (different organiser/attendee set), for two-principal privacy tests. */
   readonly member2: string
-  /** Only `meetings:read`: create/update answer 403. */
+  /** Only `meetings:read`: meeting writes and every files call answer 403. */
   readonly readOnly: string
   /** A key of another organisation (own rate-limit buckets, sees none of org 1's meetings). */
   readonly otherOrg: string
@@ -52,6 +52,37 @@ export interface SandboxOptions {
   readonly otherOrgMeetings?: number
   /** Most recent requests kept in the log. Default 100 000. */
   readonly requestLogLimit?: number
+  /** How long an upload session (and its presigned URL) lives. Default 1 hour. */
+  readonly uploadUrlTtl?: Duration.DurationInput
+  /**
+   * Before the files API, any `fil_` id was taken as a completed transcript file (`fil_pending…`
+   * as a pending one). `true` keeps that for ids the files API never issued; default `false`:
+   * they are refused with 400 `relationship_entity_missing`, as documented (spec §3.1).
+   */
+  readonly legacyFileIds?: boolean
+}
+
+/**
+ * A file as the sandbox holds it (`SandboxShape.files`): its status on the sandbox clock and what
+ * storage holds of it.
+ *
+ * @since 0.1.0
+ */
+export interface SandboxFile {
+  readonly id: string
+  readonly orgId: string
+  readonly filename: string
+  readonly mimeType: string
+  readonly sizeBytes: number
+  readonly status: "PENDING" | "COMPLETED" | "CANCELLED" | "EXPIRED"
+  /** Bytes stored by the last successful upload (`undefined`: none). */
+  readonly storedBytes: number | undefined
+  /** MD5 of the stored bytes. */
+  readonly storedMd5: string | undefined
+  /** Epoch millis on the sandbox clock. */
+  readonly createdAt: number
+  readonly expiresAt: number
+  readonly completedAt: number | null
 }
 
 /**
@@ -80,9 +111,13 @@ export interface SandboxShape {
   readonly clearRequests: Effect.Effect<void>
   /** Stored meetings as the admin sees them (FULL), newest first. */
   readonly meetings: Effect.Effect<ReadonlyArray<Meeting.Meeting>>
+  /** Every file (any organisation), oldest first. */
+  readonly files: Effect.Effect<ReadonlyArray<SandboxFile>>
+  /** Meetings deleted through the API (the trash), in the order they were deleted. */
+  readonly deletedMeetings: Effect.Effect<ReadonlyArray<{ readonly id: string; readonly deletedAt: number }>>
   /** Add `count` generated meetings now (e.g. to make offsets drift during a scan). */
   readonly seedMore: (count: number) => Effect.Effect<void>
-  /** Remove a meeting (it vanishes from every view). */
+  /** Remove a meeting for good (it vanishes from every view, and is not in the trash). */
   readonly remove: (id: string) => Effect.Effect<void>
   /** Change a stored meeting's privacy setting directly (to test downgrades). */
   readonly setPrivacy: (id: string, privacy: "FULL" | "METADATA") => Effect.Effect<void>

@@ -1,7 +1,7 @@
 import { assert, describe, layer } from "@effect/vitest"
 import { Effect, Option } from "effect"
 import * as Sandbox from "../src/Sandbox.js"
-import { createBody, errorOf, json, meetingOf, pageOf, send, testLayer } from "./utils.js"
+import { completedFile, createBody, createFile, errorOf, json, meetingOf, pageOf, send, testLayer } from "./utils.js"
 
 const keys = Sandbox.keysFor(7)
 
@@ -140,14 +140,17 @@ layer(testLayer({ seed: 7, meetings: 60, rateLimit: false }), { excludeTestServi
         })
       ))
 
-    it.effect("transcript file missing -> 400 relationship_entity_missing; pending -> 422", () =>
+    it.effect("transcript file unknown -> 400 relationship_entity_missing; pending -> 422", () =>
       Effect.gen(function*() {
-        yield* expectProblem(createBody({}, { relationships: { $transcript: "doc_123" } }), {
-          status: 400,
-          param: "relationships.$transcript",
-          code: "relationship_entity_missing"
-        })
-        yield* expectProblem(createBody({}, { relationships: { $transcript: "fil_pending_1" } }), {
+        for (const unknown of ["doc_123", "fil_never_issued"]) {
+          yield* expectProblem(createBody({}, { relationships: { $transcript: unknown } }), {
+            status: 400,
+            param: "relationships.$transcript",
+            code: "relationship_entity_missing"
+          })
+        }
+        const pending = yield* createFile(keys.member, "not uploaded yet")
+        yield* expectProblem(createBody({}, { relationships: { $transcript: pending.id } }), {
           status: 422,
           param: "relationships.$transcript"
         })
@@ -162,17 +165,18 @@ layer(testLayer({ seed: 7, meetings: 60, rateLimit: false }), { excludeTestServi
 
     it.effect("valid create -> 200 FULL for the creator with every system field, null when unset", () =>
       Effect.gen(function*() {
+        const transcript = yield* completedFile(keys.member2)
         const res = yield* send("POST", "/v1/meetings", {
           key: keys.member2,
           body: createBody({ $privacySetting: "METADATA", $description: "secret notes" }, {
-            relationships: { $transcript: "fil_transcript1" }
+            relationships: { $transcript: transcript }
           })
         })
         assert.strictEqual(res.status, 200, res.text)
         const meeting = yield* meetingOf(res)
         assert.strictEqual(meeting.accessLevel, "FULL")
         assert.isTrue(meeting.id.startsWith("mtg_"))
-        assert.deepStrictEqual(Option.getOrNull(meeting.transcriptFileId), "fil_transcript1")
+        assert.deepStrictEqual(Option.getOrNull(meeting.transcriptFileId), transcript)
         const wire = json(res) as { fields: Record<string, { value: unknown }>; relationships: Record<string, unknown> }
         assert.deepStrictEqual(Object.keys(wire.fields).sort(), [
           "$attendeeEmails",
@@ -199,7 +203,7 @@ layer(testLayer({ seed: 7, meetings: 60, rateLimit: false }), { excludeTestServi
         assert.deepStrictEqual(wire.relationships.$transcript, {
           cardinality: "has_one",
           objectType: "file",
-          values: ["fil_transcript1"]
+          values: [transcript]
         })
         // member (alice) is not a participant: METADATA view of a METADATA meeting.
         const seen = yield* send("GET", `/v1/meetings/${meeting.id}`, { key: keys.member })
@@ -315,17 +319,18 @@ layer(testLayer({ seed: 7, meetings: 60, rateLimit: false }), { excludeTestServi
     it.effect("privacy and transcript replace; {} leaves it unchanged", () =>
       Effect.gen(function*() {
         const created = yield* createOwn
+        const transcript = yield* completedFile(keys.member)
         assert.isNull(created.updatedAt)
         const same = yield* meetingOf(yield* send("POST", `/v1/meetings/${created.id}`, { key: keys.member, body: {} }))
         assert.isNull(same.updatedAt)
         const res = yield* send("POST", `/v1/meetings/${created.id}`, {
           key: keys.member,
-          body: { fields: { $privacySetting: "METADATA" }, relationships: { $transcript: { replace: "fil_new" } } }
+          body: { fields: { $privacySetting: "METADATA" }, relationships: { $transcript: { replace: transcript } } }
         })
         assert.strictEqual(res.status, 200, res.text)
         const updated = yield* meetingOf(res)
         assert.deepStrictEqual(Option.getOrNull(updated.privacySetting), "METADATA")
-        assert.deepStrictEqual(Option.getOrNull(updated.transcriptFileId), "fil_new")
+        assert.deepStrictEqual(Option.getOrNull(updated.transcriptFileId), transcript)
         assert.isNotNull(updated.updatedAt)
         // null resets to the workspace default, served as FULL.
         const reset = yield* meetingOf(

@@ -34,18 +34,22 @@ describe("Cli.parse", () => {
         "4",
         "--index-lag-ms",
         "250",
+        "--upload-url-ttl-ms=60000",
+        "--legacy-file-ids",
         "--debug"
       ])
-      const { indexLag, ...rest } = command!.options
+      const { indexLag, uploadUrlTtl, ...rest } = command!.options
       assert.deepStrictEqual(rest, {
         port: 0,
         host: "0.0.0.0",
         seed: 42,
         meetings: 7,
         otherOrgMeetings: 3,
-        rateLimit: { perSecond: 12.5, capacity: 4 }
+        rateLimit: { perSecond: 12.5, capacity: 4 },
+        legacyFileIds: true
       })
       assert.strictEqual(Duration.toMillis(Duration.decode(indexLag!)), 250)
+      assert.strictEqual(Duration.toMillis(Duration.decode(uploadUrlTtl!)), 60_000)
       assert.isTrue(command!.debug)
     }))
 

@@ -34,14 +34,25 @@ layer(testLayer({ seed: 12, meetings: 30, rateLimit: false }), { excludeTestServ
       }
     }))
 
-  it.effect("delete answers the meeting, then it is gone from retrieve and list; a second delete is 404", () =>
+  it.effect("delete answers the meeting, then it is gone from retrieve and list for every caller; a second delete is 404", () =>
     Effect.gen(function*() {
+      const sandbox = yield* Sandbox.Sandbox
       const created = yield* create("to be deleted", { $description: "secret notes" })
       const deleted = yield* meetingOf(yield* send("DELETE", `/v1/meetings/${created.id}`, { key: keys.member }))
       assert.deepStrictEqual([deleted.id, Option.getOrNull(deleted.description)], [created.id, "secret notes"])
-      assert.strictEqual((yield* send("GET", `/v1/meetings/${created.id}`, { key: keys.admin })).status, 404)
-      const page = yield* pageOf(yield* send("GET", "/v1/meetings", { key: keys.admin }))
-      assert.isFalse(page.data.some((m) => m.id === created.id))
+      for (const key of [keys.admin, keys.member, keys.member2, keys.readOnly]) {
+        assert.strictEqual((yield* send("GET", `/v1/meetings/${created.id}`, { key })).status, 404)
+        const page = yield* pageOf(yield* send("GET", "/v1/meetings", { key }))
+        assert.isFalse(page.data.some((m) => m.id === created.id))
+        assert.strictEqual(page.totalCount, 30)
+      }
+      // A soft delete: in the trash, not among the stored meetings.
+      assert.isFalse((yield* sandbox.meetings).some((m) => m.id === created.id))
+      assert.deepStrictEqual((yield* sandbox.deletedMeetings).map((d) => d.id).slice(-1), [created.id])
+      const trash = JSON.parse((yield* send("GET", "/__sandbox/meetings/deleted")).text) as { deleted: ReadonlyArray<{ id: string }> }
+      assert.deepStrictEqual(trash.deleted.map((d) => d.id).slice(-1), [created.id])
+      const update = yield* send("POST", `/v1/meetings/${created.id}`, { key: keys.admin, body: {} })
+      assert.strictEqual(update.status, 404)
       const again = yield* send("DELETE", `/v1/meetings/${created.id}`, { key: keys.member })
       assert.deepStrictEqual([again.status, (yield* errorOf(again)).type], [404, "not_found"])
     }))

@@ -1,4 +1,4 @@
-import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { HttpBody, HttpClient, HttpClientRequest } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { ErrorBody, Meeting } from "@lightfield-effect/core"
 import { Duration, Effect, Layer, Schedule, Schema } from "effect"
@@ -90,3 +90,52 @@ export const pollUntil = <A, R>(
     Effect.retry(Schedule.spaced("2 millis").pipe(Schedule.upTo(within))),
     Effect.orDieWith(() => new Error(`condition not reached within ${Duration.format(Duration.decode(within))}`))
   )
+
+/** The upload session a `POST /v1/files` answers (the parts the tests use). */
+export interface Session {
+  readonly id: string
+  readonly status: string
+  readonly uploadUrl: string
+  readonly uploadHeaders: Readonly<Record<string, string>>
+  readonly expiresAt: string
+  readonly sizeBytes: number
+}
+
+const encoder = new TextEncoder()
+
+/** Opens an upload session for `content` (text) as `key`. */
+export const createFile = (key: string, content: string, extra: Record<string, unknown> = {}) =>
+  Effect.gen(function*() {
+    const res = yield* send("POST", "/v1/files", {
+      key,
+      body: { filename: "notes.txt", mimeType: "text/plain", sizeBytes: encoder.encode(content).length, ...extra }
+    })
+    if (res.status !== 200) return yield* Effect.dieMessage(`create file: ${res.status} ${res.text}`)
+    return json(res) as Session
+  })
+
+/** A raw `PUT` of `bytes` to a presigned URL with the given headers (the session's, unless told). */
+export const putBytes = (url: string, bytes: Uint8Array | string, headers: Readonly<Record<string, string>>) =>
+  Effect.gen(function*() {
+    const client = yield* HttpClient.HttpClient
+    const body = typeof bytes === "string" ? encoder.encode(bytes) : bytes
+    const request = HttpClientRequest.put(url).pipe(
+      HttpClientRequest.setBody(HttpBody.uint8Array(body, "")),
+      HttpClientRequest.setHeaders(headers)
+    )
+    const response = yield* client.execute(request)
+    const text = yield* response.text
+    const sent: Sent = { status: response.status, headers: response.headers, text }
+    return sent
+  })
+
+/** A file of `key`'s organisation holding `content`, uploaded and `COMPLETED`. */
+export const completedFile = (key: string, content = "hello transcript") =>
+  Effect.gen(function*() {
+    const session = yield* createFile(key, content)
+    const put = yield* putBytes(session.uploadUrl, content, session.uploadHeaders)
+    if (put.status !== 200) return yield* Effect.dieMessage(`upload: ${put.status} ${put.text}`)
+    const done = yield* send("POST", `/v1/files/${session.id}/complete`, { key, body: {} })
+    if (done.status !== 200) return yield* Effect.dieMessage(`complete: ${done.status} ${done.text}`)
+    return session.id
+  })

@@ -37,22 +37,38 @@ export const isRetryable = (error: MeetingsError): boolean => {
  *
  * @since 0.1.0
  */
-export const retrySchedule = (options?: {
+export const retrySchedule = (options?: BackoffOptions): Schedule.Schedule<MeetingsError, MeetingsError> =>
+  backoff(options, isRetryable, retryAfterOf)
+
+/** The knobs of `backoff` (and of `retrySchedule`). */
+export interface BackoffOptions {
   readonly maxRetries?: number
   readonly retryAfterCap?: Duration.DurationInput
   readonly base?: Duration.DurationInput
   readonly maxDelay?: Duration.DurationInput
-}): Schedule.Schedule<MeetingsError, MeetingsError> => {
+}
+
+/**
+ * The backoff of API calls and storage uploads alike, over the failed attempt's error `E`: at most
+ * `maxRetries` retries of the errors `retryable` accepts, exponential from `base` (0.5 s) doubling
+ * up to `maxDelay` (8 s) with up to 25 % jitter taken off; the delay the error asked for (cut to
+ * `retryAfterCap`) replaces the backoff for that attempt.
+ */
+export const backoff = <E>(
+  options: BackoffOptions | undefined,
+  retryable: (error: E) => boolean,
+  askedDelay: (error: E) => Option.Option<Duration.Duration>
+): Schedule.Schedule<E, E> => {
   const cap = Duration.decode(options?.retryAfterCap ?? MeetingsConfig.defaults.retryAfterCap)
   const maxDelay = Duration.decode(options?.maxDelay ?? "8 seconds")
   return Schedule.exponential(options?.base ?? "500 millis", 2).pipe(
     Schedule.modifyDelay((_, delay) => Duration.min(delay, maxDelay)),
     Schedule.jitteredWith({ min: 0.75, max: 1 }),
     Schedule.intersect(Schedule.recurs(options?.maxRetries ?? MeetingsConfig.defaults.maxRetries)),
-    Schedule.whileInput(isRetryable),
+    Schedule.whileInput(retryable),
     Schedule.passthrough,
-    Schedule.modifyDelay((error: MeetingsError, delay) =>
-      Option.match(retryAfterOf(error), { onNone: () => delay, onSome: (asked) => Duration.min(asked, cap) })
+    Schedule.modifyDelay((error: E, delay) =>
+      Option.match(askedDelay(error), { onNone: () => delay, onSome: (asked) => Duration.min(asked, cap) })
     )
   )
 }

@@ -108,6 +108,8 @@ export const router = (ctx: AdminContext) =>
         return json({ data, object: "list", totalCount: all.length })
       })
     ),
+    HttpRouter.get("/files", Effect.map(ctx.shape.files, (files) => json({ files }))),
+    HttpRouter.get("/meetings/deleted", Effect.map(ctx.shape.deletedMeetings, (deleted) => json({ deleted }))),
     HttpRouter.post(
       "/meetings/seed",
       withBody(Count, ({ count }) => Effect.as(ctx.shape.seedMore(count), json({ added: count })))

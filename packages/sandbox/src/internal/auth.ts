@@ -2,14 +2,14 @@
  * Organisations, members and their API keys. Keys are derived from the seed so the bin can print
  * them and a test (or another process) can compute them again.
  */
-import type { Endpoint } from "@lightfield-effect/core"
+import { Endpoint } from "@lightfield-effect/core"
 import * as Prng from "../Prng.js"
 import type { SandboxKeys } from "../SandboxShape.js"
 
 export type Scope = Endpoint.Scope
 
-/** What the seeded keys other than `readOnly` carry: every meetings scope (no files API here). */
-export const allScopes: ReadonlyArray<Scope> = ["meetings:create", "meetings:update", "meetings:read", "meetings:delete"]
+/** What the seeded keys other than `readOnly` carry: every scope of core's table (meetings and files). */
+export const allScopes: ReadonlyArray<Scope> = Endpoint.Scope.literals
 
 export interface Member {
   readonly id: string

@@ -12,8 +12,10 @@ import { Endpoint } from "@lightfield-effect/core"
 
 /** The usage text (`--help`, and after an argument error). */
 export const usage = `Usage: lightfield-sandbox [--port 4010] [--host 127.0.0.1] [--seed 1] [--meetings 200]
-                          [--other-org-meetings 20] [--rate 25] [--capacity N] [--index-lag-ms 0] [--debug]
-  --port 0 picks a free port; --rate 0 switches rate limiting off; --debug logs every request.`
+                          [--other-org-meetings 20] [--rate 25] [--capacity N] [--index-lag-ms 0]
+                          [--upload-url-ttl-ms 3600000] [--legacy-file-ids] [--debug]
+  --port 0 picks a free port; --rate 0 switches rate limiting off; --debug logs every request;
+  --legacy-file-ids takes unknown fil_ ids as completed transcript files.`
 
 /** A command-line argument the bin cannot use; it prints the message and the usage, and exits 2. */
 export class ArgumentError extends Schema.TaggedError<ArgumentError>()("ArgumentError", {
@@ -25,8 +27,18 @@ export type Command =
   | { readonly _tag: "Help" }
   | { readonly _tag: "Serve"; readonly options: SandboxOptions; readonly debug: boolean }
 
-const valueFlags = ["port", "host", "seed", "meetings", "other-org-meetings", "rate", "capacity", "index-lag-ms"] as const
-const switchFlags = ["debug", "help"] as const
+const valueFlags = [
+  "port",
+  "host",
+  "seed",
+  "meetings",
+  "other-org-meetings",
+  "rate",
+  "capacity",
+  "index-lag-ms",
+  "upload-url-ttl-ms"
+] as const
+const switchFlags = ["debug", "help", "legacy-file-ids"] as const
 
 const isOneOf = <A extends string>(all: ReadonlyArray<A>, s: string): s is A => (all as ReadonlyArray<string>).includes(s)
 
@@ -80,6 +92,8 @@ const options = Config.all({
   rate: Config.option(atLeast("rate", 0, Config.number())),
   capacity: Config.option(atLeast("capacity", 1, Config.number())),
   indexLagMillis: Config.option(atLeast("index-lag-ms", 0, Config.number())),
+  uploadUrlTtlMillis: Config.option(atLeast("upload-url-ttl-ms", 1, Config.number())),
+  legacyFileIds: Config.boolean("legacy-file-ids").pipe(Config.withDefault(false)),
   debug: Config.boolean("debug").pipe(Config.withDefault(false))
 })
 
@@ -118,7 +132,9 @@ export const parse = (argv: ReadonlyArray<string>): Effect.Effect<Command, Argum
       ...(perSecond === undefined ? {} : {
         rateLimit: perSecond === 0 ? false : { perSecond, ...(capacity === undefined ? {} : { capacity }) }
       }),
-      ...Option.match(read.indexLagMillis, { onNone: () => ({}), onSome: (ms) => ({ indexLag: Duration.millis(ms) }) })
+      ...Option.match(read.indexLagMillis, { onNone: () => ({}), onSome: (ms) => ({ indexLag: Duration.millis(ms) }) }),
+      ...Option.match(read.uploadUrlTtlMillis, { onNone: () => ({}), onSome: (ms) => ({ uploadUrlTtl: Duration.millis(ms) }) }),
+      ...(read.legacyFileIds ? { legacyFileIds: true } : {})
     }
     return { _tag: "Serve", options: sandboxOptions, debug: read.debug } as const
   })

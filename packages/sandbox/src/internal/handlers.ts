@@ -1,59 +1,37 @@
 /**
- * The four meeting operations over the store: decode the request (core's params schemas, strict),
+ * The meeting operations over the store: decode the request (core's params schemas, strict),
  * apply it, and reply. They run after the pipeline's checks (auth, rate limit, version, scope,
  * idempotency), so they see only well-addressed requests.
  */
-import { MeetingParams, ParamsProblem } from "@lightfield-effect/core"
-import type { ParseResult } from "effect"
-import { DateTime, Effect, Either, Option, Schema } from "effect"
+import { MeetingParams } from "@lightfield-effect/core"
+import { DateTime, Effect, Either, Schema } from "effect"
 import type * as Auth from "./auth.js"
 import type { Incoming } from "./incoming.js"
 import * as Reply from "./reply.js"
+import { jsonBody, problemReply } from "./requestBody.js"
 import type { Endpoint } from "@lightfield-effect/core"
+import type { Handler } from "./pipeline.js"
 import type { State } from "./state.js"
 import * as Store from "./store.js"
 
 
-const problemReply = (error: ParseResult.ParseError): Reply.Reply => {
-  const problem = ParamsProblem.fromParseError(error)
-  return Reply.error(problem.status, {
-    message: problem.message,
-    ...(problem.param === "" ? {} : { param: problem.param }),
-    ...(Option.isSome(problem.code) ? { code: problem.code.value } : {})
-  })
-}
-
-/** Body → JSON, or the reply refusing it (empty: 400; not JSON: 415). */
-const jsonBody = (incoming: Incoming): Either.Either<unknown, Reply.Reply> => {
-  if (incoming.bodyText.trim() === "") {
-    return Either.left(Reply.error(400, { message: Reply.messages.bodyRequired, code: "parameter_missing" }))
-  }
-  const contentType = (incoming.headers["content-type"] ?? "").toLowerCase()
-  if (!/^application\/([\w.+-]*\+)?json\b/.test(contentType.trim())) {
-    return Either.left(Reply.error(415, { message: Reply.messages.unsupportedMediaType }))
-  }
-  try {
-    return Either.right(JSON.parse(incoming.bodyText) as unknown)
-  } catch {
-    return Either.left(Reply.error(415, { message: Reply.messages.unsupportedMediaType }))
-  }
-}
-
 /**
- * There is no files API in this sandbox: ids starting `fil_pending` are uploads that are not
- * COMPLETED (422), other `fil_` ids are completed files, anything else does not exist (400).
+ * Spec §3.1 [GAP]: a transcript must be a `COMPLETED` file of the caller's organisation; another
+ * status is 422, an id the files API never issued is 400 `relationship_entity_missing`. With
+ * `legacyFileIds`, an unknown `fil_` id is taken as a completed file issued elsewhere (and
+ * `fil_pending…` as a pending one), as before the sandbox had a files API.
  */
-const checkTranscript = (fileId: string): Reply.Reply | undefined => {
+const checkTranscript = (state: State, principal: Auth.Principal, fileId: string): Reply.Reply | undefined => {
   const param = "relationships.$transcript"
-  if (!fileId.startsWith("fil_")) {
-    return Reply.error(400, {
-      message: `No file found with ID '${fileId}'.`,
-      code: "relationship_entity_missing",
-      param
-    })
+  const file = state.files.get(principal.org.id, fileId, state.clock.now())
+  const status = file?.status ?? (state.legacyFileIds && fileId.startsWith("fil_")
+    ? fileId.startsWith("fil_pending") ? "PENDING" : "COMPLETED"
+    : undefined)
+  if (status === undefined) {
+    return Reply.error(400, { message: `No file found with ID '${fileId}'.`, code: "relationship_entity_missing", param })
   }
-  if (fileId.startsWith("fil_pending")) {
-    return Reply.error(422, { message: `File '${fileId}' is not COMPLETED; complete the upload first.`, param })
+  if (status !== "COMPLETED") {
+    return Reply.error(422, { message: `File '${fileId}' is ${status}; only a COMPLETED file can be a transcript.`, param })
   }
   return undefined
 }
@@ -78,7 +56,7 @@ const create = (state: State, principal: Auth.Principal, incoming: Incoming) =>
       ? [params.relationships.$transcript]
       : params.relationships.$transcript
     for (const fileId of transcriptIds) {
-      const refused = checkTranscript(fileId)
+      const refused = checkTranscript(state, principal, fileId)
       if (refused !== undefined) return refused
     }
     const f = params.fields
@@ -112,7 +90,7 @@ const update = (state: State, principal: Auth.Principal, incoming: Incoming) =>
     const params = decoded.right
     const replace = params.relationships?.$transcript.replace
     if (replace !== undefined) {
-      const refused = checkTranscript(replace)
+      const refused = checkTranscript(state, principal, replace)
       if (refused !== undefined) return refused
       if (Store.accessFor(record, principal) === "METADATA") {
         return Reply.error(403, {
@@ -164,8 +142,9 @@ const list = (state: State, principal: Auth.Principal, incoming: Incoming) =>
     return Reply.ok({ data, object: "list", totalCount: page.totalCount })
   })
 /**
- * Spec §3.5: a soft delete (gone from retrieve and list for everyone); the answer is the meeting as
- * the caller last saw it. Like a transcript replace, only callers with FULL access may do it.
+ * Spec §3.5: a soft delete: the meeting moves to the trash, gone from retrieve and list for every
+ * caller (a second delete is 404); the answer is the meeting as the caller last saw it. Like a
+ * transcript replace, only callers with FULL access may do it.
  */
 const remove = (state: State, principal: Auth.Principal, incoming: Incoming) =>
   Effect.gen(function*() {
@@ -176,12 +155,9 @@ const remove = (state: State, principal: Auth.Principal, incoming: Incoming) =>
       return Reply.error(403, { message: "Only participants and admins can delete this meeting." })
     }
     const body = yield* state.store.render(record, access)
-    state.store.remove(record.id)
+    state.store.trash(record.id, state.clock.now())
     return Reply.ok(body)
   })
 
-/** The handler of each operation of core's endpoint table. */
-export const handlers: Record<
-  Endpoint.MeetingOperation,
-  (state: State, principal: Auth.Principal, incoming: Incoming) => Effect.Effect<Reply.Reply>
-> = { create, update, retrieve, list, delete: remove }
+/** The handler of each operation of core's `Endpoint.Meetings` table. */
+export const handlers: Record<Endpoint.MeetingOperation, Handler> = { create, update, retrieve, list, delete: remove }

@@ -3,10 +3,11 @@
  * the sandbox clock, only 2xx results cached, a second request while the first is running gets 409.
  */
 
-import type { Endpoint } from "@lightfield-effect/core"
-
-/** Keys are scoped per operation type: the endpoint's name (`create`, `update`, `delete`). */
-export type Operation = Endpoint.MeetingOperation
+/**
+ * Keys are scoped per operation type: core's `Endpoint.operationKey` (method and path template,
+ * e.g. `POST /v1/files`), so a meeting create and a file create never share a key.
+ */
+export type Operation = string
 
 export const lifetimeMillis = 24 * 60 * 60 * 1000
 

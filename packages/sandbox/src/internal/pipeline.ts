@@ -9,7 +9,6 @@ import type { Outcome } from "./answer.js"
 import * as Auth from "./auth.js"
 import * as Faults from "../Faults.js"
 import type { Fault } from "../Faults.js"
-import { handlers } from "./handlers.js"
 import type { Incoming } from "./incoming.js"
 import type * as RateLimiter from "./rateLimiter.js"
 import * as Reply from "./reply.js"
@@ -23,11 +22,15 @@ export interface Progress {
 }
 
 /** The row of core's endpoint table a route serves. */
-export type Operation = Endpoint.Endpoint<Endpoint.MeetingOperation>
+export type Operation = Endpoint.Endpoint
+
+/** What an operation does once the pipeline let the request through. */
+export type Handler = (state: State, principal: Auth.Principal, incoming: Incoming) => Effect.Effect<Reply.Reply>
 
 export const pipeline = (
   state: State,
   operation: Operation,
+  handler: Handler,
   incoming: Incoming,
   progress: Progress
 ): Effect.Effect<Outcome> =>
@@ -119,7 +122,7 @@ export const pipeline = (
     const latency = fault?._tag === "Latency" ? Effect.sleep(Duration.millis(fault.millis)) : Effect.void
     // The handler itself is uninterruptible: a client hanging up must not leave a stored meeting
     // whose idempotency key was released instead of cached.
-    const run = Effect.zipRight(latency, Effect.uninterruptible(handlers[operation.name](state, principal, incoming)))
+    const run = Effect.zipRight(latency, Effect.uninterruptible(handler(state, principal, incoming)))
     const dropAfter = fault?._tag === "DropAfterCommit"
 
     const idempotencyKey = incoming.headers[IdempotencyKey.Header]
@@ -136,7 +139,8 @@ export const pipeline = (
         )
       }
       const orgId = principal.org.id
-      const begin = state.idempotency.begin(orgId, operation.name, idempotencyKey, state.clock.now())
+      const keyScope = Endpoint.operationKey(operation)
+      const begin = state.idempotency.begin(orgId, keyScope, idempotencyKey, state.clock.now())
       if (begin._tag === "InFlight") {
         return outcome(
           Reply.error(409, { type: "idempotency_conflict", message: Reply.messages.idempotencyInFlight }),
@@ -152,9 +156,9 @@ export const pipeline = (
         Effect.onExit((exit) =>
           Exit.isSuccess(exit)
             ? Effect.sync(() =>
-              state.idempotency.finish(orgId, operation.name, idempotencyKey, exit.value, state.clock.now())
+              state.idempotency.finish(orgId, keyScope, idempotencyKey, exit.value, state.clock.now())
             )
-            : Effect.sync(() => state.idempotency.release(orgId, operation.name, idempotencyKey))
+            : Effect.sync(() => state.idempotency.release(orgId, keyScope, idempotencyKey))
         )
       )
       return outcome(reply, decision, { fault, drop: dropAfter })

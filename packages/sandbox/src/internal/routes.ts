@@ -1,5 +1,5 @@
 /**
- * The `/v1/meetings` routes: each request is read, run through the pipeline (`internal/pipeline.ts`),
+ * The API routes (`/v1/meetings`, `/v1/files`): each request is read, run through the pipeline (`internal/pipeline.ts`),
  * logged and answered (`internal/answer.ts`). The rate-limit headers go on every response, and every
  * request is logged (one whose client leaves before the answer as 499).
  */
@@ -11,7 +11,9 @@ import { destroySocket, toResponse } from "./answer.js"
 import * as Auth from "./auth.js"
 import type { Fault } from "../Faults.js"
 import * as Incoming from "./incoming.js"
-import { type Operation, type Progress, pipeline } from "./pipeline.js"
+import { fileHandlers } from "./fileHandlers.js"
+import { handlers } from "./handlers.js"
+import { type Handler, type Operation, type Progress, pipeline } from "./pipeline.js"
 import * as Reply from "./reply.js"
 import type { LoggedRequest } from "../RequestLog.js"
 import type { State } from "./state.js"
@@ -65,7 +67,7 @@ export const clientClosedNote = "client closed the connection"
  * One API route: read, run the pipeline, log, answer (or drop the connection). A request whose
  * client goes away meanwhile (the server interrupts this fiber) is still logged, as 499.
  */
-const route = (state: State, operation: Operation) =>
+const route = (state: State, operation: Operation, handler: Handler) =>
   Effect.gen(function*() {
     const params = yield* HttpRouter.params
     const request = yield* HttpServerRequest.HttpServerRequest
@@ -77,7 +79,7 @@ const route = (state: State, operation: Operation) =>
       const incoming = yield* Incoming.read(params.id)
       seen = incoming
       state.inFlight.count++
-      const outcome = yield* pipeline(state, operation, incoming, progress).pipe(
+      const outcome = yield* pipeline(state, operation, handler, incoming, progress).pipe(
         Effect.ensuring(Effect.sync(() => state.inFlight.count--))
       )
       const debug = logOutcome(state, incoming, outcome)
@@ -119,10 +121,16 @@ export const notFound = (state: State) =>
     return toResponse(outcome)
   })
 
-/** One route per row of core's endpoint table, so the client and the sandbox cannot drift apart. */
+/** Every row of core's endpoint tables with the handler that serves it. */
+const operations: ReadonlyArray<readonly [Operation, Handler]> = [
+  ...Object.values(Endpoint.Meetings).map((endpoint) => [endpoint, handlers[endpoint.name]] as const),
+  ...Object.values(Endpoint.Files).map((endpoint) => [endpoint, fileHandlers[endpoint.name]] as const)
+]
+
+/** One route per row of core's endpoint tables, so the client and the sandbox cannot drift apart. */
 export const router = (state: State) =>
-  Object.values(Endpoint.Meetings).reduce(
-    (router, operation: Operation) =>
-      HttpRouter.route(operation.method)(Endpoint.routerPath(operation), route(state, operation))(router),
+  operations.reduce(
+    (router, [operation, handler]) =>
+      HttpRouter.route(operation.method)(Endpoint.routerPath(operation), route(state, operation, handler))(router),
     HttpRouter.empty
   )

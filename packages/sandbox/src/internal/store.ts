@@ -130,7 +130,12 @@ export interface Store {
   /** Any organisation's meeting (for the sandbox's own controls). */
   readonly find: (id: string) => MeetingRecord | undefined
   readonly touch: (record: MeetingRecord, now: number) => void
+  /** Gone for good (the sandbox's own control). */
   readonly remove: (id: string) => boolean
+  /** Soft delete (spec §3.5): gone from every view like `remove`, but kept in the trash. */
+  readonly trash: (id: string, now: number) => boolean
+  /** The trashed meetings (any organisation), in the order they were deleted. */
+  readonly trashed: () => ReadonlyArray<{ readonly record: MeetingRecord; readonly deletedAt: number }>
   readonly page: (orgId: string, offset: number, limit: number, now: number) => Page
   /** Every stored meeting of the org (indexed or not), newest first. */
   readonly all: (orgId: string) => ReadonlyArray<MeetingRecord>
@@ -139,6 +144,7 @@ export interface Store {
 
 export const make = (seedValue: number): Store => {
   const records = new Map<string, MeetingRecord>()
+  const trashBin = new Map<string, { readonly record: MeetingRecord; readonly deletedAt: number }>()
   const indexes = new Map<string, OrgIndex>()
   const rendered = new Map<string, Rendered>()
   const ids = Seed.makeIdGenerator(seedValue)
@@ -261,6 +267,13 @@ export const make = (seedValue: number): Store => {
     return true
   }
 
+  const trash: Store["trash"] = (id, now) => {
+    const record = records.get(id)
+    if (record === undefined || !remove(id)) return false
+    trashBin.set(id, { record, deletedAt: now })
+    return true
+  }
+
   const page: Store["page"] = (orgId, offset, limit, now) => {
     const index = indexOf(orgId)
     flushPending(index, now)
@@ -302,5 +315,18 @@ export const make = (seedValue: number): Store => {
       )
     })
 
-  return { seed, seedMore, create, get, find: (id) => records.get(id), touch, remove, page, all, render }
+  return {
+    seed,
+    seedMore,
+    create,
+    get,
+    find: (id) => records.get(id),
+    touch,
+    remove,
+    trash,
+    trashed: () => [...trashBin.values()],
+    page,
+    all,
+    render
+  }
 }

@@ -9,7 +9,7 @@
 import { FetchHttpClient } from "@effect/platform"
 import type { HttpClient } from "@effect/platform"
 import { MeetingsClient } from "@lightfield-effect/core"
-import type { MeetingsConfig } from "@lightfield-effect/core"
+import type { MeetingsConfig, MeetingsError } from "@lightfield-effect/core"
 import { Layer } from "effect"
 import type { Config, ConfigError } from "effect"
 import type { CacheError } from "./CacheError.js"
@@ -40,7 +40,7 @@ export interface StackOptions {
 /**
  * `MeetingsCache` over the SQLite file and the HTTP client, everything read from `Config`. The
  * database is opened and migrated when the layer is built; a bad setting fails the build with a
- * `ConfigError`, an unusable file with a `CacheError`.
+ * `ConfigError` (or core's `InvalidConfig`), an unusable file with a `CacheError`.
  *
  * @example
  * ```ts
@@ -55,7 +55,7 @@ export interface StackOptions {
  */
 export const layerConfig = (
   options: StackOptions = {}
-): Layer.Layer<MeetingsCache.MeetingsCache, ConfigError.ConfigError | CacheError> =>
+): Layer.Layer<MeetingsCache.MeetingsCache, ConfigError.ConfigError | MeetingsError.InvalidConfig | CacheError> =>
   MeetingsCache.layerConfig(options.cache).pipe(
     Layer.provide(MeetingsClient.layerConfig(options.client).pipe(
       Layer.provide(options.httpClient ?? FetchHttpClient.layer)

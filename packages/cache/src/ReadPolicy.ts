@@ -8,15 +8,37 @@
  * - `NetworkFirst`: ask the network; when it is unreachable (transport errors, timeouts, 429, 5xx:
  *   core's `isUnreachable`) answer from the cache instead. Other errors (404, 403…) pass through.
  * - `CacheOnly`: never touch the network; a miss is a `CacheMiss`.
+ *
+ * @since 0.1.0
  */
 import { DateTime, Duration } from "effect"
 
+/**
+ * Where a read may look, and in which order.
+ *
+ * @since 0.1.0
+ */
 export type ReadPolicy = "CacheFirst" | "StaleWhileRevalidate" | "NetworkFirst" | "CacheOnly"
 
+/**
+ * Every read policy.
+ *
+ * @since 0.1.0
+ */
 export const policies: ReadonlyArray<ReadPolicy> = ["CacheFirst", "StaleWhileRevalidate", "NetworkFirst", "CacheOnly"]
 
+/**
+ * Where an answer came from.
+ *
+ * @since 0.1.0
+ */
 export type Source = "network" | "cache"
 
+/**
+ * An answer with its provenance.
+ *
+ * @since 0.1.0
+ */
 export interface Cached<A> {
   readonly value: A
   /** `network`: fetched (or written) by this call; `cache`: read from SQLite. */
@@ -31,6 +53,11 @@ export interface Cached<A> {
   readonly pending: boolean
 }
 
+/**
+ * Options of one read.
+ *
+ * @since 0.1.0
+ */
 export interface ReadOptions {
   readonly policy?: ReadPolicy
   /** Age above which a cached copy is stale (default: the cache's `maxAge`, 5 minutes). */
@@ -39,6 +66,11 @@ export interface ReadOptions {
   readonly timeout?: Duration.DurationInput
 }
 
+/**
+ * An answer fetched (or written) by this call.
+ *
+ * @since 0.1.0
+ */
 export const fromNetwork = <A>(value: A, now: number): Cached<A> => ({
   value,
   source: "network",
@@ -48,6 +80,11 @@ export const fromNetwork = <A>(value: A, now: number): Cached<A> => ({
   pending: false
 })
 
+/**
+ * An answer read from SQLite: its age now, and stale when older than `maxAge`.
+ *
+ * @since 0.1.0
+ */
 export const fromCache = <A>(
   value: A,
   stored: { readonly fetchedAt: number; readonly pending: boolean },
@@ -65,7 +102,11 @@ export const fromCache = <A>(
   }
 }
 
-/** A pending (locally written) answer: its own write is what the caller just did. */
+/**
+ * A pending (locally written) answer: its own write is what the caller just did.
+ *
+ * @since 0.1.0
+ */
 export const fromLocalWrite = <A>(value: A, now: number): Cached<A> => ({
   value,
   source: "cache",
@@ -75,7 +116,11 @@ export const fromLocalWrite = <A>(value: A, now: number): Cached<A> => ({
   pending: true
 })
 
-/** What `refresh(ids)` did. */
+/**
+ * What `refresh(ids)` did.
+ *
+ * @since 0.1.0
+ */
 export interface RefreshResult {
   readonly refreshed: ReadonlyArray<string>
   /** Ids that answered 404 and are now marked gone. */

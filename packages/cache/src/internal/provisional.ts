@@ -6,8 +6,17 @@ import { Meeting } from "@lightfield-effect/core"
 import type { MeetingParams } from "@lightfield-effect/core"
 import { DateTime } from "effect"
 
-/** The prefix of provisional ids, handed out for queued creates. */
+/**
+ * The prefix of provisional ids, handed out for queued creates.
+ *
+ * @since 0.1.0
+ */
 export const localIdPrefix = "local_"
+/**
+ * True for a provisional `local_…` id (a queued create's).
+ *
+ * @since 0.1.0
+ */
 export const isLocalId = (id: string): boolean => id.startsWith(localIdPrefix)
 
 type Field = Meeting.Meeting["fields"][string]
@@ -15,7 +24,11 @@ type Field = Meeting.Meeting["fields"][string]
 const text = (value: string | null | undefined, valueType: "TEXT" | "DATETIME" | "URL" | "EMAIL" | "SINGLE_SELECT"): Field =>
   ({ value: value ?? null, valueType })
 
-/** The meeting a queued create stands for, under its provisional id (accessLevel FULL: the creator's view). */
+/**
+ * The meeting a queued create stands for, under its provisional id (accessLevel FULL: the creator's view).
+ *
+ * @since 0.1.0
+ */
 export const provisionalMeeting = (
   localId: string,
   params: MeetingParams.CreateMeetingParams,
@@ -49,7 +62,11 @@ export const provisionalMeeting = (
   }, true)
 }
 
-/** A cached meeting with a queued update applied (privacy setting, transcript). */
+/**
+ * A cached meeting with a queued update applied (privacy setting, transcript).
+ *
+ * @since 0.1.0
+ */
 export const applyUpdate = (
   meeting: Meeting.Meeting,
   params: MeetingParams.UpdateMeetingParams,

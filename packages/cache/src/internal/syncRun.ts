@@ -90,7 +90,7 @@ export const run = (
     })
     const startedAt = yield* Clock.currentTimeMillis
     if (interruptedBefore > 0) {
-      yield* Effect.logInfo("resuming after an interrupted sync", { interrupted: interruptedBefore })
+      yield* Effect.logDebug("resuming after an interrupted sync", { interrupted: interruptedBefore })
     }
 
     const latest = yield* Ref.make<Meetings.StreamProgress>({ pages: 0, items: 0, totalCount: 0, complete: false })
@@ -243,7 +243,7 @@ export const run = (
       resumedAfterInterrupted: interruptedBefore,
       duration: Duration.millis(finishedAt - startedAt)
     }
-    yield* Effect.logInfo("sync complete", {
+    yield* Effect.logDebug("sync complete", {
       pages: result.pages,
       meetings: result.meetings,
       refetched: result.refetched,

@@ -80,7 +80,7 @@ export const make = (session: Session) => {
         if (!(session.config.offlineWrites && isOffline(error))) return yield* error
         // The request may have reached the server: the queued entry starts with this send recorded.
         sent = { at, error }
-        yield* Effect.logInfo("network unreachable; create queued in the outbox", { error: error._tag })
+        yield* Effect.logDebug("network unreachable; create queued in the outbox", { error: error._tag })
       }
       const now = yield* Clock.currentTimeMillis
       const localId = `${localIdPrefix}${crypto.randomUUID()}`
@@ -125,7 +125,7 @@ export const make = (session: Session) => {
       const now = yield* Clock.currentTimeMillis
       const provisional = applyUpdate(stored.value.meeting, valid, DateTime.unsafeMake(now))
       yield* enqueue({ op: "update", targetId: target, localId: null, idempotencyKey, params: valid, sent }, provisional, now)
-      yield* Effect.logInfo("update queued in the outbox", { id: target })
+      yield* Effect.logDebug("update queued in the outbox", { id: target })
       return fromLocalWrite(provisional, now)
     }))
   })
@@ -154,7 +154,7 @@ export const make = (session: Session) => {
       yield* rows.upsert(principal, provisional, { mode: "local", now })
       return entries
     }))
-    yield* Effect.logInfo("cache mirror rebuilt", { keptOutbox: entries.length })
+    yield* Effect.logDebug("cache mirror rebuilt", { keptOutbox: entries.length })
   })).pipe(Effect.withSpan("MeetingsCache.rebuild"))
 
   const adoptOutbox = (from: string) =>
@@ -170,7 +170,7 @@ export const make = (session: Session) => {
         Effect.zipLeft(outbox.adopt(source, principal), rows.adoptProvisional(source, principal))
       )
       yield* session.updateOutboxGauges
-      yield* Effect.logInfo("outbox entries moved from another principal", { from: source, moved })
+      yield* Effect.logDebug("outbox entries moved from another principal", { from: source, moved })
       return { moved }
     })).pipe(Effect.withSpan("MeetingsCache.adoptOutbox"))
 

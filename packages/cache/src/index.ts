@@ -7,6 +7,11 @@ export * as Database from "./Database.js"
 export * as Dialect from "./Dialect.js"
 export * as MeetingsCache from "./MeetingsCache.js"
 export * as MeetingsRepo from "./MeetingsRepo.js"
+/**
+ * The whole stack (HTTP client, SQLite database, cache) from `Config` in one layer.
+ *
+ * @since 0.1.0
+ */
 export * as MeetingsStack from "./MeetingsStack.js"
 export * as Migrations from "./migrations.js"
 export * as Outbox from "./Outbox.js"

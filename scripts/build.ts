@@ -5,8 +5,9 @@
  *   `.d.ts` with declaration maps). `dist/` is wiped first, so a module deleted from `src` never
  *   ships from an old build.
  * - the sandbox's bin `dist/lightfield-sandbox.js` (a shebang line importing the compiled `bin.js`).
- * - apps/demo: one esbuild bundle run by plain `node` (`apps/demo/dist/main.js`); the modules only
- *   some commands need are split into chunks loaded on demand, so `--help` stays quick.
+ * - apps/demo: one esbuild bundle (`apps/demo/dist/main.cjs`) and its bin `main.js`, run by plain
+ *   `node` with V8's code cache (see `demoLoader`); the modules only some commands need are
+ *   initialised when a command imports them, so `--help` stays quick.
  *
  * `pnpm build --clean` only removes the outputs; `--only demo` rebuilds just the demo bundle
  * (`--outdir <dir>` writes it elsewhere: the demo's tests bundle into a folder of their own).
@@ -40,6 +41,43 @@ const buildLibraries = () => {
   chmodSync(bin, 0o755)
 }
 
+/**
+ * The demo's bin `main.js`: loads the bundle `main.cjs` through `vm.Script` with V8's code cache
+ * (`main.cjs.cache`, written by the first run, here at build time), so a start skips compiling the
+ * 4 MB bundle; what only some commands need stays in lazily initialised modules inside it (esbuild
+ * keeps each dynamically imported module behind an init function). A cache that V8 rejects (another
+ * Node version) is rewritten when the folder is writable, else ignored. On Node 22 this is what
+ * `module.enableCompileCache()` does; Node 20 has no such switch for ES modules.
+ */
+const demoLoader = `#!/usr/bin/env node
+// lightfield-demo: runs main.cjs with V8's code cache (see scripts/build.ts).
+import Module, { createRequire } from "node:module"
+import { readFileSync, writeFileSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+import { Script } from "node:vm"
+
+const file = fileURLToPath(new URL("./main.cjs", import.meta.url))
+const cacheFile = \`\${file}.cache\`
+let cachedData
+try {
+  cachedData = readFileSync(cacheFile)
+} catch {
+  cachedData = undefined
+}
+const script = new Script(Module.wrap(readFileSync(file, "utf8")), { filename: file, cachedData })
+if (cachedData === undefined || script.cachedDataRejected === true) {
+  process.once("exit", () => {
+    try {
+      writeFileSync(cacheFile, script.createCachedData())
+    } catch {
+      // A read-only install: run without the cache.
+    }
+  })
+}
+const module = { exports: {} }
+script.runInThisContext()(module.exports, createRequire(file), module, file, fileURLToPath(new URL(".", import.meta.url)))
+`
+
 const buildDemo = async (outdir: string = join(demoDir, "dist")) => {
   const esbuild = await import("esbuild")
   rmSync(outdir, { recursive: true, force: true })
@@ -48,22 +86,24 @@ const buildDemo = async (outdir: string = join(demoDir, "dist")) => {
     absWorkingDir: demoDir,
     entryPoints: { main: join(demoDir, "src", "main.ts") },
     bundle: true,
-    splitting: true,
-    format: "esm",
+    format: "cjs",
     platform: "node",
     target: "node20",
     outdir,
-    chunkNames: "chunks/[name]-[hash]",
+    outExtension: { ".js": ".cjs" },
     sourcemap: true,
     // The native addon is loaded from apps/demo/node_modules at run time.
     external: ["better-sqlite3"],
-    // CommonJS dependencies bundled into ESM still call `require` for Node built-ins.
-    banner: {
-      js: "#!/usr/bin/env node\nimport { createRequire as __lfCreateRequire } from 'node:module'; const require = __lfCreateRequire(import.meta.url);"
-    },
+    // main.ts reads its package.json next to it (`import.meta.url`, which CommonJS lacks).
+    define: { "import.meta.url": "__lfImportMetaUrl" },
+    banner: { js: "const __lfImportMetaUrl = require(\"node:url\").pathToFileURL(__filename).href;" },
     logLevel: "warning"
   })
-  chmodSync(join(outdir, "main.js"), 0o755)
+  const bin = join(outdir, "main.js")
+  writeFileSync(bin, demoLoader)
+  chmodSync(bin, 0o755)
+  // The first run writes the code cache.
+  execFileSync(process.execPath, [bin, "--version"], { stdio: "ignore" })
 }
 
 const args = process.argv.slice(2)

@@ -48,7 +48,8 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
         "`process.resourceUsage().maxRSS` of a fresh child per size (an esbuild bundle run by plain `node`, so tsx's loader",
         "does not count). CLI cold start: wall time from spawn to exit of the demo's built bin (`pnpm build`'s bundle) run",
         "by plain `node`, beside `node -e 0`; `get` reads from a warm cache (no request sent); medians of 9 interleaved runs",
-        "after a warm-up. Flags: `--no-readme`; `--cpu-prof` (profiles of the RSS children in `bench/results/profiles/`).",
+        "after a warm-up, with the CPU time (user + sys) of those starts. Flags: `--no-readme`; `--cpu-prof` (profiles of the",
+        "RSS children in `bench/results/profiles/`).",
         "Raw figures: `bench/results/latest.json`.",
         "",
         `Last run: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${host}; commit ${source.commit}` +

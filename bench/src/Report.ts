@@ -169,9 +169,15 @@ export const figures = (r: SuiteResults, config: Pick<BenchConfig, "concurrency"
     pass: rl.status429 === 0
   })
   const cold = r.coldStart
-  for (const [label, ms] of [["--help", cold.helpMedianMs], ["get <id> on a warm cache", cold.getMedianMs]] as const) {
+  for (
+    const [label, ms, cpuMs] of [
+      ["--help", cold.helpMedianMs, cold.helpCpuMedianMs],
+      ["get <id> on a warm cache", cold.getMedianMs, cold.getCpuMedianMs]
+    ] as const
+  ) {
+    const cpu = Number.isFinite(cpuMs) ? `, CPU ${(cpuMs / 1000).toFixed(2)} s` : ""
     out.push({
-      figure: `6. CLI cold start, ${label} (built bin, plain node; baseline node -e 0; median of ${cold.runs})`,
+      figure: `6. CLI cold start, ${label} (built bin, plain node; baseline node -e 0; median of ${cold.runs}${cpu})`,
       unit: "s",
       ours: ms / 1000,
       baseline: cold.nodeMedianMs / 1000,

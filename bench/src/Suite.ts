@@ -497,7 +497,8 @@ export const runSuite = async (config: BenchConfig): Promise<SuiteResults> => {
     const coldStart = await withSandbox({ meetings: 200, rate: 0 }, (sandbox) => measureColdStart(config.cliRuns, sandbox, dir))
     config.log(
       `  node -e 0 ${coldStart.nodeMedianMs.toFixed(0)} ms, --help ${coldStart.helpMedianMs.toFixed(0)} ms, ` +
-        `get (warm cache) ${coldStart.getMedianMs.toFixed(0)} ms (medians)`
+        `get (warm cache) ${coldStart.getMedianMs.toFixed(0)} ms (medians; CPU ${coldStart.helpCpuMedianMs.toFixed(0)} and ` +
+        `${coldStart.getCpuMedianMs.toFixed(0)} ms)`
     )
 
     return { sync, retrieve, query, rss, rateLimited, coldStart, sandboxStartupMs: startup }

@@ -2,8 +2,8 @@
  * The demo CLI: the only place that runs effects. Typed failures print one line and exit with a
  * code per kind (see README); anything else is a bug and exits 1 with its cause.
  *
- * Built by `pnpm build` into one bundle run by plain node (`apps/demo/dist/main.js`); what only
- * some commands need is loaded when they run (see Commands.ts).
+ * Built by `pnpm build` into one bundle run by plain node (`apps/demo/dist/main.js`, see
+ * scripts/build.ts); what only some commands need is loaded when they run (see Commands.ts).
  */
 import { CliConfig, Command, ValidationError } from "@effect/cli"
 // Module paths, not the package index: the index re-exports all of undici, which would load on every start.

@@ -22,6 +22,7 @@ import * as Request from "./internal/request.js"
 import type { Call } from "./internal/request.js"
 import { retrySchedule } from "./internal/retry.js"
 import { scan } from "./internal/scan.js"
+import * as Timeout from "./internal/timeout.js"
 import * as Undecodable from "./internal/undecodable.js"
 import { validateId } from "./Meeting.js"
 import * as MeetingCodec from "./MeetingCodec.js"
@@ -132,16 +133,14 @@ export const make = (
             }))
           ),
           Effect.mapError(fromHttpClientError),
-          Effect.timeoutFail({
-            duration: timeout,
-            onTimeout: () =>
+          (self) =>
+            Timeout.timeoutFail(self, timeout, () =>
               new MeetingsUnavailable({
                 reason: "Timeout",
                 message: started === undefined
                   ? `No ${call.category} slot of the client-side rate limiter within ${Duration.format(timeout)}`
                   : `No answer within ${Duration.format(timeout)}`
-              })
-          }),
+              })),
           Effect.tapError((error) =>
             started === undefined || error._tag === "InvalidParams"
               ? Effect.void // never sent: not an HTTP attempt

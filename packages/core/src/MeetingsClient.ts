@@ -23,6 +23,7 @@ import type { Call } from "./internal/request.js"
 import { retrySchedule } from "./internal/retry.js"
 import { scan } from "./internal/scan.js"
 import * as Timeout from "./internal/timeout.js"
+import * as Tracing from "./internal/tracing.js"
 import * as Undecodable from "./internal/undecodable.js"
 import { validateId } from "./Meeting.js"
 import * as MeetingCodec from "./MeetingCodec.js"
@@ -112,7 +113,12 @@ export const make = (
     const retriesOf = CallMetrics.tagged(MeetingsMetrics.retries)
 
     /** One attempt: limiter, request, body read under the timeout, status mapping, decoding. */
-    const attempt = <A>(call: Call<A>, attempts: Ref.Ref<number>, idempotencyKey: Option.Option<string>) =>
+    const attempt = <A>(
+      call: Call<A>,
+      attempts: Ref.Ref<number>,
+      idempotencyKey: Option.Option<string>,
+      traceHeaders: Headers.Headers | undefined
+    ) =>
       Effect.gen(function*() {
         const n = yield* Ref.updateAndGet(attempts, (n) => n + 1)
         yield* Effect.annotateCurrentSpan("attempt", n)
@@ -122,7 +128,7 @@ export const make = (
         let started: number | undefined
         const answer = yield* limiters[call.category].take.pipe(
           Effect.zipRight(Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => (started = now)))),
-          Effect.zipRight(client.execute(Request.build(config, call, idempotencyKey))),
+          Effect.zipRight(client.execute(Request.build(config, call, idempotencyKey, traceHeaders))),
           Effect.flatMap((response) =>
             Effect.map(Body.read(response, config.maxResponseBytes), (body): Answer => ({
               status: response.status,
@@ -206,8 +212,9 @@ export const make = (
             Effect.logDebug(`Lightfield call ${outcome}`).pipe(
               Effect.annotateLogs(error === undefined ? { attempts: n } : { attempts: n, error: error._tag })
             ))
-        return yield* attempt(call, attempts, idempotencyKey).pipe(
-          Effect.retry(observed),
+        return yield* Tracing.withCallSpan((traceHeaders) =>
+          attempt(call, attempts, idempotencyKey, traceHeaders).pipe(Effect.retry(observed))
+        ).pipe(
           Effect.tapBoth({ onSuccess: () => done("succeeded"), onFailure: (error) => done("failed", error) })
         )
       }).pipe(

@@ -4,7 +4,7 @@
  */
 import type { Headers } from "@effect/platform"
 import { HttpClientRequest } from "@effect/platform"
-import type { Duration, Effect, ParseResult } from "effect"
+import type { Duration, Either, ParseResult } from "effect"
 import { Option, Redacted } from "effect"
 import * as Endpoint from "../Endpoint.js"
 import * as IdempotencyKey from "../IdempotencyKey.js"
@@ -23,7 +23,7 @@ export interface Call<A> {
   /** The meeting id a 404 refers to. */
   readonly id?: string
   readonly timeout: Option.Option<Duration.DurationInput>
-  readonly decode: (text: string) => Effect.Effect<A, ParseResult.ParseError>
+  readonly decode: (text: string) => Either.Either<A, ParseResult.ParseError>
 }
 
 /** The fixed part of a call, from the endpoint table. */

@@ -315,22 +315,30 @@ export const make = (
       }
     )
 
+    /** `GET /v1/meetings` with params already checked (by `list`, or built by the stream from a checked page size). */
+    const listChecked = (query: ListMeetingsParams, options: CallOptions | undefined) => {
+      const urlParams: Record<string, string> = {}
+      if (query.limit !== undefined) urlParams.limit = String(query.limit)
+      if (query.offset !== undefined) urlParams.offset = String(query.offset)
+      return run({
+        ...Request.callOf(Endpoint.Meetings.list),
+        urlParams,
+        timeout: timeoutOf(options),
+        decode: decodePage
+      })
+    }
+
     const list = Effect.fn("Meetings.list")(
       function*(params?: ListMeetingsParams, options?: CallOptions) {
-        const query = yield* validateList(params ?? {})
-        const urlParams: Record<string, string> = {}
-        if (query.limit !== undefined) urlParams.limit = String(query.limit)
-        if (query.offset !== undefined) urlParams.offset = String(query.offset)
-        return yield* run({
-          ...Request.callOf(Endpoint.Meetings.list),
-          urlParams,
-          timeout: timeoutOf(options),
-          decode: decodePage
-        })
+        return yield* listChecked(yield* validateList(params ?? {}), options)
       }
     )
 
-    const stream = (options?: StreamOptions) => scan(list, options)
+    // Each page of the stream is a `Meetings.list` span, as before; its params need no decoding.
+    const streamPage = (query: ListMeetingsParams, options: CallOptions | undefined) =>
+      Effect.withSpan(listChecked(query, options), "Meetings.list", { captureStackTrace: false })
+
+    const stream = (options?: StreamOptions) => scan(streamPage, options)
 
     return { create, update, retrieve, list, stream } satisfies MeetingsShape
   })

@@ -7,7 +7,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { HttpClient, HttpClientResponse, type Headers } from "@effect/platform"
-import { Context, DefaultServices, Effect, Redacted, Tracer } from "effect"
+import { Context, DefaultServices, Effect, Redacted, Stream, Tracer } from "effect"
 import { MeetingsClient } from "../src/index.js"
 
 interface Seen {
@@ -74,6 +74,15 @@ describe("spans", () => {
       assert.strictEqual(span.name, "http.client GET")
       assert.strictEqual(span.parent._tag === "Some" && span.parent.value._tag === "Span" && span.parent.value.name, "Meetings.list")
       assert.strictEqual(seen[0]!.headers["traceparent"], traceparentOf(span))
+    }))
+
+  it.effect("each page of a stream is a Meetings.list span inside the Meetings.stream span", () =>
+    Effect.gen(function*() {
+      const { meetings, seen } = yield* recordingClient
+      yield* Stream.runDrain(meetings.stream())
+      const span = seen[0]!.span as Tracer.Span
+      assert.strictEqual(span.name, "Meetings.list")
+      assert.strictEqual(span.parent._tag === "Some" && span.parent.value._tag === "Span" && span.parent.value.name, "Meetings.stream")
     }))
 
   it.effect("with propagation off, no trace headers are sent, whichever tracer", () =>

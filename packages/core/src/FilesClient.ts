@@ -10,7 +10,7 @@
 import type { HttpClient } from "@effect/platform"
 import { FileSystem } from "@effect/platform"
 import type { ConfigError, ParseResult } from "effect"
-import { Config, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { Config, Duration, Effect, Either, Layer, Option, Redacted, Schema } from "effect"
 import * as Endpoint from "./Endpoint.js"
 import {
   CompleteFileParams,
@@ -64,9 +64,9 @@ export interface Options extends MeetingsConfig.Options {
 const validateCreate = ParamsProblem.validator(CreateFileParams)
 const validateComplete = ParamsProblem.validator(CompleteFileParams)
 
-const decodeSession = Schema.decodeUnknown(Schema.parseJson(UploadSession))
-const decodeFile = Schema.decodeUnknown(Schema.parseJson(FileObject))
-const decodeDownload = Schema.decodeUnknown(Schema.parseJson(DownloadUrl))
+const decodeSession = Schema.decodeUnknownEither(Schema.parseJson(UploadSession))
+const decodeFile = Schema.decodeUnknownEither(Schema.parseJson(FileObject))
+const decodeDownload = Schema.decodeUnknownEither(Schema.parseJson(DownloadUrl))
 
 /** The fixed part of a files call: `Request.callOf` with the span and log name `Files.<name>`. */
 const callOf = (endpoint: Endpoint.Endpoint, id?: string) => ({
@@ -162,7 +162,7 @@ export const make = (
       id: string,
       body: unknown,
       writeOptions: WriteOptions | undefined,
-      decode: (text: string) => Effect.Effect<A, ParseResult.ParseError>
+      decode: (text: string) => Either.Either<A, ParseResult.ParseError>
     ) =>
       Effect.flatMap(IdempotencyKey.resolve(writeOptions?.idempotencyKey), (idempotencyKey) =>
         run({ ...callOf(endpoint, id), body, idempotencyKey, id, timeout: timeoutOf(writeOptions), decode }).pipe(

@@ -6,22 +6,41 @@
  * client-side rate limiter of its category, sends one attempt with a per-attempt timeout, maps the
  * answer to a typed `MeetingsError`, and retries transient failures with a replaceable `Schedule`.
  */
-import { Headers, HttpClient } from "@effect/platform"
+import type { Headers } from "@effect/platform"
+import { HttpClient } from "@effect/platform"
 import type { ConfigError } from "effect"
-import { Clock, Config, Duration, Effect, Layer, Metric, Option, Redacted, Ref, Schedule } from "effect"
+import {
+  Clock,
+  Config,
+  Context,
+  DefaultServices,
+  Duration,
+  Effect,
+  Either,
+  FiberRef,
+  Layer,
+  Metric,
+  Option,
+  Redacted,
+  Schedule
+} from "effect"
 import * as Endpoint from "./Endpoint.js"
 import * as IdempotencyKey from "./IdempotencyKey.js"
 import type { Answer } from "./internal/answer.js"
 import { fromHttpClientError, retryAfterFromHeaders, serverTime, statusError } from "./internal/answer.js"
 import * as Body from "./internal/body.js"
+import * as CallLog from "./internal/callLog.js"
 import * as CallMetrics from "./internal/callMetrics.js"
 import * as Limiter from "./internal/limiter.js"
 import * as RateLimitHeaders from "./internal/rateLimitHeaders.js"
 import * as RateLimitObserver from "./internal/rateLimitObserver.js"
 import * as Request from "./internal/request.js"
 import type { Call } from "./internal/request.js"
+import * as Retry from "./internal/retry.js"
 import { retrySchedule } from "./internal/retry.js"
 import { scan } from "./internal/scan.js"
+import * as Timeout from "./internal/timeout.js"
+import * as Tracing from "./internal/tracing.js"
 import * as Undecodable from "./internal/undecodable.js"
 import { validateId } from "./Meeting.js"
 import * as MeetingCodec from "./MeetingCodec.js"
@@ -72,10 +91,18 @@ const validateList = ParamsProblem.validator(ListMeetingsParams)
 // Client
 // ---------------------------------------------------------------------------------------------
 
-const decodeMeeting = MeetingCodec.decodeMeetingJsonEffect
-const decodePage = MeetingCodec.decodePageJsonEffect
+const decodeMeeting = MeetingCodec.decodeMeetingJson
+const decodePage = MeetingCodec.decodePageJson
+// Spec §3.5: a delete answers 200 with the meeting as last served, or 204 with no body.
 const decodeDeleted = (text: string) =>
-  text.trim() === "" ? Effect.succeedNone : Effect.asSome(decodeMeeting(text))
+  text.trim() === "" ? Either.right(Option.none()) : Either.map(decodeMeeting(text), Option.some)
+
+/** What a call keeps across its attempts (which run one after another). */
+interface CallState {
+  attempts: number
+  /** One key per logical call, reused by every retry. */
+  readonly idempotencyKey: Option.Option<string>
+}
 
 /**
  * The call machinery of a client, shared by `make` and `FilesClient.make`: the validated options,
@@ -126,18 +153,23 @@ export const makeCaller = (
     const rateLimitedOf = CallMetrics.tagged(MeetingsMetrics.rateLimited)
     const retriesOf = CallMetrics.tagged(MeetingsMetrics.retries)
 
-    /** One attempt: limiter, request, body read under the timeout, status mapping, decoding. */
-    const attempt = <A>(call: Call<A>, attempts: Ref.Ref<number>, idempotencyKey: Option.Option<string>) =>
-      Effect.gen(function*() {
-        const n = yield* Ref.updateAndGet(attempts, (n) => n + 1)
-        yield* Effect.annotateCurrentSpan("attempt", n)
+    /**
+     * One attempt: limiter, request, body read under the timeout, status mapping, decoding. On the
+     * success path it is a short chain of effects: everything done with the answer (metrics, span
+     * attributes, headers) is plain code, and nothing is built for logs that are off.
+     */
+    const attempt = <A>(call: Call<A>, state: CallState, traceHeaders: Headers.Headers | undefined) =>
+      Effect.suspend((): Effect.Effect<A, MeetingsError> => {
+        const n = ++state.attempts
         const timeout = Option.match(call.timeout, { onNone: () => config.timeout, onSome: Duration.decode })
         // The timeout covers the wait for a slot of the client-side limiter too: a caller's
         // timeout is a bound on the whole attempt, whatever the limiter learnt.
         let started: number | undefined
-        const answer = yield* limiters[call.category].take.pipe(
-          Effect.zipRight(Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => (started = now)))),
-          Effect.zipRight(client.execute(Request.build(config, call, idempotencyKey))),
+        const exchange = limiters[call.category].take.pipe(
+          Effect.zipRight(Effect.clockWith((clock) => {
+            started = clock.unsafeCurrentTimeMillis()
+            return client.execute(Request.build(config, call, state.idempotencyKey, traceHeaders))
+          })),
           Effect.flatMap((response) =>
             Effect.map(Body.read(response, config.maxResponseBytes), (body): Answer => ({
               status: response.status,
@@ -147,93 +179,113 @@ export const makeCaller = (
               tooLarge: body._tag === "TooLarge" ? body.bytes : undefined
             }))
           ),
-          Effect.mapError(fromHttpClientError),
-          Effect.timeoutFail({
-            duration: timeout,
-            onTimeout: () =>
+          Effect.mapError(fromHttpClientError)
+        )
+        return Effect.zipRight(
+          Effect.annotateCurrentSpan("attempt", n),
+          Effect.matchEffect(
+            Timeout.timeoutFail(exchange, timeout, () =>
               new MeetingsUnavailable({
                 reason: "Timeout",
                 message: started === undefined
                   ? `No ${call.category} slot of the client-side rate limiter within ${Duration.format(timeout)}`
                   : `No answer within ${Duration.format(timeout)}`
-              })
-          }),
-          Effect.tapError((error) =>
-            started === undefined || error._tag === "InvalidParams"
-              ? Effect.void // never sent: not an HTTP attempt
-              : Metric.increment(requestsOf(call, error.reason === "Timeout" ? "timeout" : "transport"))
+              })),
+            {
+              onFailure: (error) =>
+                started === undefined || error._tag === "InvalidParams"
+                  ? Effect.fail(error) // never sent: not an HTTP attempt
+                  : Effect.zipRight(
+                    Metric.increment(requestsOf(call, error.reason === "Timeout" ? "timeout" : "transport")),
+                    Effect.fail(error)
+                  ),
+              onSuccess: (answer) => answered(call, answer, started)
+            }
           )
         )
-        const now = yield* Clock.currentTimeMillis
-        yield* Effect.annotateCurrentSpan("http.status_code", answer.status)
-        yield* Metric.increment(requestsOf(call, String(answer.status)))
-        yield* Metric.update(latencyOf(call), now - (started ?? now))
-        if (answer.status === 429) {
-          yield* Metric.increment(rateLimitedOf(call))
-        }
+      }).pipe(
+        Effect.tapError((error) => CallLog.debug("Lightfield attempt failed", { error: error._tag, message: error.message }))
+      )
+
+    /** What an attempt makes of an answer: metrics, rate-limit headers, then the result. */
+    const answered = <A>(call: Call<A>, answer: Answer, started: number | undefined) =>
+      Effect.withFiberRuntime<A, MeetingsError>((fiber) => {
+        const now = Context.get(fiber.getFiberRef(DefaultServices.currentServices), Clock.Clock).unsafeCurrentTimeMillis()
+        const span = fiber.currentSpan
+        if (span?._tag === "Span") span.attribute("http.status_code", answer.status)
+        // What `Metric.increment`/`update` do, without an effect each.
+        const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
+        requestsOf(call, String(answer.status)).unsafeUpdate(1, labels)
+        latencyOf(call).unsafeUpdate(now - (started ?? now), labels)
+        if (answer.status === 429) rateLimitedOf(call).unsafeUpdate(1, labels)
         const serverNow = serverTime(answer.headers, now)
         const retryAfter = retryAfterFromHeaders(answer.headers, serverNow)
         const rateLimit = RateLimitHeaders.read(answer.headers, serverNow, Duration.toMillis(config.retryAfterCap))
-        yield* observeRateLimit(call.category, answer, rateLimit, now, retryAfter)
-        if (answer.status < 200 || answer.status >= 300) {
-          return yield* Effect.fail(statusError(call, answer, retryAfter, rateLimit))
-        }
-        if (answer.tooLarge !== undefined) {
-          return yield* new UndecodableResponse({
-            status: answer.status,
-            path: "",
-            message: `Answer body of ${answer.tooLarge} bytes or more exceeds maxResponseBytes (${config.maxResponseBytes} bytes)`
-          })
-        }
-        return yield* call.decode(answer.text).pipe(
-          Effect.mapError((error) => new UndecodableResponse({ status: answer.status, ...Undecodable.message(error, answer.text) }))
+        return Effect.zipRight(
+          observeRateLimit(call.category, answer, rateLimit, now, retryAfter),
+          Effect.suspend(() => result(call, answer, retryAfter, rateLimit))
         )
-      }).pipe(
-        Effect.tapError((error) =>
-          Effect.logDebug("Lightfield attempt failed").pipe(
-            Effect.annotateLogs({ error: error._tag, message: error.message })
+      })
+
+    const result = <A>(
+      call: Call<A>,
+      answer: Answer,
+      retryAfter: Option.Option<Duration.Duration>,
+      rateLimit: RateLimitHeaders.RateLimitHeaders
+    ): Effect.Effect<A, MeetingsError> => {
+      if (answer.status < 200 || answer.status >= 300) {
+        return Effect.fail(statusError(call, answer, retryAfter, rateLimit))
+      }
+      if (answer.tooLarge !== undefined) {
+        return new UndecodableResponse({
+          status: answer.status,
+          path: "",
+          message: `Answer body of ${answer.tooLarge} bytes or more exceeds maxResponseBytes (${config.maxResponseBytes} bytes)`
+        })
+      }
+      return Either.match(call.decode(answer.text), {
+        onLeft: (error) => Effect.fail(new UndecodableResponse({ status: answer.status, ...Undecodable.message(error, answer.text) })),
+        onRight: Effect.succeed
+      })
+    }
+
+    /** The default policy, or the caller's, logging (at Debug) and counting each retry of `call`. */
+    const observedSchedule = (call: Call<unknown>) =>
+      schedule.pipe(
+        Schedule.modifyDelayEffect((_, delay) =>
+          CallLog.debug("Lightfield call retrying", { delay: Duration.format(delay) }).pipe(
+            Effect.zipRight(Metric.increment(retriesOf(call))),
+            Effect.as(delay)
           )
         )
       )
 
     /** A whole call: retries with the schedule, logging (at Debug) and counting each retry and the outcome. */
-    const run = <A>(call: Call<A>): Effect.Effect<A, MeetingsError> =>
-      Effect.gen(function*() {
+    const run = <A>(call: Call<A>): Effect.Effect<A, MeetingsError> => {
+      const state: CallState = { attempts: 0, idempotencyKey: Option.fromNullable(call.idempotencyKey) }
+      // One Debug line per operation (the application sets the level; nothing here is Info).
+      const done = (outcome: string, error?: MeetingsError) =>
+        CallLog.debug(
+          `Lightfield call ${outcome}`,
+          error === undefined ? { attempts: state.attempts } : { attempts: state.attempts, error: error._tag }
+        )
+      return Effect.zipRight(
         // The span itself comes from `Effect.fn` on the method, so invalid params are traced too.
-        yield* Effect.annotateCurrentSpan({
+        Effect.annotateCurrentSpan({
           "http.request.method": call.method,
           "http.route": call.route,
           "url.path": call.path,
           "lightfield.category": call.category
-        })
-        const attempts = yield* Ref.make(0)
-        const idempotencyKey = Option.fromNullable(call.idempotencyKey)
-        const observed = schedule.pipe(
-          Schedule.modifyDelayEffect((_, delay) =>
-            Effect.logDebug("Lightfield call retrying").pipe(
-              Effect.annotateLogs({ delay: Duration.format(delay) }),
-              Effect.zipRight(Metric.increment(retriesOf(call))),
-              Effect.as(delay)
-            )
-          )
+        }),
+        Tracing.withCallSpan((traceHeaders) =>
+          Retry.retrying(attempt(call, state, traceHeaders), () => observedSchedule(call))
         )
-        // One Debug line per operation (the application sets the level; nothing here is Info).
-        const done = (outcome: string, error?: MeetingsError) =>
-          Effect.flatMap(Ref.get(attempts), (n) =>
-            Effect.logDebug(`Lightfield call ${outcome}`).pipe(
-              Effect.annotateLogs(error === undefined ? { attempts: n } : { attempts: n, error: error._tag })
-            ))
-        return yield* attempt(call, attempts, idempotencyKey).pipe(
-          Effect.retry(observed),
-          Effect.tapBoth({ onSuccess: () => done("succeeded"), onFailure: (error) => done("failed", error) })
-        )
-      }).pipe(
-        // Keep the bearer token out of logs and span attributes even if a caller reset the defaults.
-        Effect.locallyWith(Headers.currentRedactedNames, (names) =>
-          names.includes("authorization") ? names : [...names, "authorization"]
-        ),
-        Effect.annotateLogs({ service: "lightfield", call: call.name })
+      ).pipe(
+        Effect.tapBoth({ onSuccess: () => done("succeeded"), onFailure: (error) => done("failed", error) }),
+        CallLog.withRedactedAuthorization,
+        Effect.annotateLogs(CallLog.annotations(call))
       )
+    }
 
     return { config, platform, run } satisfies Caller
   })
@@ -294,18 +346,22 @@ export const make = (
       }
     )
 
+    /** `GET /v1/meetings` with params already checked (by `list`, or built by the stream from a checked page size). */
+    const listChecked = (query: ListMeetingsParams, options: CallOptions | undefined) => {
+      const urlParams: Record<string, string> = {}
+      if (query.limit !== undefined) urlParams.limit = String(query.limit)
+      if (query.offset !== undefined) urlParams.offset = String(query.offset)
+      return run({
+        ...Request.callOf(Endpoint.Meetings.list),
+        urlParams,
+        timeout: timeoutOf(options),
+        decode: decodePage
+      })
+    }
+
     const list = Effect.fn("Meetings.list")(
       function*(params?: ListMeetingsParams, options?: CallOptions) {
-        const query = yield* validateList(params ?? {})
-        const urlParams: Record<string, string> = {}
-        if (query.limit !== undefined) urlParams.limit = String(query.limit)
-        if (query.offset !== undefined) urlParams.offset = String(query.offset)
-        return yield* run({
-          ...Request.callOf(Endpoint.Meetings.list),
-          urlParams,
-          timeout: timeoutOf(options),
-          decode: decodePage
-        })
+        return yield* listChecked(yield* validateList(params ?? {}), options)
       }
     )
 
@@ -324,7 +380,11 @@ export const make = (
       }
     )
 
-    const stream = (options?: StreamOptions) => scan(list, options)
+    // Each page of the stream is a `Meetings.list` span, as before; its params need no decoding.
+    const streamPage = (query: ListMeetingsParams, options: CallOptions | undefined) =>
+      Effect.withSpan(listChecked(query, options), "Meetings.list", { captureStackTrace: false })
+
+    const stream = (options?: StreamOptions) => scan(streamPage, options)
 
     return { create, update, retrieve, list, stream, delete: remove } satisfies MeetingsShape
   })

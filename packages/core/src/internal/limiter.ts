@@ -93,20 +93,26 @@ export const make = (
           return [[allowedAt, s.generation], { ...s, tat: Math.max(s.tat, allowedAt) + intervalOf(s) }]
         })
 
-      /** Reserve, sleep, and reserve again if a pause or a new rate came meanwhile. */
-      const wait: Effect.Effect<void> = Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        const [allowedAt, generation] = yield* reserve(now)
-        if (allowedAt > now) yield* Effect.sleep(Duration.millis(allowedAt - now))
-        const latest = yield* Ref.get(state)
-        if (latest.generation !== generation) return yield* wait
-      })
+      /** Sleep until the reserved slot, and reserve again if a pause or a new rate came meanwhile. */
+      const settle = (now: number, allowedAt: number, generation: number): Effect.Effect<void> =>
+        Effect.zipRight(
+          allowedAt > now ? Effect.sleep(Duration.millis(allowedAt - now)) : Effect.void,
+          Effect.flatMap(Ref.get(state), (latest) => (latest.generation !== generation ? wait : Effect.void))
+        )
 
-      const take = Effect.gen(function*() {
-        const started = yield* Clock.currentTimeMillis
-        yield* wait
-        yield* Metric.update(waited, (yield* Clock.currentTimeMillis) - started)
-      })
+      /** Reserve a slot and wait for it. */
+      const wait: Effect.Effect<void> = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.flatMap(reserve(now), ([allowedAt, generation]) => settle(now, allowedAt, generation)))
+
+      // A slot free at once (always so with `rate: false` and no pause) is taken in two steps.
+      const take = Effect.flatMap(Clock.currentTimeMillis, (started) =>
+        Effect.flatMap(reserve(started), ([allowedAt, generation]) =>
+          allowedAt <= started
+            ? Metric.update(waited, 0)
+            : Effect.zipRight(
+              settle(started, allowedAt, generation),
+              Effect.flatMap(Clock.currentTimeMillis, (now) => Metric.update(waited, now - started))
+            )))
 
       const pauseUntil = (epochMillis: number) =>
         Ref.update(state, (s) =>

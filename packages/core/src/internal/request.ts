@@ -2,9 +2,10 @@
  * Request building and auth: what one call sends (from the endpoint table), and the request with
  * the bearer token, the version header, the user agent and the idempotency key.
  */
+import type { Headers } from "@effect/platform"
 import { HttpClientRequest } from "@effect/platform"
-import type { Duration, Effect, ParseResult, Redacted } from "effect"
-import { Option } from "effect"
+import type { Duration, Either, ParseResult } from "effect"
+import { Option, Redacted } from "effect"
 import * as Endpoint from "../Endpoint.js"
 import * as IdempotencyKey from "../IdempotencyKey.js"
 
@@ -22,7 +23,7 @@ export interface Call<A> {
   /** The meeting id a 404 refers to. */
   readonly id?: string
   readonly timeout: Option.Option<Duration.DurationInput>
-  readonly decode: (text: string) => Effect.Effect<A, ParseResult.ParseError>
+  readonly decode: (text: string) => Either.Either<A, ParseResult.ParseError>
 }
 
 /** The fixed part of a call, from the endpoint table. */
@@ -34,24 +35,30 @@ export const callOf = (endpoint: Endpoint.Endpoint, id?: string) => ({
   path: Endpoint.pathFor(endpoint, id)
 })
 
-/** The request of one attempt; the API key is unwrapped only here, into the `Authorization` header. */
+/**
+ * The request of one attempt; the API key is unwrapped only here, into the `Authorization` header.
+ * `traceHeaders` are the call span's `traceparent`/`b3` when the platform does not add its own
+ * (`internal/tracing.ts`).
+ */
 export const build = (
   config: { readonly baseUrl: string; readonly userAgent: string; readonly apiKey: Redacted.Redacted },
   call: Call<unknown>,
-  idempotencyKey: Option.Option<string>
+  idempotencyKey: Option.Option<string>,
+  traceHeaders?: Headers.Headers
 ): HttpClientRequest.HttpClientRequest => {
+  // One headers object (lower-case names, as `Headers` keeps them) instead of one copy per header.
+  const headers: Record<string, string> = {
+    [Endpoint.VersionHeader]: Endpoint.ApiVersion,
+    "user-agent": config.userAgent,
+    accept: "application/json",
+    authorization: `Bearer ${Redacted.value(config.apiKey)}`
+  }
+  if (Option.isSome(idempotencyKey)) headers[IdempotencyKey.Header] = idempotencyKey.value
+  if (traceHeaders !== undefined) Object.assign(headers, traceHeaders)
   const request = HttpClientRequest.make(call.method)(`${config.baseUrl}${call.path}`, {
     urlParams: call.urlParams ?? {},
-    headers: {
-      [Endpoint.VersionHeader]: Endpoint.ApiVersion,
-      "user-agent": config.userAgent
-    },
-    acceptJson: true
-  }).pipe(HttpClientRequest.bearerToken(config.apiKey))
-  const withKey = Option.match(idempotencyKey, {
-    onNone: () => request,
-    onSome: (key) => HttpClientRequest.setHeader(request, IdempotencyKey.Header, key)
+    headers
   })
   // `bodyUnsafeJson` sets `Content-Type: application/json`; bodies are schema-validated plain data.
-  return call.body === undefined ? withKey : HttpClientRequest.bodyUnsafeJson(withKey, call.body)
+  return call.body === undefined ? request : HttpClientRequest.bodyUnsafeJson(request, call.body)
 }

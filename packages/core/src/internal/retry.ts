@@ -2,7 +2,7 @@
  * The retry policy of the HTTP client: which failures are worth another attempt, and the default
  * `Schedule` over the failed attempt's error (re-exported by `MeetingsClient`).
  */
-import { Duration, Option, Schedule } from "effect"
+import { Duration, Effect, Option, Ref, Schedule } from "effect"
 import * as MeetingsConfig from "../MeetingsConfig.js"
 import type { MeetingsError } from "../MeetingsError.js"
 import { retryAfterOf } from "../MeetingsError.js"
@@ -72,3 +72,25 @@ export const backoff = <E>(
     )
   )
 }
+
+/**
+ * `Effect.retry(self, policy())`, with the policy's driver built only after a failure: a call that
+ * succeeds at once (nearly all of them) allocates nothing for retries. As with `Effect.retry`, the
+ * policy sees each failure in turn, and each retry runs with the driver's
+ * `Schedule.CurrentIterationMetadata` (the first attempt sees its default, which is what the
+ * driver starts from).
+ */
+export const retrying = <A, E, R, Out, R2>(
+  self: Effect.Effect<A, E, R>,
+  policy: () => Schedule.Schedule<Out, E, R2>
+): Effect.Effect<A, E, R | R2> =>
+  Effect.catchAll(self, (first) =>
+    Effect.flatMap(Schedule.driver(policy()), (driver) => {
+      const again = Effect.provideServiceEffect(self, Schedule.CurrentIterationMetadata, Ref.get(driver.iterationMeta))
+      const after = (error: E): Effect.Effect<A, E, R | R2> =>
+        Effect.matchEffect(driver.next(error), {
+          onFailure: () => Effect.fail(error),
+          onSuccess: () => Effect.catchAll(again, after)
+        })
+      return after(first)
+    }))

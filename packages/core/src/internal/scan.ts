@@ -1,7 +1,7 @@
 /**
  * `Meetings.stream`: every meeting once, over offset pages that shift while they are read.
  */
-import { Array as Arr, Chunk, Effect, Fiber, Option, Ref, Stream } from "effect"
+import { Array as Arr, Chunk, Effect, Exit, Fiber, Option, Ref, Stream } from "effect"
 import type { Meeting, MeetingListPage } from "../Meeting.js"
 import type { ListMeetingsParams } from "../MeetingParams.js"
 import { MaxLimit } from "../MeetingParams.js"
@@ -47,27 +47,27 @@ const extendReach = (reach: number, ahead: Array<Covered>, page: Covered): numbe
 }
 
 /**
- * `Stream.mapEffect(f, { concurrency })` for a list known up front: the results in input order,
- * with up to `concurrency` of them in flight (refilled before each result is emitted, so the
- * fetches go on while the consumer works). `Stream.mapEffect` does the same through a queue of
- * deferreds and a fiber per element; in a full sync that plumbing cost ~0.4 ms per page, about as
- * much as fetching and decoding it. Here each element is one fiber forked into the stream's scope
- * and joined in turn, so when the stream ends early, fails or is interrupted, the scope interrupts
- * the fetches still running. A failure surfaces when its element's turn comes (each attempt is
- * bounded by its timeout).
+ * `Stream.mapEffect(f, { concurrency })` for a list known up front, whose results are chunks: the
+ * chunks' elements in input order, with up to `concurrency` results in flight (refilled before each
+ * result is emitted, so the fetches go on while the consumer works). `Stream.mapEffect` does the
+ * same through a queue of deferreds and a fiber per element; in a full sync that plumbing cost
+ * ~0.4 ms per page, about as much as fetching and decoding it. Here each element is one fiber
+ * forked into the stream's scope and awaited in turn (its fiber refs are not merged back: a page
+ * sets none the stream needs), and each result is emitted as the stream's chunk as it is. When the
+ * stream ends early, fails or is interrupted, the scope interrupts the fetches still running. A
+ * failure surfaces when its element's turn comes (each attempt is bounded by its timeout).
  */
 const inOrder = <I, A, E>(
   items: ReadonlyArray<I>,
   concurrency: number,
-  f: (item: I) => Effect.Effect<A, E>
+  f: (item: I) => Effect.Effect<Chunk.Chunk<A>, E>
 ): Stream.Stream<A, E> =>
   Stream.unwrapScoped(
     Effect.map(Effect.scope, (scope) => {
-      const inFlight: Array<Fiber.RuntimeFiber<A, E>> = []
+      const inFlight: Array<Fiber.RuntimeFiber<Chunk.Chunk<A>, E>> = []
       let next = 0
       const fill = Effect.suspend(() => {
-        const start = inFlight.length
-        const n = Math.min(concurrency - start, items.length - next)
+        const n = Math.min(concurrency - inFlight.length, items.length - next)
         if (n <= 0) return Effect.void
         const batch = items.slice(next, next + n)
         next += n
@@ -77,15 +77,16 @@ const inOrder = <I, A, E>(
           })
         )
       })
-      const pull: Effect.Effect<A, Option.Option<E>> = Effect.zipRight(
+      const pull: Effect.Effect<Chunk.Chunk<A>, Option.Option<E>> = Effect.zipRight(
         fill,
         Effect.suspend(() => {
           const head = inFlight.shift()
           if (head === undefined) return Effect.fail(Option.none())
-          return Fiber.join(head).pipe(Effect.mapError(Option.some), Effect.zipLeft(fill))
+          return Effect.flatMap(Fiber.await(head), (exit) =>
+            Exit.isSuccess(exit) ? Effect.as(fill, exit.value) : Effect.mapError(exit, Option.some))
         })
       )
-      return Stream.repeatEffectOption(pull)
+      return Stream.repeatEffectChunkOption(pull)
     })
   )
 
@@ -100,7 +101,8 @@ const inOrder = <I, A, E>(
  * tail. "Fewer than `limit`" alone does not end the scan: it would let a short page pass as the end.
  */
 export const scan = (
-  list: (params?: ListMeetingsParams, options?: CallOptions) => Effect.Effect<MeetingListPage, MeetingsError>,
+  /** One page; the scan builds its params from the checked page size (they need no decoding). */
+  list: (params: ListMeetingsParams, options: CallOptions) => Effect.Effect<MeetingListPage, MeetingsError>,
   options: StreamOptions | undefined
 ): Stream.Stream<Meeting, MeetingsError> =>
   Stream.unwrap(
@@ -128,11 +130,13 @@ export const scan = (
         pages: 0
       })
 
+      const onProgress = options?.onProgress
+
       /** One page: its new meetings, and how many items it held. */
       const fetchPage = (offset: number): Effect.Effect<readonly [Chunk.Chunk<Meeting>, number], MeetingsError> =>
-        list({ limit, offset }, callOptions).pipe(
-          Effect.flatMap((page) =>
-            Ref.modify(state, (s): [[Chunk.Chunk<Meeting>, StreamProgress, number], ScanState] => {
+        Effect.flatMap(list({ limit, offset }, callOptions), (page) =>
+          Effect.flatMap(
+            Ref.modify(state, (s): [readonly [Chunk.Chunk<Meeting>, number, StreamProgress], ScanState] => {
               const initialTotal = s.pages === 0 ? page.totalCount : s.initialTotal
               const drift = page.totalCount - initialTotal
               const n = page.data.length
@@ -148,23 +152,15 @@ export const scan = (
                 reach: extendReach(s.reach, ahead, { from, to: ended ? Number.POSITIVE_INFINITY : from + n }),
                 pages: s.pages + 1
               }
-              return [
-                [Chunk.unsafeFromArray(fresh), {
-                  pages: next.pages,
-                  items: seen.size,
-                  totalCount: page.totalCount,
-                  complete: false
-                }, n],
-                next
-              ]
-            })
-          ),
-          Effect.tap(([, progress]) => (options?.onProgress === undefined ? Effect.void : options.onProgress(progress))),
-          Effect.map(([chunk, , n]) => [chunk, n] as const)
-        )
+              const progress: StreamProgress = { pages: next.pages, items: seen.size, totalCount: page.totalCount, complete: false }
+              return [[Chunk.unsafeFromArray(fresh), n, progress], next]
+            }),
+            ([chunk, n, progress]) =>
+              onProgress === undefined ? Effect.succeed([chunk, n] as const) : Effect.as(onProgress(progress), [chunk, n] as const)
+          ))
       const fetchChunk = (offset: number) => Effect.map(fetchPage(offset), ([chunk]) => chunk)
 
-      const first = Stream.fromEffect(fetchChunk(0))
+      const first = Stream.flattenChunks(Stream.fromEffect(fetchChunk(0)))
 
       // The remaining pages of the first `totalCount` (none if the first page already ended).
       const planned = Stream.unwrap(
@@ -223,6 +219,6 @@ export const scan = (
         })
       )
 
-      return Stream.concat(Stream.concat(Stream.flattenChunks(Stream.concat(first, planned)), gaps), closing)
+      return Stream.concat(Stream.concat(Stream.concat(first, planned), gaps), closing)
     })
   ).pipe(Stream.withSpan("Meetings.stream"))

@@ -1,0 +1,33 @@
+/**
+ * The logs of a call. Core logs each operation at Debug and leaves the level to the application;
+ * a Debug line is only built (annotations, message) when Debug is on, since the fiber would drop it
+ * anyway (it checks the minimum level before any logger). Every line inside a call carries
+ * `service` and `call`.
+ */
+import { Headers } from "@effect/platform"
+import { Effect, FiberRef, LogLevel } from "effect"
+
+/** The annotations of every log line inside a call. */
+export const annotations = (call: { readonly name: string }) => ({ service: "lightfield", call: call.name })
+
+/** A Debug line with `extra` annotations, built only when the fiber logs at Debug. */
+export const debug = (
+  message: string,
+  extra: Readonly<Record<string, unknown>>
+): Effect.Effect<void> =>
+  Effect.withFiberRuntime((fiber) =>
+    LogLevel.greaterThan(fiber.getFiberRef(FiberRef.currentMinimumLogLevel), LogLevel.Debug)
+      ? Effect.void
+      : Effect.annotateLogs(Effect.logDebug(message), extra)
+  )
+
+/**
+ * Keeps the bearer token out of logs and span attributes even if a caller reset the platform's
+ * redacted header names (they include `authorization` by default: then nothing is changed).
+ */
+export const withRedactedAuthorization = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.withFiberRuntime((fiber) =>
+    fiber.getFiberRef(Headers.currentRedactedNames).includes("authorization")
+      ? self
+      : Effect.locallyWith(self, Headers.currentRedactedNames, (names) => [...names, "authorization"])
+  )

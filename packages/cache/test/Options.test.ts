@@ -167,3 +167,24 @@ describe("layer options", () => {
       yield* Layer.build(dbLayer(join(dir, "d.db")))
     }))
 })
+
+describe("ids", () => {
+  it.scopedLive("[regression] path-like ids are InvalidParams before any lookup or request: offline updates and refresh too", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const fake = makeFake(many(3))
+      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+        Effect.gen(function*() {
+          for (const id of [".", "..", "a/b", "", "a?b", "%2e%2e"]) {
+            const offline = yield* Effect.flip(cache.update(id, { fields: { $privacySetting: "METADATA" } }, { offline: true }))
+            assert.strictEqual(offline._tag === "InvalidParams" ? offline.param : offline._tag, "id", JSON.stringify(id))
+            const refreshed = yield* Effect.flip(cache.refresh([id]))
+            assert.strictEqual(refreshed._tag === "InvalidParams" ? refreshed.param : refreshed._tag, "id", JSON.stringify(id))
+            const read = yield* Effect.flip(cache.retrieve(id, { policy: "CacheOnly" }))
+            assert.strictEqual(read._tag === "InvalidParams" ? read.param : read._tag, "id", JSON.stringify(id))
+          }
+          assert.strictEqual(fake.state.requests.length, 0)
+          assert.strictEqual((yield* cache.outbox).length, 0)
+        }))
+    }))
+})

@@ -222,12 +222,15 @@ describe("outbox: dependencies never deadlock the queue", () => {
         }))
     }))
 
-  it.scopedLive("retrying a dead create brings back the updates that died with it, after it", () =>
-    withDeadPair((cache, { create }) =>
+  it.scopedLive("retrying a dead create re-queues it alone; its update waits as a dead letter until it is retried too", () =>
+    withDeadPair((cache, { create, update }) =>
       Effect.gen(function*() {
         yield* cache.retryDeadLetter(create.seq)
-        assert.deepStrictEqual((yield* cache.outbox).map((e) => e.op), ["create", "update"])
-        assert.strictEqual((yield* cache.replay).replayed, 2)
+        assert.deepStrictEqual((yield* cache.outbox).map((e) => e.op), ["create"])
+        assert.strictEqual((yield* cache.replay).replayed, 1)
+        assert.deepStrictEqual((yield* cache.deadLetters).map((e) => e.seq), [update.seq])
+        yield* cache.retryDeadLetter(update.seq)
+        assert.strictEqual((yield* cache.replay).replayed, 1)
         assert.strictEqual((yield* cache.deadLetters).length, 0)
       })))
 })

@@ -57,7 +57,7 @@ export interface OutboxStoreShape {
   readonly resolveLocal: (principal: Principal, localId: string, realId: string, now: number) => Effect.Effect<void, CacheError>
   /** The real id a provisional id resolved to, if its create was replayed. */
   readonly resolve: (principal: Principal, localId: string) => Effect.Effect<Option.Option<string>, CacheError>
-  /** A dead letter back at the end of the queue, with its dependencies in order; its new seq. */
+  /** A dead letter back at the end of the queue (an update with its dead create before it); its new seq. */
   readonly retryDead: (principal: Principal, seq: number, now: number) => Effect.Effect<Option.Option<number>, CacheError>
   /** Delete a dead letter; the updates of a discarded create become dead letters saying so. */
   readonly discardDead: (principal: Principal, seq: number, now: number) => Effect.Effect<void, CacheError>
@@ -234,8 +234,9 @@ export const make = Effect.gen(function*() {
         Effect.withSpan("OutboxStore.resolve")
       ),
     // An old write cannot overwrite state written after it: a retried dead letter goes to the END
-    // (MAX + 1, same key). An update whose create is dead brings the create back before it; a
-    // create brings back the updates that died with it, after it.
+    // (MAX + 1, same key). An update whose create is dead brings the create back before it (it
+    // cannot be sent without it); a create comes back alone: the updates that died with it stay
+    // dead letters until they are retried themselves (a person may have discarded them meanwhile).
     retryDead: (principal, seq, now) =>
       transaction(sql, "Cannot retry a dead letter", Effect.gen(function*() {
         const found = yield* bySeq({ principal, seq })
@@ -245,12 +246,8 @@ export const make = Effect.gen(function*() {
           ? seqs(yield* sql<{ seq: number }>`SELECT seq FROM outbox WHERE principal = ${principal}
               AND op = 'create' AND local_id = ${entry.target_id} AND status = 'dead'`)
           : []
-        const after = entry.op === "create" && entry.local_id !== null
-          ? seqs(yield* sql<{ seq: number }>`SELECT seq FROM outbox WHERE principal = ${principal}
-              AND op = 'update' AND target_id = ${entry.local_id} AND status = 'dead' ORDER BY seq`)
-          : []
         let moved = Option.none<number>()
-        for (const s of [...before, seq, ...after]) {
+        for (const s of [...before, seq]) {
           const rows = yield* requeue(principal, s, now)
           if (s === seq) moved = Option.map(Option.fromNullable(rows[0]), (r) => Number(r.seq))
         }

@@ -240,9 +240,11 @@ export const make = (session: Session) =>
     const refresh = (ids: Iterable<string>, callOptions: { readonly timeout?: Duration.DurationInput } = {}) =>
       Effect.gen(function*() {
         yield* checkTimeout(callOptions.timeout)
+        const unique = Array.from(new Set(ids))
+        for (const id of unique) yield* Meeting.validateId(id)
         const gone: Array<string> = []
         const found: Array<MeetingT> = []
-        const keys = yield* Effect.forEach(Array.from(new Set(ids)), (id) => Effect.map(lookup(id), ({ key }) => key))
+        const keys = yield* Effect.forEach(unique, (id) => Effect.map(lookup(id), ({ key }) => key))
         yield* Effect.forEach(keys.filter((k) => !isLocalId(k)), (id) =>
           network.retrieve(id, callOptions).pipe(
             Effect.map((m) => {

@@ -5,7 +5,8 @@
  * so a new write never overtakes a queued one to the same meeting.
  */
 import { IdempotencyKey, MeetingParams, ParamsProblem, Redaction } from "@lightfield-effect/core"
-import type { Meeting, MeetingsError } from "@lightfield-effect/core"
+import { Meeting } from "@lightfield-effect/core"
+import type { MeetingsError } from "@lightfield-effect/core"
 import { Clock, DateTime, Effect, Either, Option, Schema } from "effect"
 import { CacheError, CacheMiss } from "../CacheError.js"
 import type { OutboxFailure, ReplayResult, WriteOptions } from "../Outbox.js"
@@ -95,6 +96,7 @@ export const make = (session: Session) => {
     params: MeetingParams.UpdateMeetingParams,
     writeOptions: WriteOptions = {}
   ) {
+    yield* Meeting.validateId(id)
     const valid = yield* validateUpdate(params)
     const idempotencyKey = yield* IdempotencyKey.resolve(writeOptions.idempotencyKey)
     yield* checkTimeout(writeOptions.timeout)

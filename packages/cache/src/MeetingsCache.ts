@@ -26,7 +26,7 @@ import * as Session from "./internal/session.js"
 import * as SyncStateStore from "./internal/syncState.js"
 import * as Writes from "./internal/writes.js"
 import type { MeetingQuery } from "./MeetingQuery.js"
-import type { OutboxEntry, ReplayResult, WriteOptions } from "./Outbox.js"
+import type { DeleteResult, OutboxEntry, ReplayResult, WriteOptions } from "./Outbox.js"
 import * as Principal from "./Principal.js"
 import type { Cached, ReadOptions, ReadPolicy, RefreshResult } from "./ReadPolicy.js"
 import * as Sync from "./Sync.js"
@@ -156,6 +156,16 @@ export interface MeetingsCacheShape {
     params: MeetingParams.UpdateMeetingParams,
     options?: CacheWriteOptions
   ) => Effect.Effect<Cached<MeetingT>, MeetingsError.MeetingsError | CacheError | CacheMiss>
+  /**
+   * Write-through soft delete (spec §3.5): the row becomes a content-free tombstone that no sync
+   * brings back, and reads of it are `MeetingNotFound`. Unreachable: queued in the outbox, replayed
+   * once with its idempotency key. A provisional meeting whose create was never sent: both dropped
+   * locally, nothing sent (`outcome: "cancelled"`).
+   */
+  readonly delete: (
+    id: string,
+    options?: CacheWriteOptions
+  ) => Effect.Effect<DeleteResult, MeetingsError.MeetingsError | CacheError | CacheMiss>
   /** Send the outbox in order. Stops at the first unreachable answer; permanent failures become dead letters. */
   readonly replay: Effect.Effect<ReplayResult, CacheError>
   readonly outbox: Effect.Effect<ReadonlyArray<OutboxEntry>, CacheError>
@@ -279,6 +289,7 @@ export const make = (
       refresh: reads.refresh,
       create: writes.create,
       update: writes.update,
+      delete: writes.delete,
       replay: writes.replay,
       outbox: outbox.pending(principal),
       deadLetters: outbox.deadLetters(principal),

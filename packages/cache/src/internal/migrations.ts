@@ -144,6 +144,18 @@ const addMeetingDeleted = Effect.gen(function*() {
   yield* sql`ALTER TABLE meetings ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0`
 })
 
+/** The steps of transcript uploads (core's `TranscriptJournal`), per principal and run key: owned by `TranscriptSteps`. */
+const createTranscriptJournal = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE transcript_journal (
+    principal TEXT NOT NULL,
+    run_key TEXT NOT NULL,
+    step TEXT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (principal, run_key)
+  )`
+})
+
 /** All migrations, keyed `NNNN_name` as `Migrator.fromRecord` expects. Append only. */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
   "0001_create_meetings": createMeetings,
@@ -153,7 +165,8 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
   "0005_add_sync_lease": addSyncLease,
   "0006_add_outbox_sends": addOutboxSends,
   "0007_index_api_order": indexApiOrder,
-  "0008_add_meeting_deleted": addMeetingDeleted
+  "0008_add_meeting_deleted": addMeetingDeleted,
+  "0009_create_transcript_journal": createTranscriptJournal
 }
 
 /** The migrations table (the `@effect/sql` default). */

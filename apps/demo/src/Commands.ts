@@ -286,6 +286,34 @@ const update = Command.make("update", {
 
     }))).pipe(Command.withDescription("Change a meeting's privacy setting"))
 
+// -- transcript ------------------------------------------------------------------------------------
+const transcriptUpload = Command.make("upload", {
+  ...common,
+  meetingId: Args.text({ name: "meeting-id" }),
+  file: Args.text({ name: "file" }),
+  mimeType: Options.text("mime-type").pipe(Options.withDescription("Content type (default: from the file name)"), Options.optional)
+}, (o) =>
+  withCache(o, ({ format, transcripts }) =>
+    Effect.gen(function*() {
+      const size = fileSize(o.file)
+      if (size === 0) return yield* new UsageError({ message: `${o.file} is missing or empty` })
+      const service = yield* transcripts
+      const bar = Output.uploadBar(process.stderr.isTTY === true)
+      const meeting = yield* service.attach(
+        o.meetingId,
+        { _tag: "Path", path: o.file, ...(Option.isSome(o.mimeType) ? { mimeType: o.mimeType.value } : {}) },
+        { onProgress: format === "table" ? bar : noProgress }
+      )
+      const fileId = Option.getOrNull(meeting.transcriptFileId)
+      yield* Output.emit(format, { meetingId: meeting.id, fileId, sizeBytes: size }, () =>
+        `attached ${fileId ?? "(redacted)"} (${size} bytes) to ${meeting.id}`)
+    }))).pipe(Command.withDescription("Upload a file and make it the meeting's transcript (resumes an interrupted run)"))
+
+const transcript = Command.make("transcript").pipe(
+  Command.withDescription("Meeting transcripts through the files API"),
+  Command.withSubcommands([transcriptUpload])
+)
+
 // -- outbox ----------------------------------------------------------------------------------------
 const outboxList = Command.make("list", common, (o) =>
   withCache(o, ({ cache, format }) =>
@@ -400,7 +428,7 @@ export const root = Command.make("lightfield-demo", { db }, (o) =>
     return yield* Story.run(yield* Target.dbPath(o.db))
   })).pipe(
   Command.withDescription("With no subcommand: the whole story against an embedded sandbox"),
-  Command.withSubcommands([sync, list, watch, get, create, update, remove, outbox, status, sandbox])
+  Command.withSubcommands([sync, list, watch, get, create, update, remove, transcript, outbox, status, sandbox])
 )
 
 const fileSize = (file: string): number => {

@@ -322,6 +322,26 @@ describe("demo CLI", { timeout: 120_000 }, () => {
         assert.include((yield* sandbox.deletedMeetings).map((d) => d.id), id)
       }))
 
+    it.effect("transcript upload attaches a COMPLETED file to the meeting, with a progress bar on stderr", () =>
+      Effect.gen(function*() {
+        const sandbox = yield* Sandbox.Sandbox
+        const env = yield* envFor(sandbox)
+        const id = (yield* sandbox.meetings)[7]!.id as string
+        const path = join(dir, "transcript.txt")
+        writeFileSync(path, "Speaker 1: hello.\n".repeat(20_000))
+        const ran = yield* runCli(["transcript", "upload", id, path, "--db", db], env)
+        assert.strictEqual(ran.code, 0, ran.stderr)
+        assert.match(ran.stderr, /\[#{30}\] 100% 360000\/360000 bytes/)
+        const fileId = /attached (fil_\S+) \(360000 bytes\)/.exec(ran.stdout)?.[1]
+        assert.isDefined(fileId, ran.stdout)
+        const files = (yield* sandbox.files).filter((f) => f.filename === "transcript.txt")
+        assert.deepStrictEqual(files.map((f) => [f.id, f.status, f.storedBytes]), [[fileId, "COMPLETED", 360000]])
+        const onServer = (yield* sandbox.meetings).find((m) => m.id === id)!
+        assert.deepStrictEqual(onServer.transcriptFileId, Option.some(fileId!))
+        const missing = yield* runCli(["transcript", "upload", id, join(dir, "nope.txt"), "--db", db], env)
+        assert.strictEqual(missing.code, 2, missing.stderr)
+      }))
+
     it.effect("status reports the mirror, the outbox and the last sync", () =>
       Effect.gen(function*() {
         const sandbox = yield* Sandbox.Sandbox

@@ -186,6 +186,18 @@ export const figures = (r: SuiteResults, config: Pick<BenchConfig, "concurrency"
       pass: ms < 500
     })
   }
+  if (r.upload !== null) {
+    const growth = mb(r.upload.growthBytes)
+    out.push({
+      figure: `7. Transcript upload + attach, ${mb(r.upload.sizeBytes).toFixed(0)} MB file: peak RSS growth (fresh child)`,
+      unit: "MB",
+      ours: growth,
+      baseline: null,
+      ratio: null,
+      target: "< 30 MB",
+      pass: growth < 30
+    })
+  }
   return out
 }
 

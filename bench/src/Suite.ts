@@ -17,6 +17,8 @@ import type { ChildResult } from "./SyncChild.js"
 import { runSyncChild } from "./ChildRunner.js"
 import { measureColdStart } from "./ColdStart.js"
 import type { ColdStartFigures } from "./ColdStart.js"
+import { measureUploadRss } from "./UploadRss.js"
+import type { UploadFigures } from "./UploadRss.js"
 
 export interface BenchConfig {
   /** Meetings in the sandbox for the sync and retrieve figures (20,000). */
@@ -43,6 +45,8 @@ export interface BenchConfig {
   readonly rate: number
   /** Timed runs of each CLI command for the cold-start figure (after one warm-up each). */
   readonly cliRuns: number
+  /** Bytes of the transcript for the upload RSS figure (50 MB); unset or 0 skips it. */
+  readonly uploadBytes?: number
   /** Extra node flags for the RSS children (e.g. `--cpu-prof`). */
   readonly childNodeFlags?: ReadonlyArray<string>
   /** Progress lines (to stderr). */
@@ -58,6 +62,7 @@ export const fullConfig: Omit<BenchConfig, "log"> = {
   retrieveReps: 3,
   retrieveHotSet: 1_000,
   rssSizes: [20_000, 50_000, 100_000],
+  uploadBytes: 50 * 1024 * 1024,
   rssBaseline: true,
   queryWarmup: 50,
   queryIterations: 500,
@@ -133,6 +138,8 @@ export interface SuiteResults {
   readonly rss: ReadonlyArray<RssFigures>
   readonly rateLimited: RateLimitedFigures
   readonly coldStart: ColdStartFigures
+  /** `null` when `uploadBytes` is unset. */
+  readonly upload: UploadFigures | null
   readonly sandboxStartupMs: Readonly<Record<string, number>>
 }
 
@@ -501,7 +508,15 @@ export const runSuite = async (config: BenchConfig): Promise<SuiteResults> => {
         `${coldStart.getCpuMedianMs.toFixed(0)} ms)`
     )
 
-    return { sync, retrieve, query, rss, rateLimited, coldStart, sandboxStartupMs: startup }
+    const uploadBytes = config.uploadBytes ?? 0
+    let upload: UploadFigures | null = null
+    if (uploadBytes > 0) {
+      config.log(`[7/7] transcript upload of ${(uploadBytes / 2 ** 20).toFixed(0)} MB, peak RSS growth (fresh child)`)
+      upload = await withSandbox({ meetings: 5, rate: 0 }, async (sandbox) => measureUploadRss(sandbox, uploadBytes))
+      config.log(`  RSS growth ${(upload.growthBytes / 2 ** 20).toFixed(1)} MB in ${upload.ms.toFixed(0)} ms`)
+    }
+
+    return { sync, retrieve, query, rss, rateLimited, coldStart, upload, sandboxStartupMs: startup }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -38,7 +38,7 @@ export const cacheLayer = (a: CacheArgs) =>
       MeetingsClient.layer({ apiKey: Redacted.make(a.apiKey), baseUrl: a.baseUrl, timeout: Duration.seconds(5) })
     ),
     Layer.provide(FetchHttpClient.layer),
-    Layer.provide(Database.layer({ filename: a.db }))
+    Layer.provideMerge(Database.layer({ filename: a.db }))
   )
 
 /**

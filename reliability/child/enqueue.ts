@@ -18,6 +18,7 @@ export type QueuedWrite =
     readonly target: string
     readonly params: MeetingParams.UpdateMeetingParams
   }
+  | { readonly op: "delete"; readonly target: string }
 
 export interface EnqueueArgs extends CacheArgs {
   readonly prime: ReadonlyArray<string>
@@ -34,6 +35,8 @@ serve((a: EnqueueArgs) =>
       if (write.op === "create") {
         const created = yield* cache.create(write.params, { offline: true })
         localIds.push(created.value.id)
+      } else if (write.op === "delete") {
+        yield* cache.delete(write.target, { offline: true })
       } else {
         const target = write.target.startsWith("#") ? localIds[Number(write.target.slice(1))]! : write.target
         yield* cache.update(target, write.params, { offline: true })

@@ -39,7 +39,7 @@ export interface ChildHandle {
   readonly exited: () => boolean
 }
 
-export type ChildName = "sync" | "replay" | "enqueue"
+export type ChildName = "sync" | "replay" | "enqueue" | "attach"
 
 export const spawn = (name: ChildName): Effect.Effect<ChildHandle, never, Scope.Scope> =>
   Effect.gen(function*() {

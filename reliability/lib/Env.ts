@@ -25,7 +25,7 @@ export const tempDir = (prefix: string): Effect.Effect<string, never, Scope.Scop
   )
 
 /** A sandbox on loopback for this scope; rate limiting off unless asked for. */
-export const sandbox = (options: Sandbox.SandboxOptions = {}) => Sandbox.make({ rateLimit: false, ...options })
+export const sandbox = (options: Sandbox.SandboxOptions = {}) => Sandbox.make({ rateLimit: false, legacyFileIds: true, ...options })
 
 export type ClientOptions = Omit<MeetingsConfig.Options, "apiKey">
 

@@ -5,9 +5,10 @@
  * HTTP client and the sandbox are imported by `Target.ts`, which a command loads when it runs.
  */
 import { Args, Command, Options } from "@effect/cli"
-import type { MeetingParams } from "@lightfield-effect/core"
+import type { ReadPolicy } from "@lightfield-effect/cache"
+import type { Meeting, MeetingParams } from "@lightfield-effect/core"
 import type { Redacted } from "effect"
-import { DateTime, Duration, Effect, Logger, LogLevel, Option } from "effect"
+import { Console, DateTime, Duration, Effect, Logger, LogLevel, Option, Schedule, Stream } from "effect"
 import { statSync } from "node:fs"
 import { UsageError } from "./Failure.js"
 import * as Input from "./Input.js"
@@ -55,6 +56,8 @@ interface Session extends TargetModule.Session {
   readonly format: Input.Format
 }
 
+type Cached<A> = ReadPolicy.Cached<A>
+
 const loadTarget = Effect.promise(() => import("./Target.js"))
 
 const withDebug = (debugOn: boolean) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
@@ -90,8 +93,8 @@ const sync = Command.make("sync", common, (o) =>
     }))).pipe(Command.withDescription("Mirror every meeting the key can see into the cache"))
 
 // -- list ------------------------------------------------------------------------------------------
-const list = Command.make("list", {
-  ...common,
+/** The filters of `list` and `watch`. */
+const filters = {
   from: Options.text("from").pipe(Options.withDescription("Start date at or after (ISO 8601 with a zone)"), Options.optional),
   to: Options.text("to").pipe(Options.withDescription("Start date before (ISO 8601 with a zone)"), Options.optional),
   organizer: Options.text("organizer").pipe(Options.optional),
@@ -99,34 +102,108 @@ const list = Command.make("list", {
   search: Options.text("search").pipe(Options.withDescription("Full-text search on title and description"), Options.optional),
   limit: Options.integer("limit").pipe(Options.withDefault(20)),
   offset: Options.integer("offset").pipe(Options.withDefault(0))
+}
+
+interface Filters {
+  readonly from: Option.Option<string>
+  readonly to: Option.Option<string>
+  readonly organizer: Option.Option<string>
+  readonly attendee: Option.Option<string>
+  readonly search: Option.Option<string>
+  readonly limit: number
+  readonly offset: number
+}
+
+/** The cache query of `list`/`watch` filters (a bad value is a usage error). */
+const queryOf = (o: Filters) =>
+  Effect.gen(function*() {
+    if (o.limit < 1 || o.offset < 0) return yield* new UsageError({ message: "--limit must be at least 1 and --offset at least 0" })
+    const from = yield* Effect.transposeMapOption(o.from, (s) => Input.instant("from", s))
+    const to = yield* Effect.transposeMapOption(o.to, (s) => Input.instant("to", s))
+    return {
+      limit: o.limit,
+      offset: o.offset,
+      ...(Option.isSome(from) ? { from: from.value } : {}),
+      ...(Option.isSome(to) ? { to: to.value } : {}),
+      ...(Option.isSome(o.organizer) ? { organizer: o.organizer.value } : {}),
+      ...(Option.isSome(o.attendee) ? { attendee: o.attendee.value } : {}),
+      ...(Option.isSome(o.search) ? { text: o.search.value } : {})
+    }
+  })
+
+/** An empty mirror is filled first, so that `list`/`watch` answer something on a first run. */
+const syncIfNever = ({ cache, format }: Session) =>
+  Effect.gen(function*() {
+    const state = yield* cache.syncState
+    if (Option.isNone(Option.flatMapNullable(state, (s) => s.lastCompleteAt))) {
+      yield* Output.note("(the cache has never been synced: syncing first)")
+      yield* cache.sync({ onProgress: format === "table" ? progress : noProgress })
+    }
+  })
+
+const meetingsOut = (format: Input.Format, rows: ReadonlyArray<Cached<Meeting.Meeting>>) =>
+  Output.emit(
+    format,
+    rows.map((c) => ({ ...(Output.meetingJson(c.value) as object), pending: c.pending })),
+    () => Output.table([...Output.meetingHeaders, "pending"], rows.map((c) => Output.meetingRow(c.value, [c.pending ? "yes" : ""])))
+  )
+
+const list = Command.make("list", { ...common, ...filters }, (o) =>
+  withCache(o, (session) =>
+    Effect.gen(function*() {
+      const query = yield* queryOf(o)
+      yield* syncIfNever(session)
+      yield* meetingsOut(session.format, yield* session.cache.query(query))
+    }))).pipe(Command.withDescription("Query the cache (never touches the network once synced)"))
+
+// -- watch -----------------------------------------------------------------------------------------
+const watch = Command.make("watch", {
+  ...common,
+  ...filters,
+  syncEvery: Options.integer("sync-every").pipe(
+    Options.withPseudoName("seconds"),
+    Options.withDescription("Also sync from the API every N seconds (default: only watch the file)"),
+    Options.optional
+  )
+}, (o) =>
+  withCache(o, (session) =>
+    Effect.gen(function*() {
+      const query = yield* queryOf(o)
+      yield* syncIfNever(session)
+      if (Option.isSome(o.syncEvery)) {
+        if (o.syncEvery.value < 1) return yield* new UsageError({ message: "--sync-every must be at least 1" })
+        yield* session.cache.sync().pipe(
+          Effect.catchAll((e) => Output.note(`(sync failed: ${e._tag})`)),
+          Effect.repeat(Schedule.spaced(Duration.seconds(o.syncEvery.value))),
+          Effect.delay(Duration.seconds(o.syncEvery.value)),
+          Effect.forkScoped
+        )
+      }
+      // Each result as one JSON line (--json/--format jsonl), or a fresh table; until Ctrl-C.
+      const format = session.format === "json" ? "jsonl" : session.format
+      yield* Stream.runForEach(session.cache.watch(query), (rows) =>
+        format === "jsonl"
+          ? Console.log(JSON.stringify(rows.map((c) => ({ ...(Output.meetingJson(c.value) as object), pending: c.pending }))))
+          : Effect.zipRight(
+            format === "table" ? Output.note(`-- ${new Date().toISOString()}: ${rows.length} meetings`) : Effect.void,
+            meetingsOut(format, rows)
+          ))
+    }).pipe(Effect.scoped))).pipe(
+  Command.withDescription("Print the list again (a table, or one JSON line) whenever the cache changes, in any process")
+)
+
+// -- delete ----------------------------------------------------------------------------------------
+const remove = Command.make("delete", {
+  ...common,
+  id: Args.text({ name: "id" }),
+  offline: Options.boolean("offline").pipe(Options.withDescription("Queue in the outbox without trying the network"))
 }, (o) =>
   withCache(o, ({ cache, format }) =>
     Effect.gen(function*() {
-      if (o.limit < 1 || o.offset < 0) return yield* new UsageError({ message: "--limit must be at least 1 and --offset at least 0" })
-      const from = yield* Effect.transposeMapOption(o.from, (s) => Input.instant("from", s))
-      const to = yield* Effect.transposeMapOption(o.to, (s) => Input.instant("to", s))
-      // An empty mirror is filled first, so that `list` answers something on a first run.
-      const state = yield* cache.syncState
-      if (Option.isNone(Option.flatMapNullable(state, (s) => s.lastCompleteAt))) {
-        yield* Output.note("(the cache has never been synced: syncing first)")
-        yield* cache.sync({ onProgress: format === "table" ? progress : noProgress })
-      }
-      const rows = yield* cache.query({
-        limit: o.limit,
-        offset: o.offset,
-        ...(Option.isSome(from) ? { from: from.value } : {}),
-        ...(Option.isSome(to) ? { to: to.value } : {}),
-        ...(Option.isSome(o.organizer) ? { organizer: o.organizer.value } : {}),
-        ...(Option.isSome(o.attendee) ? { attendee: o.attendee.value } : {}),
-        ...(Option.isSome(o.search) ? { text: o.search.value } : {})
-      })
-      yield* Output.emit(
-        format,
-        rows.map((c) => ({ ...(Output.meetingJson(c.value) as object), pending: c.pending })),
-        () => Output.table([...Output.meetingHeaders, "pending"], rows.map((c) => Output.meetingRow(c.value, [c.pending ? "yes" : ""])))
-      )
-
-    }))).pipe(Command.withDescription("Query the cache (never touches the network once synced)"))
+      const result = yield* cache.delete(o.id, { offline: o.offline })
+      const said = { deleted: "deleted", queued: "queued (offline)", cancelled: "cancelled (its create was never sent)" }
+      yield* Output.emit(format, { id: result.id, outcome: result.outcome }, () => `${said[result.outcome]} ${result.id}`)
+    }))).pipe(Command.withDescription("Delete a meeting (soft delete; queued when offline)"))
 
 // -- get -------------------------------------------------------------------------------------------
 const get = Command.make("get", {
@@ -208,6 +285,34 @@ const update = Command.make("update", {
         `${updated.pending ? "queued (offline)" : "updated"} ${updated.value.id}: privacy ${o.privacy}`)
 
     }))).pipe(Command.withDescription("Change a meeting's privacy setting"))
+
+// -- transcript ------------------------------------------------------------------------------------
+const transcriptUpload = Command.make("upload", {
+  ...common,
+  meetingId: Args.text({ name: "meeting-id" }),
+  file: Args.text({ name: "file" }),
+  mimeType: Options.text("mime-type").pipe(Options.withDescription("Content type (default: from the file name)"), Options.optional)
+}, (o) =>
+  withCache(o, ({ format, transcripts }) =>
+    Effect.gen(function*() {
+      const size = fileSize(o.file)
+      if (size === 0) return yield* new UsageError({ message: `${o.file} is missing or empty` })
+      const service = yield* transcripts
+      const bar = Output.uploadBar(process.stderr.isTTY === true)
+      const meeting = yield* service.attach(
+        o.meetingId,
+        { _tag: "Path", path: o.file, ...(Option.isSome(o.mimeType) ? { mimeType: o.mimeType.value } : {}) },
+        { onProgress: format === "table" ? bar : noProgress }
+      )
+      const fileId = Option.getOrNull(meeting.transcriptFileId)
+      yield* Output.emit(format, { meetingId: meeting.id, fileId, sizeBytes: size }, () =>
+        `attached ${fileId ?? "(redacted)"} (${size} bytes) to ${meeting.id}`)
+    }))).pipe(Command.withDescription("Upload a file and make it the meeting's transcript (resumes an interrupted run)"))
+
+const transcript = Command.make("transcript").pipe(
+  Command.withDescription("Meeting transcripts through the files API"),
+  Command.withSubcommands([transcriptUpload])
+)
 
 // -- outbox ----------------------------------------------------------------------------------------
 const outboxList = Command.make("list", common, (o) =>
@@ -323,7 +428,7 @@ export const root = Command.make("lightfield-demo", { db }, (o) =>
     return yield* Story.run(yield* Target.dbPath(o.db))
   })).pipe(
   Command.withDescription("With no subcommand: the whole story against an embedded sandbox"),
-  Command.withSubcommands([sync, list, get, create, update, outbox, status, sandbox])
+  Command.withSubcommands([sync, list, watch, get, create, update, remove, transcript, outbox, status, sandbox])
 )
 
 const fileSize = (file: string): number => {

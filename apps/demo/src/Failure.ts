@@ -2,7 +2,7 @@
  * How the CLI reports a failure: one line with the error's tag and the server's message, and an
  * exit code per kind of failure (documented in the README).
  */
-import type { MeetingsError } from "@lightfield-effect/core"
+import type { FilesError, MeetingsError, TranscriptJournal } from "@lightfield-effect/core"
 import type { CacheError } from "@lightfield-effect/cache"
 import type { Sandbox } from "@lightfield-effect/sandbox"
 import { Schema } from "effect"
@@ -14,6 +14,8 @@ export type DemoFailure =
   | Sandbox.SandboxError
   | UsageError
   | CachePathError
+  | FilesError.FilesError
+  | TranscriptJournal.TranscriptJournalError
 
 /** Bad command-line input that the schemas cannot see (an unparsable date, a negative limit). */
 export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", { message: Schema.String }) {}
@@ -44,23 +46,27 @@ export const exitCodeOf = (e: DemoFailure): number => {
     case "InvalidParams":
     case "BadRequest":
     case "Unprocessable":
+    case "FileNotUsable":
       return ExitCode.InvalidInput
     case "Unauthorized":
     case "Forbidden":
       return ExitCode.Auth
     case "MeetingNotFound":
     case "CacheMiss":
+    case "FileNotFound":
       return ExitCode.NotFound
     case "Conflict":
     case "IdempotencyConflict":
       return ExitCode.Conflict
     case "RateLimited":
     case "MeetingsUnavailable":
+    case "UploadFailed":
       return ExitCode.Unavailable
     case "UndecodableResponse":
       return ExitCode.BadResponse
     case "CacheError":
     case "CachePathError":
+    case "TranscriptJournalError":
       return ExitCode.Cache
     case "SandboxError":
       return ExitCode.Sandbox
@@ -76,7 +82,7 @@ export const describe = (e: DemoFailure): string => {
 const demoTags: ReadonlySet<string> = new Set([
   "InvalidParams", "BadRequest", "Unauthorized", "Forbidden", "MeetingNotFound", "Conflict", "IdempotencyConflict",
   "Unprocessable", "RateLimited", "MeetingsUnavailable", "UndecodableResponse", "CacheError", "CacheMiss", "SandboxError",
-  "UsageError", "CachePathError"
+  "UsageError", "CachePathError", "FileNotFound", "FileNotUsable", "UploadFailed", "TranscriptJournalError"
 ])
 
 export const isDemoFailure = (u: unknown): u is DemoFailure =>

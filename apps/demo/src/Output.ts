@@ -1,5 +1,5 @@
 /** Tables, JSON and the progress bar. Plain text on stdout; progress and notes on stderr. */
-import type { Meeting } from "@lightfield-effect/core"
+import type { Files, Meeting } from "@lightfield-effect/core"
 import type { Sync } from "@lightfield-effect/cache"
 import { Console, DateTime, Duration, Effect, Option } from "effect"
 import { stringify as yamlStringify } from "yaml"
@@ -79,6 +79,24 @@ export const progressBar = (isTTY: boolean) => {
     if (isTTY) return Effect.sync(() => process.stderr.write(`\r${text}${p.phase === "done" ? "\n" : ""}`))
     const step = Math.floor(ratio * 4)
     if (step === lastPrinted && p.phase !== "done") return Effect.void
+    lastPrinted = step
+    return Console.error(text)
+  }
+}
+
+/** The upload's progress bar: redrawn in place on a terminal, every quarter otherwise. */
+export const uploadBar = (isTTY: boolean) => {
+  let lastPrinted = -1
+  return (p: Files.UploadProgress): Effect.Effect<void> => {
+    const ratio = p.totalBytes === 0 ? 1 : Math.min(1, p.sentBytes / p.totalBytes)
+    const width = 30
+    const filled = Math.round(ratio * width)
+    const done = p.sentBytes >= p.totalBytes
+    const text = `  [${"#".repeat(filled)}${".".repeat(width - filled)}] ${(ratio * 100).toFixed(0)}% ` +
+      `${p.sentBytes}/${p.totalBytes} bytes${p.attempt > 1 ? ` (attempt ${p.attempt})` : ""}`
+    if (isTTY) return Effect.sync(() => process.stderr.write(`\r${text}${done ? "\n" : ""}`))
+    const step = Math.floor(ratio * 4)
+    if (step === lastPrinted && !done) return Effect.void
     lastPrinted = step
     return Console.error(text)
   }

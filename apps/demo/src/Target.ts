@@ -5,8 +5,11 @@
  * HTTP client); the sandbox is loaded only when one is started.
  */
 import { FetchHttpClient } from "@effect/platform"
-import { Database, MeetingsCache } from "@lightfield-effect/cache"
-import { MeetingsClient, MeetingsConfig } from "@lightfield-effect/core"
+import { NodeFileSystem, NodeHttpClient } from "@effect/platform-node"
+import { SqlClient } from "@effect/sql"
+import { CachedMeetings, Database, MeetingsCache, TranscriptSteps } from "@lightfield-effect/cache"
+import { FilesClient, MeetingsClient, MeetingsConfig, Transcripts } from "@lightfield-effect/core"
+import type { MeetingsError } from "@lightfield-effect/core"
 import type { Sandbox } from "@lightfield-effect/sandbox"
 import { Config, Duration, Effect, Layer, Option, Redacted } from "effect"
 import type { Scope } from "effect"
@@ -114,11 +117,20 @@ export const networkLayer = (target: Pick<Target, "baseUrl" | "apiKey"> & { read
     ...(target.debug === true ? { transformClient: logExchanges } : {})
   }).pipe(Layer.provide(FetchHttpClient.layer))
 
-/** The SQLite mirror for one key on one file. */
+/** The SQLite mirror for one key on one file (and the file's connection, for the transcript steps). */
 export const cacheLayer = (target: Pick<Target, "baseUrl" | "apiKey"> & { readonly debug?: boolean }, filename: string) =>
   MeetingsCache.layer({ apiKey: target.apiKey }).pipe(
     Layer.provide(networkLayer(target)),
-    Layer.provide(Layer.unwrapEffect(Effect.as(ensureFolder(filename), Database.layer({ filename }))))
+    Layer.provideMerge(Layer.unwrapEffect(Effect.as(ensureFolder(filename), Database.layer({ filename }))))
+  )
+
+/**
+ * The files API for one key (uploads streamed from disk). Node's http client (not fetch: a streamed
+ * PUT must carry Content-Length, which fetch drops; undici answered Transport errors from the bundle).
+ */
+const filesLayer = (target: Pick<Target, "baseUrl" | "apiKey">) =>
+  FilesClient.layer({ apiKey: target.apiKey, baseUrl: target.baseUrl, timeout: Duration.seconds(30) }).pipe(
+    Layer.provide(Layer.merge(NodeHttpClient.layer, NodeFileSystem.layer))
   )
 
 /** What a command body gets: the cache, where it talks to, and the cache file. */
@@ -126,6 +138,11 @@ export interface Session {
   readonly cache: MeetingsCache.MeetingsCacheShape
   readonly target: Target
   readonly file: string
+  /**
+   * Transcript uploads: the files API over HTTP, the meeting written through the cache, every step
+   * recorded in the cache file (so a second run resumes an interrupted one).
+   */
+  readonly transcripts: Effect.Effect<Transcripts.TranscriptsShape, MeetingsError.InvalidConfig>
 }
 
 /** Run `f` with the cache for the configured target (or an embedded sandbox). */
@@ -139,7 +156,18 @@ export const withCache = <A, E>(
       yield* Output.note(`(no LIGHTFIELD_API_KEY set: talking to an embedded sandbox at ${target.baseUrl})`)
     }
     const file = yield* dbPath(options.db)
-    return yield* Effect.flatMap(MeetingsCache.MeetingsCache, (cache) => f({ cache, target, file })).pipe(
-      Effect.provide(cacheLayer(target, file))
-    )
+    return yield* Effect.gen(function*() {
+      const cache = yield* MeetingsCache.MeetingsCache
+      const sql = yield* SqlClient.SqlClient
+      const transcripts = Effect.gen(function*() {
+        const journal = yield* Effect.provideService(TranscriptSteps.make(cache.principal), SqlClient.SqlClient, sql)
+        return yield* Transcripts.make(journal)
+      }).pipe(
+        Effect.provide(Layer.merge(
+          CachedMeetings.layer().pipe(Layer.provide(Layer.succeed(MeetingsCache.MeetingsCache, cache))),
+          filesLayer(target)
+        ))
+      )
+      return yield* f({ cache, target, file, transcripts })
+    }).pipe(Effect.provide(cacheLayer(target, file)))
   }).pipe(Effect.scoped)

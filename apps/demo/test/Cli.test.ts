@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { parse as parseYaml } from "yaml"
-import { removeBundle, runCli, runSandboxCommand } from "./cli.js"
+import { removeBundle, runCli, runSandboxCommand, startCli } from "./cli.js"
 
 // One sandbox (no rate limit, so the suite is quick) and one cache file shared by the suite; tests
 // run in order and build on each other like a user's session would.
@@ -285,6 +285,61 @@ describe("demo CLI", { timeout: 120_000 }, () => {
         const copies = (yield* sandbox.meetings).filter((m) => Option.getOrNull(m.title) === "Queued from the CLI")
         assert.strictEqual(copies.length, 1)
         assert.strictEqual(copies[0]!.id, result.resolved[0]!.id)
+      }))
+
+    it.effect("watch prints a JSON line now and another when a second process deletes a meeting; delete twice exits 4", () =>
+      Effect.gen(function*() {
+        const sandbox = yield* Sandbox.Sandbox
+        const env = yield* envFor(sandbox)
+        const watcher = yield* startCli(["watch", "--db", db, "--json", "--limit", "1000"], env)
+        const first = JSON.parse(yield* watcher.line(0)) as ReadonlyArray<{ id: string }>
+        assert.isAbove(first.length, 10)
+        const id = first[0]!.id
+        const deleted = yield* runCli(["delete", id, "--db", db, "--json"], env)
+        assert.strictEqual(deleted.code, 0, deleted.stderr)
+        assert.deepStrictEqual(JSON.parse(deleted.stdout), { id, outcome: "deleted" })
+        const second = JSON.parse(yield* watcher.line(1)) as ReadonlyArray<{ id: string }>
+        assert.strictEqual(second.length, first.length - 1)
+        assert.notInclude(second.map((m) => m.id), id)
+        assert.deepStrictEqual((yield* sandbox.deletedMeetings).map((d) => d.id), [id])
+        yield* watcher.stop
+        const again = yield* runCli(["delete", id, "--db", db], env)
+        assert.strictEqual(again.code, 4, again.stderr)
+        const gone = yield* runCli(["get", id, "--db", db, "--policy", "CacheOnly"], env)
+        assert.strictEqual(gone.code, 4, gone.stderr)
+      }).pipe(Effect.scoped))
+
+    it.effect("delete --offline queues; outbox replay sends it once", () =>
+      Effect.gen(function*() {
+        const sandbox = yield* Sandbox.Sandbox
+        const env = yield* envFor(sandbox)
+        const id = (yield* sandbox.meetings)[5]!.id as string
+        const queued = yield* runCli(["delete", id, "--db", db, "--offline"], env)
+        assert.strictEqual(queued.code, 0, queued.stderr)
+        assert.strictEqual(queued.stdout.trim(), `queued (offline) ${id}`)
+        const replayed = yield* runCli(["outbox", "replay", "--db", db, "--json"], env)
+        assert.strictEqual((JSON.parse(replayed.stdout) as { replayed: number }).replayed, 1)
+        assert.include((yield* sandbox.deletedMeetings).map((d) => d.id), id)
+      }))
+
+    it.effect("transcript upload attaches a COMPLETED file to the meeting, with a progress bar on stderr", () =>
+      Effect.gen(function*() {
+        const sandbox = yield* Sandbox.Sandbox
+        const env = yield* envFor(sandbox)
+        const id = (yield* sandbox.meetings)[7]!.id as string
+        const path = join(dir, "transcript.txt")
+        writeFileSync(path, "Speaker 1: hello.\n".repeat(20_000))
+        const ran = yield* runCli(["transcript", "upload", id, path, "--db", db], env)
+        assert.strictEqual(ran.code, 0, ran.stderr)
+        assert.match(ran.stderr, /\[#{30}\] 100% 360000\/360000 bytes/)
+        const fileId = /attached (fil_\S+) \(360000 bytes\)/.exec(ran.stdout)?.[1]
+        assert.isDefined(fileId, ran.stdout)
+        const files = (yield* sandbox.files).filter((f) => f.filename === "transcript.txt")
+        assert.deepStrictEqual(files.map((f) => [f.id, f.status, f.storedBytes]), [[fileId, "COMPLETED", 360000]])
+        const onServer = (yield* sandbox.meetings).find((m) => m.id === id)!
+        assert.deepStrictEqual(onServer.transcriptFileId, Option.some(fileId!))
+        const missing = yield* runCli(["transcript", "upload", id, join(dir, "nope.txt"), "--db", db], env)
+        assert.strictEqual(missing.code, 2, missing.stderr)
       }))
 
     it.effect("status reports the mirror, the outbox and the last sync", () =>

@@ -71,3 +71,47 @@ export const runSandboxCommand = (args: ReadonlyArray<string>) =>
     child.on("exit", () => resume(Effect.succeed(out)))
     return Effect.sync(() => child.kill("SIGKILL"))
   })
+
+/** A long-running command (`watch`): its stdout lines as they come, and a stop (SIGINT) with its exit code. */
+export const startCli = (args: ReadonlyArray<string>, env: Readonly<Record<string, string>> = {}) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("LIGHTFIELD_")))
+      const child = spawn(process.execPath, [bundledMain(), ...args], {
+        env: { ...base, ...env, NO_COLOR: "1" },
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      const lines: Array<string> = []
+      let partial = ""
+      let stderr = ""
+      child.stdout.on("data", (chunk: Buffer) => {
+        partial += chunk.toString("utf8")
+        const parts = partial.split("\n")
+        partial = parts.pop() ?? ""
+        lines.push(...parts.filter((l) => l.length > 0))
+      })
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")))
+      const exited = new Promise<number>((resolve) => child.on("exit", (code) => resolve(code ?? 1)))
+      /** Wait (polling) until there are more than `count` lines; the line at index `count`. */
+      const line = (count: number, timeoutMillis = 15_000) =>
+        Effect.async<string, Error>((resume) => {
+          const started = Date.now()
+          const timer = setInterval(() => {
+            if (lines.length > count) {
+              clearInterval(timer)
+              resume(Effect.succeed(lines[count]!))
+            } else if (Date.now() - started > timeoutMillis || child.exitCode !== null) {
+              clearInterval(timer)
+              resume(Effect.fail(new Error(`no line ${count} (${lines.length} so far); stderr: ${stderr}`)))
+            }
+          }, 20)
+          return Effect.sync(() => clearInterval(timer))
+        })
+      const stop = Effect.promise(() => {
+        child.kill("SIGINT")
+        return exited
+      })
+      return { child, lines, line, stop }
+    }),
+    ({ child }) => Effect.sync(() => child.kill("SIGKILL"))
+  )

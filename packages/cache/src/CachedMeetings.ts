@@ -2,7 +2,7 @@
  * Core's `Meetings` served by the cache, so the cache drops in wherever the HTTP client was used:
  * `retrieve`/`list` under a read policy, `stream` from SQLite (after a sync when the policy allows
  * the network), `create`/`update` write-through with the outbox (a queued create answers with its
- * provisional `local_…` meeting).
+ * provisional `local_…` meeting), `delete` as a tombstone (queued when offline: `None`).
  *
  * `Meetings` speaks core's `MeetingsError`, so the cache's own failures become
  * `MeetingsUnavailable` with a reason of their own, the original kept as `cause`: `LocalCache` for a
@@ -123,7 +123,8 @@ export const layer = (options: Options = {}): Layer.Layer<Meetings.Meetings, nev
           Stream.unwrap(Effect.as(orUnavailable(syncFirst(streamOptions)), streamWithClosing(streamOptions))),
         create: (params, writeOptions) => orUnavailable(Effect.map(cache.create(params, writeOptions), (c) => c.value)),
         update: (id, params, writeOptions) =>
-          orUnavailable(Effect.map(cache.update(id, params, writeOptions), (c) => c.value))
+          orUnavailable(Effect.map(cache.update(id, params, writeOptions), (c) => c.value)),
+        delete: (id, writeOptions) => orUnavailable(Effect.map(cache.delete(id, writeOptions), (r) => r.meeting))
       })
     })
   )

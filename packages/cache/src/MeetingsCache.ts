@@ -24,9 +24,10 @@ import type { ReadCounts } from "./internal/readCounts.js"
 import * as Reads from "./internal/reads.js"
 import * as Session from "./internal/session.js"
 import * as SyncStateStore from "./internal/syncState.js"
+import * as Watch from "./internal/watch.js"
 import * as Writes from "./internal/writes.js"
 import type { MeetingQuery } from "./MeetingQuery.js"
-import type { OutboxEntry, ReplayResult, WriteOptions } from "./Outbox.js"
+import type { DeleteResult, OutboxEntry, ReplayResult, WriteOptions } from "./Outbox.js"
 import * as Principal from "./Principal.js"
 import type { Cached, ReadOptions, ReadPolicy, RefreshResult } from "./ReadPolicy.js"
 import * as Sync from "./Sync.js"
@@ -74,6 +75,13 @@ export type MeetingsCacheOptions = PrincipalSource & {
   /** Defaults for `sync`. */
   readonly sync?: Omit<Sync.SyncOptions, "onProgress">
 }
+
+/**
+ * Options of `watch`: how often to poll the file for other processes' commits (default 100 ms).
+ *
+ * @since 0.1.0
+ */
+export type WatchOptions = Watch.WatchOptions
 
 /**
  * Options of `create` and `update`.
@@ -156,6 +164,26 @@ export interface MeetingsCacheShape {
     params: MeetingParams.UpdateMeetingParams,
     options?: CacheWriteOptions
   ) => Effect.Effect<Cached<MeetingT>, MeetingsError.MeetingsError | CacheError | CacheMiss>
+  /**
+   * Write-through soft delete (spec §3.5): the row becomes a content-free tombstone that no sync
+   * brings back, and reads of it are `MeetingNotFound`. Unreachable: queued in the outbox, replayed
+   * once with its idempotency key. A provisional meeting whose create was never sent: both dropped
+   * locally, nothing sent (`outcome: "cancelled"`).
+   */
+  readonly delete: (
+    id: string,
+    options?: CacheWriteOptions
+  ) => Effect.Effect<DeleteResult, MeetingsError.MeetingsError | CacheError | CacheMiss>
+  /**
+   * A live query: the result of `query(q)` at once, then again whenever a sync, write, replay,
+   * delete or rebuild (in this process or another one on the same file) changes it; coalesced,
+   * and never for rows of another principal. Other processes' commits are noticed by polling
+   * `PRAGMA data_version` (default every 100 ms). Ends with the consumer's scope.
+   */
+  readonly watch: (
+    query?: MeetingQuery,
+    options?: WatchOptions
+  ) => Stream.Stream<ReadonlyArray<Cached<MeetingT>>, CacheError>
   /** Send the outbox in order. Stops at the first unreachable answer; permanent failures become dead letters. */
   readonly replay: Effect.Effect<ReplayResult, CacheError>
   readonly outbox: Effect.Effect<ReadonlyArray<OutboxEntry>, CacheError>
@@ -238,6 +266,11 @@ export const make = (
     const { outbox, rows, syncState } = session
     const reads = yield* Reads.make(session)
     const writes = Writes.make(session)
+    // Committed changes of this service, for live queries (see `internal/watch.ts`).
+    const changes = yield* PubSub.sliding<void>(1)
+    const notifying = <A, E>(self: Effect.Effect<A, E>) => Effect.ensuring(self, PubSub.publish(changes, undefined))
+    const notifyingFn = <Args extends ReadonlyArray<unknown>, A, E>(f: (...args: Args) => Effect.Effect<A, E>) =>
+    (...args: Args) => notifying(f(...args))
 
     const stats = Effect.gen(function*() {
       const mirror = yield* rows.stats(principal)
@@ -272,22 +305,24 @@ export const make = (
       list: reads.list,
       listCached: reads.listCached,
       streamLocal: reads.streamLocal,
-      sync: (syncOptions) => session.sync(syncOptions),
+      sync: (syncOptions) => notifying(session.sync(syncOptions)),
       progress: Stream.fromPubSub(session.progressHub),
       subscribeProgress: PubSub.subscribe(session.progressHub),
       syncState: syncState.get(principal),
-      refresh: reads.refresh,
-      create: writes.create,
-      update: writes.update,
-      replay: writes.replay,
+      refresh: notifyingFn(reads.refresh),
+      create: notifyingFn(writes.create),
+      update: notifyingFn(writes.update),
+      delete: notifyingFn(writes.delete),
+      watch: Watch.make(session.sql, changes, reads.query),
+      replay: notifying(writes.replay),
       outbox: outbox.pending(principal),
       deadLetters: outbox.deadLetters(principal),
-      retryDeadLetter: writes.retryDeadLetter,
-      discardDeadLetter: writes.discardDeadLetter,
+      retryDeadLetter: notifyingFn(writes.retryDeadLetter),
+      discardDeadLetter: notifyingFn(writes.discardDeadLetter),
       resolveId: writes.resolveId,
-      rebuild: writes.rebuild,
+      rebuild: notifying(writes.rebuild),
       stats,
-      adoptOutbox: writes.adoptOutbox
+      adoptOutbox: notifyingFn(writes.adoptOutbox)
     } satisfies MeetingsCacheShape
   }).pipe(Effect.annotateLogs({ service: "cache" }))
 

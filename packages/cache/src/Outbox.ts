@@ -14,7 +14,7 @@
  * @since 0.1.0
  */
 import { MeetingsError } from "@lightfield-effect/core"
-import type { Meetings } from "@lightfield-effect/core"
+import type { Meeting, Meetings } from "@lightfield-effect/core"
 import type { Option } from "effect"
 import { Schema } from "effect"
 
@@ -23,7 +23,7 @@ import { Schema } from "effect"
  *
  * @since 0.1.0
  */
-export type OutboxOp = "create" | "update"
+export type OutboxOp = "create" | "update" | "delete"
 
 /**
  * `pending`: waiting for replay; `dead`: a dead letter.
@@ -107,6 +107,24 @@ export interface OutboxEntry {
   readonly lastError: OutboxFailure | null
   readonly createdAt: number
   readonly updatedAt: number
+}
+
+/**
+ * What `MeetingsCache.delete` did.
+ *
+ * @since 0.1.0
+ */
+export interface DeleteResult {
+  /** The meeting's id (the real one once a provisional id resolved). */
+  readonly id: string
+  /**
+   * `deleted`: the server trashed it; `queued`: unreachable, the delete waits in the outbox (the
+   * meeting is a tombstone meanwhile); `cancelled`: its create was still queued and never sent, so
+   * both were dropped locally and nothing was sent.
+   */
+  readonly outcome: "deleted" | "queued" | "cancelled"
+  /** The server's last copy when it answered 200 (redacted); `None` on 204, queued or cancelled. */
+  readonly meeting: Option.Option<Meeting.Meeting>
 }
 
 /**

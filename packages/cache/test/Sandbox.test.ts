@@ -404,7 +404,7 @@ describe("cache over the sandbox: outbox", () => {
   it.scopedLive("replays that hit 422 and 400 become dead letters with their error; later entries still replay", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
-      const sandbox = yield* Sandbox.make({ meetings: 5, rateLimit: false })
+      const sandbox = yield* Sandbox.make({ meetings: 5, rateLimit: false, legacyFileIds: true })
       yield* withCache(sandbox, "member", join(dir, "c.db"), (cache) =>
         Effect.gen(function*() {
           const pendingFile = yield* cache.create(

@@ -81,7 +81,7 @@ export const rowsLayer = (db: Layer.Layer<Database.Services, CacheError.CacheErr
 // ---------------------------------------------------------------------------------------------
 
 export interface FakeRequest {
-  readonly op: "create" | "update" | "retrieve" | "list"
+  readonly op: "create" | "update" | "retrieve" | "list" | "delete"
   readonly id?: string
   readonly idempotencyKey?: string
   readonly replayed?: boolean
@@ -197,6 +197,21 @@ export const makeFake = (initial: Iterable<Meeting.Meeting> = []) => {
           const next = Meeting.Meeting.make({ ...current, fields, updatedAt: DateTime.unsafeMake(Date.now()) })
           state.meetings.set(id, next)
           return Effect.succeed(next)
+        })
+      ),
+    delete: (id, options) =>
+      Effect.zipRight(
+        guard,
+        Effect.suspend(() => {
+          const key = options?.idempotencyKey
+          state.requests.push({ op: "delete", id, ...(key === undefined ? {} : { idempotencyKey: key }) })
+          if (state.writeFailure !== undefined) return Effect.fail(state.writeFailure)
+          const current = state.meetings.get(id)
+          if (current === undefined) {
+            return Effect.fail(new MeetingsError.MeetingNotFound({ id, message: "No resource found" }))
+          }
+          state.meetings.delete(id)
+          return Effect.succeed(Option.some(current))
         })
       ),
     retrieve: (id) =>

@@ -88,11 +88,10 @@ export interface MeetingsShape {
   readonly stream: (options?: StreamOptions) => Stream.Stream<Meeting, MeetingsError>
   /**
    * `DELETE /v1/meetings/{id}` (spec §3.5): a soft delete. The meeting as the server last served it
-   * (200), or `None` when it answered 204. Deleting again is `MeetingNotFound`. `MeetingsClient`
-   * always provides it; it is optional until every implementation of the service (the cache's
-   * mirror) does.
+   * (200), or `None` when it answered 204. Deleting again is `MeetingNotFound`. Implemented by
+   * `MeetingsClient` and by the cache's mirror (`CachedMeetings`: a tombstone, queued when offline).
    */
-  readonly delete?: (id: string, options?: WriteOptions) => Effect.Effect<Option.Option<Meeting>, MeetingsError>
+  readonly delete: (id: string, options?: WriteOptions) => Effect.Effect<Option.Option<Meeting>, MeetingsError>
 }
 
 /**

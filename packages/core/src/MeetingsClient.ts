@@ -298,7 +298,7 @@ export const makeCaller = (
  */
 export const make = (
   options: MeetingsConfig.Options
-): Effect.Effect<MeetingsShape & Required<Pick<MeetingsShape, "delete">>, InvalidConfig, HttpClient.HttpClient> =>
+): Effect.Effect<MeetingsShape, InvalidConfig, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const { run } = yield* makeCaller(options)
     const timeoutOf = (options: CallOptions | undefined) => Option.fromNullable(options?.timeout)

@@ -107,6 +107,18 @@ export const dataVersion = (sql: SqlClient.SqlClient): Effect.Effect<number | nu
     orElse: () => Effect.succeed(null)
   })
 
+/**
+ * How many rows THIS connection has changed since it opened (SQLite's `total_changes()`): with
+ * `dataVersion`, which only moves for other connections' commits, it covers every write to the file.
+ */
+export const ownChanges = (sql: SqlClient.SqlClient): Effect.Effect<number | null, SqlError.SqlError> =>
+  sql.onDialectOrElse({
+    sqlite: () =>
+      Effect.map(sql<{ n: number }>`SELECT total_changes() AS n`.withoutTransform, (rows) =>
+        rows[0] === undefined ? null : Number(rows[0].n)),
+    orElse: () => Effect.succeed(null)
+  })
+
 /** Refresh the planner's statistics after large changes (SQLite's `PRAGMA optimize`). */
 export const optimize = (sql: SqlClient.SqlClient): Effect.Effect<void, SqlError.SqlError> =>
   sql.onDialectOrElse({

@@ -30,6 +30,8 @@ export interface StoredMeeting {
  * - `fetch`: a retrieve by id; keeps the marker; never touches pending rows.
  * - `write`: the server's answer to a create/update (or an outbox replay): always wins, sets the marker.
  * - `local`: a provisional (offline) version: always wins, `pending = 1`.
+ *
+ * No mode overwrites a deleted row (`deleted = 1`, a tombstone): a deleted meeting never comes back.
  */
 export type UpsertMode = "scan" | "fetch" | "write" | "local"
 
@@ -109,11 +111,11 @@ const content = set([
  */
 const conflictClause: Record<UpsertMode, string> = {
   scan: `DO UPDATE SET ${content}, written_at = NULL, pending = 0, gone = 0, seen_scan = excluded.seen_scan
-    WHERE meetings.pending = 0`,
+    WHERE meetings.pending = 0 AND meetings.deleted = 0`,
   fetch: `DO UPDATE SET ${content}, pending = 0, gone = 0, seen_scan = COALESCE(excluded.seen_scan, meetings.seen_scan)
-    WHERE meetings.pending = 0`,
-  write: `DO UPDATE SET ${content}, written_at = excluded.written_at, pending = 0, gone = 0`,
-  local: `DO UPDATE SET ${content}, written_at = excluded.written_at, pending = 1, gone = 0`
+    WHERE meetings.pending = 0 AND meetings.deleted = 0`,
+  write: `DO UPDATE SET ${content}, written_at = excluded.written_at, pending = 0, gone = 0 WHERE meetings.deleted = 0`,
+  local: `DO UPDATE SET ${content}, written_at = excluded.written_at, pending = 1, gone = 0 WHERE meetings.deleted = 0`
 }
 
 /** The single-row upsert of each mode (`?` placeholders in `columns` order). */

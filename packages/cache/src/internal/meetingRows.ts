@@ -64,6 +64,12 @@ export interface MeetingRowsShape {
   readonly clearPending: (principal: Principal, id: string) => Effect.Effect<void, CacheError>
   /** Tombstones: the row stays (stats, a later reappearance) but its content is purged. */
   readonly markGone: (principal: Principal, ids: ReadonlyArray<string>) => Effect.Effect<void, CacheError>
+  /** Deleted (spec §3.5): content-free tombstones no server copy overwrites (in the caller's transaction or its own). */
+  readonly markDeleted: (principal: Principal, ids: ReadonlyArray<string>) => Effect.Effect<void, CacheError>
+  /** A tombstone back to a plain gone row (a queued delete the server refused), so a fetch can restore it. */
+  readonly undelete: (principal: Principal, id: string) => Effect.Effect<void, CacheError>
+  /** Is this id a delete tombstone? */
+  readonly isDeleted: (principal: Principal, id: string) => Effect.Effect<boolean, CacheError>
   /** Drop a row (a provisional meeting after its create was replayed). */
   readonly remove: (principal: Principal, id: string) => Effect.Effect<void, CacheError>
   /** Locally written meetings the scan has not seen (read-your-writes candidates). */
@@ -226,6 +232,15 @@ export const make = Effect.gen(function*() {
         sql`DELETE FROM meeting_attendees WHERE principal = ${principal} AND ${sql.in("meeting_id", chunk)}`
       ), { discard: true })
 
+  const deleted = (principal: Principal, ids: ReadonlyArray<string>) =>
+    Effect.forEach(Arr.chunksOf(ids, 500), (chunk) =>
+      Effect.zipRight(
+        sql`UPDATE meetings SET deleted = 1, gone = 1, written_at = NULL, pending = 0, title = NULL, description = NULL,
+          organizer = NULL, start_date = NULL, end_date = NULL, access_level = 'METADATA', body = '{}'
+          WHERE principal = ${principal} AND ${sql.in("id", chunk)}`,
+        sql`DELETE FROM meeting_attendees WHERE principal = ${principal} AND ${sql.in("meeting_id", chunk)}`
+      ), { discard: true })
+
   const keyed = `${Row.storedColumns}, created_at`
 
   return MeetingRows.of({
@@ -290,6 +305,26 @@ export const make = Effect.gen(function*() {
         hot.invalidate(principal, ids)
         return withinTransaction(sql, "Cannot mark meetings gone", gone(principal, ids))
       }),
+    markDeleted: (principal, ids) =>
+      ids.length === 0 ? Effect.void : Effect.suspend(() => {
+        hot.invalidate(principal, ids)
+        // A tombstone for an id never cached: a row of its own, so a later sync cannot insert it.
+        const insert = Effect.forEach(ids, (id) =>
+          sql`INSERT INTO meetings (principal, id, access_level, created_at, fetched_at, pending, gone, deleted, body)
+            VALUES (${principal}, ${id}, 'METADATA', 0, 0, 0, 1, 1, '{}') ON CONFLICT (principal, id) DO NOTHING`, { discard: true })
+        return withinTransaction(sql, "Cannot mark meetings deleted", Effect.zipRight(insert, deleted(principal, ids)))
+      }),
+    undelete: (principal, id) =>
+      Effect.suspend(() => {
+        hot.invalidate(principal, [id])
+        return withinTransaction(sql, `Cannot restore meeting ${id}`, sql`UPDATE meetings SET deleted = 0, fetched_at = 0
+          WHERE principal = ${principal} AND id = ${id}`).pipe(Effect.asVoid)
+      }),
+    isDeleted: (principal, id) =>
+      sql<{ n: number }>`SELECT COUNT(*) AS n FROM meetings WHERE principal = ${principal} AND id = ${id} AND deleted = 1`.pipe(
+        Effect.map((rows) => Number(rows[0]?.n ?? 0) > 0),
+        mapSql(`Cannot read meeting ${id}`)
+      ),
     remove: (principal, id) =>
       Effect.suspend(() => {
         hot.invalidate(principal, [id])
@@ -316,11 +351,12 @@ export const make = Effect.gen(function*() {
     clear: (principal) =>
       Effect.suspend(() => {
         hot.invalidateAll()
-        // The FTS delete trigger removes their terms from the full-text index.
+        // The FTS delete trigger removes their terms from the full-text index. Tombstones stay: a
+        // deleted meeting must not come back with the next sync.
         return Effect.all([
           sql`DELETE FROM meeting_attendees WHERE principal = ${principal} AND meeting_id IN
             (SELECT id FROM meetings WHERE principal = ${principal} AND pending = 0)`,
-          sql`DELETE FROM meetings WHERE principal = ${principal} AND pending = 0`
+          sql`DELETE FROM meetings WHERE principal = ${principal} AND pending = 0 AND deleted = 0`
         ], { discard: true }).pipe(mapSql("Cannot clear the mirror"))
       }),
     stats: (principal) =>

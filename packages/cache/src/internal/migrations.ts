@@ -134,6 +134,28 @@ const indexApiOrder = Effect.gen(function*() {
   yield* sql`DROP INDEX IF EXISTS meetings_by_created`
 })
 
+/**
+ * Deleted meetings (spec §3.5): `deleted = 1` marks a tombstone whose content is purged. No server
+ * copy (scan, fetch or write) ever overwrites it and a rebuild keeps it, so a delete queued offline
+ * or done through this cache is never undone by a later sync.
+ */
+const addMeetingDeleted = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`ALTER TABLE meetings ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0`
+})
+
+/** The steps of transcript uploads (core's `TranscriptJournal`), per principal and run key: owned by `TranscriptSteps`. */
+const createTranscriptJournal = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE transcript_journal (
+    principal TEXT NOT NULL,
+    run_key TEXT NOT NULL,
+    step TEXT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (principal, run_key)
+  )`
+})
+
 /** All migrations, keyed `NNNN_name` as `Migrator.fromRecord` expects. Append only. */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
   "0001_create_meetings": createMeetings,
@@ -142,7 +164,9 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
   "0004_create_read_stats": createReadStats,
   "0005_add_sync_lease": addSyncLease,
   "0006_add_outbox_sends": addOutboxSends,
-  "0007_index_api_order": indexApiOrder
+  "0007_index_api_order": indexApiOrder,
+  "0008_add_meeting_deleted": addMeetingDeleted,
+  "0009_create_transcript_journal": createTranscriptJournal
 }
 
 /** The migrations table (the `@effect/sql` default). */

@@ -55,6 +55,8 @@ export interface OutboxStoreShape {
   readonly markSent: (principal: Principal, seq: number, now: number) => Effect.Effect<void, CacheError>
   /** After a create was replayed: remember the real id and point queued updates at it. */
   readonly resolveLocal: (principal: Principal, localId: string, realId: string, now: number) => Effect.Effect<void, CacheError>
+  /** A queued create never sent, and the writes queued after it for its provisional id, removed (in the caller's transaction); how many. */
+  readonly cancelLocal: (principal: Principal, localId: string) => Effect.Effect<number, CacheError>
   /** The real id a provisional id resolved to, if its create was replayed. */
   readonly resolve: (principal: Principal, localId: string) => Effect.Effect<Option.Option<string>, CacheError>
   /** A dead letter back at the end of the queue (an update with its dead create before it); its new seq. */
@@ -81,7 +83,7 @@ export class OutboxStore extends Context.Tag("@lightfield-effect/cache/internal/
 
 const OutboxRow = Schema.Struct({
   seq: Schema.Number,
-  op: Schema.Literal("create", "update"),
+  op: Schema.Literal("create", "update", "delete"),
   target_id: Schema.String,
   local_id: Schema.NullOr(Schema.String),
   idempotency_key: Schema.String,
@@ -225,8 +227,14 @@ export const make = Effect.gen(function*() {
         sql`INSERT INTO id_map ${sql.insert({ principal, local_id: localId, real_id: realId, resolved_at: now })}
           ON CONFLICT (principal, local_id) DO UPDATE SET real_id = excluded.real_id, resolved_at = excluded.resolved_at`,
         sql`UPDATE outbox SET target_id = ${realId} WHERE principal = ${principal} AND target_id = ${localId}
-          AND op = 'update'`
+          AND op IN ('update', 'delete')`
       ], { discard: true }).pipe(mapSql("Cannot resolve a provisional id")),
+    cancelLocal: (principal, localId) =>
+      sql<{ seq: number }>`DELETE FROM outbox WHERE principal = ${principal} AND status = 'pending'
+        AND ((op = 'create' AND local_id = ${localId}) OR (op <> 'create' AND target_id = ${localId})) RETURNING seq`.pipe(
+        Effect.map((rows) => rows.length),
+        mapSql("Cannot cancel queued writes")
+      ),
     resolve: (principal, localId) =>
       sql<{ real_id: string }>`SELECT real_id FROM id_map WHERE principal = ${principal} AND local_id = ${localId}`.pipe(
         Effect.map((rows) => Option.fromNullable(rows[0]?.real_id)),
@@ -242,7 +250,7 @@ export const make = Effect.gen(function*() {
         const found = yield* bySeq({ principal, seq })
         if (Option.isNone(found) || found.value.status !== "dead") return Option.none<number>()
         const entry = found.value
-        const before = entry.op === "update" && isLocalId(entry.target_id)
+        const before = entry.op !== "create" && isLocalId(entry.target_id)
           ? seqs(yield* sql<{ seq: number }>`SELECT seq FROM outbox WHERE principal = ${principal}
               AND op = 'create' AND local_id = ${entry.target_id} AND status = 'dead'`)
           : []
@@ -265,7 +273,7 @@ export const make = Effect.gen(function*() {
             message: `The queued create of ${localId} was discarded`
           })
           yield* sql`UPDATE outbox SET status = 'dead', last_error = ${encodeFailure(error)}, updated_at = ${now}
-            WHERE principal = ${principal} AND op = 'update' AND target_id = ${localId}`
+            WHERE principal = ${principal} AND op <> 'create' AND target_id = ${localId}`
         }
         yield* sql`DELETE FROM outbox WHERE principal = ${principal} AND seq = ${seq} AND status = 'dead'`
       })),

@@ -112,6 +112,10 @@ export const make = (session: Session) =>
         const policy = readOptions.policy ?? defaultPolicy
         const { key, stored } = yield* lookup(id)
         const servable = Option.filter(stored, (s) => !s.gone)
+        // A tombstone: deleted here or on the server, under every policy (never fetched back).
+        if (Option.isNone(servable) && (yield* rows.isDeleted(principal, key))) {
+          return yield* new MeetingsError.MeetingNotFound({ id, message: `Meeting ${id} is deleted` })
+        }
         const now = yield* Clock.currentTimeMillis
         const hit = (s: StoredMeeting) =>
           Effect.gen(function*() {

@@ -72,6 +72,10 @@ export const make = (session: Session) => {
           // The local edit was refused: show the server's version again.
           yield* rows.clearPending(principal, entry.targetId)
           yield* session.fetchRemote(entry.targetId, undefined).pipe(Effect.catchAll(() => Effect.void))
+        } else if (entry.op === "delete" && !isLocalId(entry.targetId)) {
+          // The delete was refused: the tombstone gives way to the server's copy.
+          yield* rows.undelete(principal, entry.targetId)
+          yield* session.fetchRemote(entry.targetId, undefined).pipe(Effect.catchAll(() => Effect.void))
         }
       })
 
@@ -131,11 +135,15 @@ export const make = (session: Session) => {
           if (Either.isLeft(result)) return (yield* failed(entry, localId, result.left)) ? "stop" : "done"
           const meeting = Redaction.redact(result.right)
           const now = yield* Clock.currentTimeMillis
+          // Deleted while queued (after a send): its delete follows; the real id stays a tombstone.
+          const deletedMeanwhile = yield* rows.isDeleted(principal, localId)
           yield* transaction(
             sql,
             "Cannot record a replayed create",
             Effect.all([
-              rows.upsert(principal, [meeting], { mode: "write", now }),
+              deletedMeanwhile
+                ? rows.markDeleted(principal, [meeting.id])
+                : rows.upsert(principal, [meeting], { mode: "write", now }),
               rows.remove(principal, localId),
               outbox.resolveLocal(principal, localId, meeting.id, now),
               outbox.complete(principal, entry.seq)
@@ -169,6 +177,23 @@ export const make = (session: Session) => {
           // An earlier write to this meeting waits for a later replay: keep the order.
           deferred.add(target)
           done.add(entry.seq)
+          return "done"
+        }
+        if (entry.op === "delete") {
+          yield* outbox.markSent(principal, entry.seq, yield* Clock.currentTimeMillis)
+          const result = yield* Effect.either(network.delete(target, { idempotencyKey: entry.idempotencyKey }))
+          // 404: trashed already (by someone else); the delete has nothing left to do.
+          if (Either.isLeft(result) && result.left._tag !== "MeetingNotFound") {
+            return (yield* failed(entry, target, result.left)) ? "stop" : "done"
+          }
+          yield* transaction(
+            sql,
+            "Cannot record a replayed delete",
+            Effect.all([rows.markDeleted(principal, [target]), outbox.complete(principal, entry.seq)], { discard: true })
+          )
+          done.add(entry.seq)
+          replayed++
+          yield* Effect.logDebug("replayed a queued delete", { seq: entry.seq, id: target })
           return "done"
         }
         const params = yield* Effect.either(validateUpdate(entry.params))

@@ -4,12 +4,11 @@
  * `rebuild`, and moving another principal's queue. One write at a time per service (`writeLock`),
  * so a new write never overtakes a queued one to the same meeting.
  */
-import { IdempotencyKey, MeetingParams, ParamsProblem, Redaction } from "@lightfield-effect/core"
-import { Meeting } from "@lightfield-effect/core"
+import { IdempotencyKey, Meeting, MeetingParams, MeetingsError as Errors, ParamsProblem, Redaction } from "@lightfield-effect/core"
 import type { MeetingsError } from "@lightfield-effect/core"
 import { Clock, DateTime, Effect, Either, Option, Schema } from "effect"
 import { CacheError, CacheMiss } from "../CacheError.js"
-import type { OutboxFailure, ReplayResult, WriteOptions } from "../Outbox.js"
+import type { DeleteResult, OutboxFailure, ReplayResult, WriteOptions } from "../Outbox.js"
 import { Principal } from "../Principal.js"
 import type { Cached } from "../ReadPolicy.js"
 import { fromLocalWrite, fromNetwork } from "../ReadPolicy.js"
@@ -132,6 +131,67 @@ export const make = (session: Session) => {
     }))
   })
 
+  /**
+   * Write-through delete (spec §3.5): the row becomes a content-free tombstone that no sync brings
+   * back. Unreachable: queued (a tombstone meanwhile). A provisional meeting whose create was never
+   * sent: the create and its queued writes are dropped, nothing is sent.
+   */
+  const remove = Effect.fn("MeetingsCache.delete")(function*(id: string, writeOptions: WriteOptions = {}) {
+    const valid = yield* Meeting.validateId(id)
+    const idempotencyKey = yield* IdempotencyKey.resolve(writeOptions.idempotencyKey)
+    yield* checkTimeout(writeOptions.timeout)
+    return yield* writeLock.withPermits(1)(Effect.gen(function*() {
+      const target = (yield* lookup(valid)).key
+      if (yield* rows.isDeleted(principal, target)) {
+        return yield* new Errors.MeetingNotFound({ id, message: `Meeting ${id} is deleted` })
+      }
+      if (isLocalId(target)) {
+        const create = (yield* outbox.pending(principal)).find((e) => e.op === "create" && e.localId === target)
+        if (create === undefined) {
+          return yield* new CacheMiss({ id, message: `Provisional meeting ${id} has no queued create` })
+        }
+        if (create.sends === 0) {
+          const cancelled = yield* transaction(
+            sql,
+            "Cannot cancel queued writes",
+            Effect.zipLeft(outbox.cancelLocal(principal, target), rows.markDeleted(principal, [target]))
+          )
+          yield* session.updateOutboxGauges
+          yield* Effect.logDebug("delete cancelled the queued writes of a provisional meeting", { id: target, cancelled })
+          return { id: target, outcome: "cancelled", meeting: Option.none() } satisfies DeleteResult
+        }
+        // The create may have reached the server: the delete is queued behind it.
+      }
+      let sent: Sent | undefined
+      if (!isLocalId(target) && writeOptions.offline !== true && (yield* drained(Option.some(target)))) {
+        const at = yield* Clock.currentTimeMillis
+        const result = yield* Effect.either(network.delete(target, { idempotencyKey, ...timeoutOf(writeOptions.timeout) }))
+        if (Either.isRight(result) || result.left._tag === "MeetingNotFound") {
+          // Deleted, now or before (404): either way it never comes back.
+          yield* rows.markDeleted(principal, [target])
+          if (Either.isLeft(result)) return yield* result.left
+          yield* Effect.logDebug("meeting deleted", { id: target })
+          return { id: target, outcome: "deleted", meeting: Option.map(result.right, (m) => Redaction.redact(m)) } satisfies DeleteResult
+        }
+        const error = result.left
+        if (!(session.config.offlineWrites && isOffline(error))) return yield* error
+        sent = { at, error }
+      }
+      const now = yield* Clock.currentTimeMillis
+      yield* transaction(
+        sql,
+        "Cannot queue an offline delete",
+        Effect.zipRight(
+          outbox.enqueue(principal, { op: "delete", targetId: target, localId: null, idempotencyKey, params: {}, sent }, now),
+          rows.markDeleted(principal, [target])
+        )
+      )
+      yield* session.updateOutboxGauges
+      yield* Effect.logDebug("delete queued in the outbox", { id: target })
+      return { id: target, outcome: "queued", meeting: Option.none() } satisfies DeleteResult
+    }))
+  })
+
   const replay: Effect.Effect<ReplayResult, CacheError> = writeLock.withPermits(1)(
     Effect.map(replayer.run, ({ networkDown: _, ...result }) => result)
   ).pipe(Effect.withSpan("MeetingsCache.replay"))
@@ -192,6 +252,10 @@ export const make = (session: Session) => {
       params: MeetingParams.UpdateMeetingParams,
       options?: WriteOptions
     ) => Effect.Effect<Cached<MeetingT>, MeetingsError.MeetingsError | CacheError | CacheMiss>,
+    delete: remove as (
+      id: string,
+      options?: WriteOptions
+    ) => Effect.Effect<DeleteResult, MeetingsError.MeetingsError | CacheError | CacheMiss>,
     replay,
     rebuild,
     adoptOutbox,

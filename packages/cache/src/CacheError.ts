@@ -41,6 +41,11 @@ export const CacheErrorReason = Schema.Literal(
 /**
  * @since 0.1.0
  */
+/**
+ * The type of the `CacheErrorReason` schema's values.
+ *
+ * @since 0.1.0
+ */
 export type CacheErrorReason = typeof CacheErrorReason.Type
 
 /**
@@ -74,6 +79,11 @@ export class CacheMiss extends Schema.TaggedError<CacheMiss>()("CacheMiss", {
 export const CacheFailure = Schema.Union(MeetingsError.MeetingsError, CacheError, CacheMiss)
 
 /**
+ * @since 0.1.0
+ */
+/**
+ * The type of the `CacheFailure` schema's values.
+ *
  * @since 0.1.0
  */
 export type CacheFailure = typeof CacheFailure.Type

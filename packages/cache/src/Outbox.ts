@@ -79,6 +79,11 @@ export const OutboxFailure = Schema.Union(MeetingsError.MeetingsError, Dependenc
 /**
  * @since 0.1.0
  */
+/**
+ * The type of the `OutboxFailure` schema's values.
+ *
+ * @since 0.1.0
+ */
 export type OutboxFailure = typeof OutboxFailure.Type
 
 /**

@@ -34,6 +34,11 @@ export const Category = Schema.Literal("Read", "Write", "Search").annotations({ 
 /**
  * @since 0.1.0
  */
+/**
+ * The type of the `Category` schema's values.
+ *
+ * @since 0.1.0
+ */
 export type Category = typeof Category.Type
 
 /**
@@ -51,6 +56,11 @@ export const Scope = Schema.Literal(
 ).annotations({ identifier: "Scope" })
 
 /**
+ * @since 0.1.0
+ */
+/**
+ * The type of the `Scope` schema's values.
+ *
  * @since 0.1.0
  */
 export type Scope = typeof Scope.Type

@@ -33,6 +33,11 @@ export const FileId = Schema.String.pipe(
 /**
  * @since 0.1.0
  */
+/**
+ * The type of the `FileId` schema's values.
+ *
+ * @since 0.1.0
+ */
 export type FileId = typeof FileId.Type
 
 /**
@@ -64,6 +69,11 @@ export const FileStatus = Schema.Literal("PENDING", "COMPLETED", "CANCELLED", "E
 /**
  * @since 0.1.0
  */
+/**
+ * The type of the `FileStatus` schema's values.
+ *
+ * @since 0.1.0
+ */
 export type FileStatus = typeof FileStatus.Type
 
 /**
@@ -79,6 +89,11 @@ export const FilePurpose = Schema.Literal(
 ).annotations({ identifier: "FilePurpose" })
 
 /**
+ * @since 0.1.0
+ */
+/**
+ * The type of the `FilePurpose` schema's values.
+ *
  * @since 0.1.0
  */
 export type FilePurpose = typeof FilePurpose.Type

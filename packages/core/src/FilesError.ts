@@ -49,6 +49,11 @@ export const UploadFailureReason = Schema.Literal("SizeMismatch", "Md5Mismatch",
 /**
  * @since 0.1.0
  */
+/**
+ * The type of the `UploadFailureReason` schema's values.
+ *
+ * @since 0.1.0
+ */
 export type UploadFailureReason = typeof UploadFailureReason.Type
 
 /**

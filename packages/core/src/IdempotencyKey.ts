@@ -44,6 +44,11 @@ export const IdempotencyKey = Schema.String.pipe(
 /**
  * @since 0.1.0
  */
+/**
+ * The type of the `IdempotencyKey` schema's values.
+ *
+ * @since 0.1.0
+ */
 export type IdempotencyKey = typeof IdempotencyKey.Type
 
 const decode = Schema.decodeEither(IdempotencyKey, { errors: "first" })

@@ -41,6 +41,11 @@ export const MeetingId = Schema.String.pipe(
 /**
  * @since 0.1.0
  */
+/**
+ * The type of the `MeetingId` schema's values.
+ *
+ * @since 0.1.0
+ */
 export type MeetingId = typeof MeetingId.Type
 
 /**

@@ -120,6 +120,11 @@ export const UnavailableReason = Schema.Literal("Server", "Timeout", "Transport"
 /**
  * @since 0.1.0
  */
+/**
+ * The type of the `UnavailableReason` schema's values.
+ *
+ * @since 0.1.0
+ */
 export type UnavailableReason = typeof UnavailableReason.Type
 
 /**

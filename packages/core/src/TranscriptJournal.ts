@@ -35,6 +35,11 @@ export const SourceInfo = Schema.Struct({
 /**
  * @since 0.1.0
  */
+/**
+ * The type of the `SourceInfo` schema's values.
+ *
+ * @since 0.1.0
+ */
 export type SourceInfo = typeof SourceInfo.Type
 
 /**
@@ -59,6 +64,11 @@ export const Stage = Schema.Union(
 /**
  * @since 0.1.0
  */
+/**
+ * The type of the `Stage` schema's values.
+ *
+ * @since 0.1.0
+ */
 export type Stage = typeof Stage.Type
 
 /**
@@ -74,6 +84,11 @@ export const TranscriptStep = Schema.Struct({
 }).annotations({ identifier: "TranscriptStep" })
 
 /**
+ * @since 0.1.0
+ */
+/**
+ * The type of the `TranscriptStep` schema's values.
+ *
  * @since 0.1.0
  */
 export type TranscriptStep = typeof TranscriptStep.Type

@@ -16,8 +16,22 @@ import type { Connection } from "@effect/sql/SqlConnection"
 import BetterSqlite from "better-sqlite3"
 import { Context, Effect, Scope } from "effect"
 
-/** A prepared statement of the handle (positional `?` parameters). */
-export type NativeStatement = BetterSqlite.Statement<Array<unknown>, unknown>
+/**
+ * A prepared statement of the handle (positional `?` parameters): the part of better-sqlite3's
+ * statement the cache uses, declared here so the published types need no `@types/better-sqlite3`.
+ */
+export interface NativeStatement {
+  readonly run: (...params: Array<unknown>) => { readonly changes: number }
+  readonly get: (...params: Array<unknown>) => unknown
+  readonly all: (...params: Array<unknown>) => Array<unknown>
+}
+
+/** The part of better-sqlite3's connection that `use` hands out (see `NativeStatement`). */
+export interface NativeDatabase {
+  readonly prepare: (sql: string) => NativeStatement
+  readonly exec: (sql: string) => unknown
+  readonly inTransaction: boolean
+}
 
 /** The handle, for synchronous statements inside (or outside) the client's transactions. */
 export interface SqliteHandleShape {
@@ -28,7 +42,7 @@ export interface SqliteHandleShape {
    * own writes) or when no transaction is open; after the open one otherwise. A thrown error is a
    * `SqlError`.
    */
-  readonly use: <A>(f: (db: BetterSqlite.Database) => A) => Effect.Effect<A, SqlError.SqlError>
+  readonly use: <A>(f: (db: NativeDatabase) => A) => Effect.Effect<A, SqlError.SqlError>
   /**
    * Whether `use` would run at once in this context (inside this fiber's transaction, or with none
    * open): lets the read-by-id path run synchronously, without an effect per step.
@@ -173,9 +187,13 @@ export const make = (
     // Inside this fiber's transaction (how `@effect/sql` itself finds it), or nobody's: run now.
     const canRunNow = (context: Context.Context<never>) =>
       !db.inTransaction || Context.getOption(context, SqlClient.TransactionConnection)._tag === "Some"
-    const use = <A>(f: (db: BetterSqlite.Database) => A): Effect.Effect<A, SqlError.SqlError> =>
+    // The handle seen through the slice of its type that the published declarations name.
+    const native = <A>(f: (db: NativeDatabase) => A) => (db: BetterSqlite.Database): A => f(db as unknown as NativeDatabase)
+    const use = <A>(f: (db: NativeDatabase) => A): Effect.Effect<A, SqlError.SqlError> =>
       Effect.contextWithEffect((context: Context.Context<never>) =>
-        canRunNow(context) ? attempt(f) : semaphore.withPermits(1)(Effect.suspend(() => attempt(f)))
+        canRunNow(context)
+          ? attempt(native(f))
+          : semaphore.withPermits(1)(Effect.suspend(() => attempt(native(f))))
       )
 
     return { client, handle: { prepare, use, canRunNow } }

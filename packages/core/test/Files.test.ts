@@ -4,14 +4,16 @@
  * completion, cancellation, typed errors, and `Meetings.delete` (spec §3.5).
  */
 import { assert, describe, layer } from "@effect/vitest"
+import { NodeHttpClient } from "@effect/platform-node"
 import { DateTime, Effect, Option, Stream } from "effect"
-import { createHash } from "node:crypto"
+import { createHash, randomBytes } from "node:crypto"
 import { createReadStream } from "node:fs"
-import { mkdtemp, open, rm } from "node:fs/promises"
+import { mkdtemp, open, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Files as FilesModule } from "../src/index.js"
 import { Files, FilesClient } from "../src/index.js"
+import * as FileChunks from "../src/internal/fileChunks.js"
 import { clientFor, completedFile, filesFor, pastMeeting, quickRetries, reset, sandboxLayer, textSource, uuidV4 } from "./helpers.js"
 
 const quickUploads = { ...quickRetries(), uploadRetries: { base: "20 millis" } } as const
@@ -32,6 +34,18 @@ const tempFile = (size: number) =>
         await handle.write(block.subarray(0, Math.min(block.length, size - written)))
       }
       await handle.close()
+      return { dir, path }
+    }),
+    ({ dir }) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
+  ).pipe(Effect.map(({ path }) => path))
+
+/** A temp file of `size` random bytes, removed with the scope. */
+const randomFile = (size: number) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const dir = await mkdtemp(join(tmpdir(), "lightfield-core-files-"))
+      const path = join(dir, "random.bin")
+      await writeFile(path, randomBytes(size))
       return { dir, path }
     }),
     ({ dir }) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
@@ -112,6 +126,27 @@ describe("FilesClient", () => {
         const stored = (yield* sandbox.files).find((f) => f.id === created.id)
         assert.deepStrictEqual([stored?.storedBytes, stored?.storedMd5], [size, expected])
         assert.strictEqual((yield* files.complete(created.id, { md5: uploaded.md5 })).status, "COMPLETED")
+      }).pipe(Effect.scoped), { timeout: 120_000 })
+
+    it.effect("a path is read through a ring of reused buffers; the bytes arrive intact through node:http and undici", () =>
+      Effect.gen(function*() {
+        const sandbox = yield* reset
+        // Random bytes, four rings long: a chunk overwritten before its client sent it changes the MD5.
+        const size = 4 * FileChunks.ringBytes + 12_345
+        const path = yield* randomFile(size)
+        const expected = yield* md5OfFile(path)
+        const clients = { "node:http": NodeHttpClient.layer, undici: NodeHttpClient.layerUndici }
+        for (const [name, client] of Object.entries(clients)) {
+          const uploaded = yield* Effect.gen(function*() {
+            const files = yield* filesFor("member")
+            const created = yield* files.create({ filename: "ring.bin", mimeType: "text/plain", sizeBytes: size })
+            const uploaded = yield* files.upload(created, Files.fromPath(path))
+            yield* files.complete(created.id, { md5: uploaded.md5 })
+            return { id: created.id, md5: uploaded.md5 }
+          }).pipe(Effect.provide(client))
+          const stored = (yield* sandbox.files).find((f) => f.id === uploaded.id)
+          assert.deepStrictEqual([name, uploaded.md5, stored?.storedBytes, stored?.storedMd5, stored?.status], [name, expected, size, expected, "COMPLETED"])
+        }
       }).pipe(Effect.scoped), { timeout: 120_000 })
 
     it.effect("a dropped connection mid-upload is retried from byte 0, and the second attempt goes through", () =>

@@ -2,7 +2,8 @@
  * The upload of a file's bytes to its presigned URL: one `PUT` with exactly the session's
  * `uploadHeaders` (no bearer token, no version header, no trace headers) and a `Content-Length`,
  * the body streamed from the source in bounded chunks while it is counted and MD5-hashed, so the
- * file is never held whole. A transient storage failure (5xx, 408, 429, a dropped connection, a
+ * file is never held whole (a file path is read through a small ring of reused buffers,
+ * `fileChunks.ts`). A transient storage failure (5xx, 408, 429, a dropped connection, a
  * timeout) starts the upload again from byte 0, with backoff, while the URL lives.
  */
 import type { FileSystem } from "@effect/platform"
@@ -12,6 +13,7 @@ import type { UploadOptions, UploadSource, Uploaded, UploadTarget } from "../Fil
 import { UploadFailed } from "../FilesError.js"
 import { retryAfterFromHeaders } from "./answer.js"
 import * as Body from "./body.js"
+import * as FileChunks from "./fileChunks.js"
 import * as Md5 from "./md5.js"
 import type { BackoffOptions } from "./retry.js"
 import { backoff } from "./retry.js"
@@ -140,7 +142,7 @@ export const upload = (
         return Effect.fail(error)
       }
       const bytes: Stream.Stream<Uint8Array, unknown> = source._tag === "Path"
-        ? deps.fs.stream(source.path, { chunkSize: deps.chunkSize })
+        ? FileChunks.read(deps.fs, source.path, deps.chunkSize)
         : source.stream
       const body = bytes.pipe(
         Stream.catchAll((cause) => Stream.fromEffect(fail(sourceError(source, id, cause)))),

@@ -1,9 +1,10 @@
 /** `pnpm bench`: run the suite at full size, print the table, write bench/results/*.json and the README section. */
 import { join } from "node:path"
-import { figures, machine, sourceFingerprint, table, updateReadme, writeResults } from "./Report.js"
+import { figures, machine, sourceFingerprint, table, updateReadme, uploadFigure, writeResults } from "./Report.js"
 import { benchDir, repoRoot } from "./Paths.js"
 import { fullConfig, runSuite } from "./Suite.js"
 import type { BenchConfig } from "./Suite.js"
+import { measureUpload } from "./UploadRss.js"
 
 export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
   const started = performance.now()
@@ -18,6 +19,14 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
   const host = machine()
   const source = sourceFingerprint(repoRoot)
   config.log(`bench on ${host}; code ${source.commit} (+${source.dirtyFiles} changed files in packages/, src ${source.packagesSrcSha256})`)
+  // `--only upload`: figure 7 alone, printed (no results file, no README update).
+  if (argv.includes("--only")) {
+    const only = argv[argv.indexOf("--only") + 1]
+    if (only !== "upload") throw new Error(`--only takes "upload" (figure 7), not ${JSON.stringify(only)}`)
+    const upload = await measureUpload(config.uploadBytes ?? fullConfig.uploadBytes!, config.log)
+    console.log(`\n${host}\n\n${table([uploadFigure(upload)])}\n`)
+    return
+  }
   const results = await runSuite(config)
   const rows = figures(results, config)
   const totalSeconds = (performance.now() - started) / 1000
@@ -48,8 +57,9 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
         "`process.resourceUsage().maxRSS` of a fresh child per size (an esbuild bundle run by plain `node`, so tsx's loader",
         "does not count). CLI cold start: wall time from spawn to exit of the demo's built bin (`pnpm build`'s bundle) run",
         "by plain `node`, beside `node -e 0`; `get` reads from a warm cache (no request sent); medians of 9 interleaved runs",
-        "after a warm-up, with the CPU time (user + sys) of those starts. Flags: `--no-readme`; `--cpu-prof` (profiles of the",
-        "RSS children in `bench/results/profiles/`).",
+        "after a warm-up, with the CPU time (user + sys) of those starts. Transcript upload: peak RSS growth of a fresh child",
+        "(over its RSS after a warm-up attach and a full GC, sampled every 5 ms), median of 3 children. Flags: `--no-readme`;",
+        "`--cpu-prof` (profiles of the RSS children in `bench/results/profiles/`); `--only upload` (figure 7 alone, printed only).",
         "Raw figures: `bench/results/latest.json`.",
         "",
         `Last run: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${host}; commit ${source.commit}` +

@@ -6,6 +6,7 @@ import { cpus, totalmem } from "node:os"
 import { join } from "node:path"
 import { round } from "./Stats.js"
 import type { BenchConfig, SuiteResults } from "./Suite.js"
+import type { UploadFigures } from "./UploadRss.js"
 
 export interface Figure {
   readonly figure: string
@@ -62,6 +63,22 @@ export const sourceFingerprint = (repoRoot: string): { readonly commit: string; 
 
 const mb = (bytes: number) => bytes / 2 ** 20
 const k = (n: number) => (n % 1000 === 0 ? `${n / 1000}k` : String(n))
+
+/** Figure 7: the median growth of the upload children, the file size in the label. */
+export const uploadFigure = (upload: UploadFigures): Figure => {
+  const growth = mb(upload.medianGrowthBytes)
+  return {
+    figure: `7. Transcript upload + attach, ${mb(upload.sizeBytes).toFixed(0)} MB file: peak RSS growth (fresh child, median of ${upload.runs.length}; max ${
+      mb(upload.maxGrowthBytes).toFixed(1)
+    } MB)`,
+    unit: "MB",
+    ours: growth,
+    baseline: null,
+    ratio: null,
+    target: "< 30 MB",
+    pass: growth < 30
+  }
+}
 
 export const figures = (r: SuiteResults, config: Pick<BenchConfig, "concurrency" | "rate" | "queryLimit">): Array<Figure> => {
   const out: Array<Figure> = []
@@ -186,18 +203,7 @@ export const figures = (r: SuiteResults, config: Pick<BenchConfig, "concurrency"
       pass: ms < 500
     })
   }
-  if (r.upload !== null) {
-    const growth = mb(r.upload.growthBytes)
-    out.push({
-      figure: `7. Transcript upload + attach, ${mb(r.upload.sizeBytes).toFixed(0)} MB file: peak RSS growth (fresh child)`,
-      unit: "MB",
-      ours: growth,
-      baseline: null,
-      ratio: null,
-      target: "< 30 MB",
-      pass: growth < 30
-    })
-  }
+  if (r.upload !== null) out.push(uploadFigure(r.upload))
   return out
 }
 

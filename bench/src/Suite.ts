@@ -17,7 +17,7 @@ import type { ChildResult } from "./SyncChild.js"
 import { runSyncChild } from "./ChildRunner.js"
 import { measureColdStart } from "./ColdStart.js"
 import type { ColdStartFigures } from "./ColdStart.js"
-import { measureUploadRss } from "./UploadRss.js"
+import { measureUpload } from "./UploadRss.js"
 import type { UploadFigures } from "./UploadRss.js"
 
 export interface BenchConfig {
@@ -509,12 +509,7 @@ export const runSuite = async (config: BenchConfig): Promise<SuiteResults> => {
     )
 
     const uploadBytes = config.uploadBytes ?? 0
-    let upload: UploadFigures | null = null
-    if (uploadBytes > 0) {
-      config.log(`[7/7] transcript upload of ${(uploadBytes / 2 ** 20).toFixed(0)} MB, peak RSS growth (fresh child)`)
-      upload = await withSandbox({ meetings: 5, rate: 0 }, async (sandbox) => measureUploadRss(sandbox, uploadBytes))
-      config.log(`  RSS growth ${(upload.growthBytes / 2 ** 20).toFixed(1)} MB in ${upload.ms.toFixed(0)} ms`)
-    }
+    const upload = uploadBytes > 0 ? await measureUpload(uploadBytes, config.log) : null
 
     return { sync, retrieve, query, rss, rateLimited, coldStart, upload, sandboxStartupMs: startup }
   } finally {

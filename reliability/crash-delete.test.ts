@@ -3,7 +3,8 @@
  * then replay children are SIGKILLed at seeded random points while they send them (deletes slowed
  * by a latency fault; one answer lost after commit now and then). After a restart the queue drains
  * and the sandbox proves each queued delete was executed exactly once: one non-replayed execution
- * per idempotency key, each meeting in the trash once, none brought back by a later sync.
+ * per idempotency key, each meeting in the trash once, none brought back by a later sync. The
+ * summary row says where each kill landed (how many of the trial's deletes had left the queue).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Option } from "effect"
@@ -12,6 +13,7 @@ import type { EnqueueArgs } from "./child/enqueue.js"
 import * as Child from "./lib/Child.js"
 import * as Env from "./lib/Env.js"
 import * as Run from "./lib/Run.js"
+import { Tally } from "./lib/Summary.js"
 
 const trials = 3
 const deletesPerTrial = 4
@@ -21,6 +23,8 @@ describe("crash during a queued delete's replay", () => {
   it.scopedLive("replay children SIGKILLed at random points; every queued delete is executed once", () =>
     Effect.gen(function*() {
       const rng = Run.prng("crash-delete")
+      const tally = new Tally("crash-delete", "SIGKILL during queued deletes' replay")
+      yield* Effect.addFinalizer(() => Effect.sync(() => Run.record(tally)))
       const dir = yield* Env.tempDir("delete")
       const sb = yield* Env.sandbox({ meetings: trials * deletesPerTrial + 5, seed: rng.int(1, 1_000_000) })
       const baseUrl = yield* sb.baseUrl
@@ -60,8 +64,15 @@ describe("crash during a queued delete's replay", () => {
           yield* Effect.sleep(Duration.millis(rng.int(0, deletesPerTrial * (latency + 40))))
           yield* child.kill
           const exit = yield* child.exit
-          assert.isTrue(exit.signal === "SIGKILL" || exit.code === 0, `${label}: ${child.lines().join("\n")}${child.stderr()}`)
-          assert.strictEqual(yield* Env.integrity(db), "ok", `${label}: integrity after kill ${kill}`)
+          const clean = exit.signal === "SIGKILL" || exit.code === 0
+          if (!clean || Child.reportedDefect(child.lines())) tally.defects++
+          assert.isTrue(clean, `${label}: ${child.lines().join("\n")}${child.stderr()}`)
+          const check = yield* Env.integrity(db)
+          if (check !== "ok") tally.defects++
+          assert.strictEqual(check, "ok", `${label}: integrity after kill ${kill}`)
+          const left = (yield* Env.outboxRows(db)).filter((r) => r.status === "pending").length
+          tally.trials++
+          tally.outcome(`killed with ${deletesPerTrial - left} of ${deletesPerTrial} acknowledged`)
         }
 
         yield* sb.clearFaults
@@ -89,11 +100,14 @@ describe("crash during a queued delete's replay", () => {
         for (const k of keys) {
           const n = executions.filter((r) => r.idempotencyKey === k).length
           // A killed client's request may be logged 499 after its handler ran; the trash settles it.
+          if (n > 1) tally.duplicated += n - 1
           assert.isAtMost(n, 1, `${label}: key ${k} executed ${n} times`)
         }
         const trashed = (yield* sb.deletedMeetings).map((d) => d.id)
         for (const id of targets) {
-          assert.strictEqual(trashed.filter((t) => t === id).length, 1, `${label}: ${id} deleted once`)
+          const n = trashed.filter((t) => t === id).length
+          if (n === 0) tally.lost++
+          assert.strictEqual(n, 1, `${label}: ${id} deleted once`)
         }
       }
       assert.strictEqual(kills, trials * killsPerTrial)

@@ -107,6 +107,8 @@ export const format = (
   const order = [
     "crash-sync",
     "crash-outbox",
+    "crash-attach",
+    "crash-delete",
     "outbox-expiry",
     "dead-letters",
     "faults",

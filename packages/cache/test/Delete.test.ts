@@ -89,6 +89,33 @@ describe("cache over the sandbox: delete", () => {
         }))
     }))
 
+  it.scopedLive("[regression] before the first sync, a list answered from the network hides a meeting whose delete is queued, and shows queued updates", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const sandbox = yield* Sandbox.make({ meetings: 5, rateLimit: false })
+      const [deleted, updated] = (yield* sandbox.meetings).map((m) => m.id as string)
+      yield* withCache(sandbox, "admin", join(dir, "c.db"), (cache) =>
+        Effect.gen(function*() {
+          // Never synced: CacheFirst (the default) and NetworkFirst both answer a list from the network.
+          const before = yield* cache.list({ limit: 25 })
+          assert.include(before.data.map((m) => m.id as string), deleted!)
+          assert.strictEqual((yield* cache.delete(deleted!, { offline: true })).outcome, "queued")
+          yield* cache.update(updated!, { fields: { $privacySetting: "METADATA" } }, { offline: true })
+          for (const policy of ["CacheFirst", "NetworkFirst"] as const) {
+            const page = yield* cache.list({ limit: 25 }, { policy })
+            const ids = page.data.map((m) => m.id as string)
+            assert.notInclude(ids, deleted!, policy)
+            assert.strictEqual(page.totalCount, before.totalCount - 1, policy)
+            assert.strictEqual(ids.length, before.data.length - 1, policy)
+            const shown = page.data.find((m) => m.id === updated)!
+            assert.strictEqual(Option.getOrUndefined(shown.privacySetting), "METADATA", policy)
+          }
+          // Nothing was sent: the writes wait in the outbox.
+          assert.deepStrictEqual((yield* cache.outbox).map((e) => e.op), ["delete", "update"])
+          assert.deepStrictEqual((yield* sandbox.requests).filter((r) => r.method !== "GET"), [])
+        }))
+    }))
+
   it.scopedLive("deleting a meeting whose create is still queued cancels both locally and sends nothing", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir

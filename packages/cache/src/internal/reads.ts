@@ -197,6 +197,27 @@ export const make = (session: Session) =>
         return fromCache(page, { fetchedAt, pending: found.some((r) => r.pending) }, now, maxAge)
       })
 
+    /**
+     * A page from the network as local reads see it, the outbox laid over it: a meeting whose delete
+     * is queued is left out (and out of `totalCount`), one with queued updates is the pending row,
+     * as `retrieve` answers them.
+     */
+    const overlayOutbox = (page: Meeting.MeetingListPage) =>
+      Effect.gen(function*() {
+        const queued = yield* session.outbox.pending(principal)
+        if (queued.length === 0) return page
+        const deletes = new Set(queued.filter((e) => e.op === "delete" && !isLocalId(e.targetId)).map((e) => e.targetId))
+        const updates = new Set(queued.filter((e) => e.op === "update").map((e) => e.targetId))
+        const data: Array<MeetingT> = []
+        for (const meeting of page.data) {
+          if (deletes.has(meeting.id)) continue
+          const local = updates.has(meeting.id) ? yield* rows.findById(principal, meeting.id) : Option.none()
+          data.push(Option.match(local, { onNone: () => meeting, onSome: (s) => s.meeting }))
+        }
+        const totalCount = Math.max(data.length, page.totalCount - deletes.size)
+        return new Meeting.MeetingListPage({ ...page, data, totalCount }, true)
+      })
+
     const listCached = Effect.fn("MeetingsCache.listCached")(function*(
       input: MeetingParams.ListMeetingsParams = {},
       readOptions: ReadOptions = {}
@@ -211,6 +232,7 @@ export const make = (session: Session) =>
       const remote = network.list(params, timeoutOf(readOptions.timeout)).pipe(
         Effect.map((page) => new Meeting.MeetingListPage({ ...page, data: page.data.map((m) => Redaction.redact(m)) }, true)),
         Effect.tap((page) => store(page.data, "fetch")),
+        Effect.flatMap(overlayOutbox),
         Effect.flatMap((page) => Effect.map(Clock.currentTimeMillis, (now) => fromNetwork(page, now)))
       )
       switch (policy) {

@@ -1,6 +1,7 @@
 /**
- * A second process on the cache's file, for the live-query test: queues one create offline under
- * the principal given as argv[3] on the file argv[2], then prints `written <epoch ms>` after commit.
+ * A second process on the cache's file, for the live-query tests. Under the principal argv[3] on
+ * the file argv[2]: `create <title>` queues one create offline; `sync <baseUrl> <apiKey>` runs a
+ * full sync against that server. Prints `written <epoch ms>` once its commit returned.
  */
 import { NodeHttpClient, NodeRuntime } from "@effect/platform-node"
 import { MeetingsClient } from "@lightfield-effect/core"
@@ -8,13 +9,12 @@ import { Effect, Layer } from "effect"
 import { Database, MeetingsCache } from "../../src/index.js"
 import { pastMeeting } from "../sandbox.js"
 
-const [file, principal, title] = process.argv.slice(2) as [string, string, string]
+const [file, principal, mode, ...rest] = process.argv.slice(2) as [string, string, "create" | "sync", ...Array<string>]
+const [baseUrl, apiKey] = mode === "sync" ? rest as [string, string] : ["http://127.0.0.1:9", "k_unused_by_offline_writes"]
 
 const layer = MeetingsCache.layer({ principal }).pipe(
   Layer.provideMerge(
-    MeetingsClient.layerWithApiKey("k_unused_by_offline_writes", { baseUrl: "http://127.0.0.1:9", maxRetries: 0 }).pipe(
-      Layer.provide(NodeHttpClient.layerUndici)
-    )
+    MeetingsClient.layerWithApiKey(apiKey, { baseUrl, maxRetries: 0, rate: false }).pipe(Layer.provide(NodeHttpClient.layerUndici))
   ),
   Layer.provideMerge(Database.layer({ filename: file }))
 )
@@ -22,7 +22,8 @@ const layer = MeetingsCache.layer({ principal }).pipe(
 NodeRuntime.runMain(
   Effect.gen(function*() {
     const cache = yield* MeetingsCache.MeetingsCache
-    yield* cache.create(pastMeeting(title), { offline: true })
+    if (mode === "sync") yield* cache.sync()
+    else yield* cache.create(pastMeeting(rest[0] ?? "From another process"), { offline: true })
     yield* Effect.sync(() => process.stdout.write(`written ${Date.now()}\n`))
   }).pipe(Effect.provide(layer), Effect.orDie)
 )

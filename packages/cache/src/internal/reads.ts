@@ -232,7 +232,12 @@ export const make = (session: Session) =>
       const remote = network.list(params, timeoutOf(readOptions.timeout)).pipe(
         Effect.map((page) => new Meeting.MeetingListPage({ ...page, data: page.data.map((m) => Redaction.redact(m)) }, true)),
         Effect.tap((page) => store(page.data, "fetch")),
-        Effect.flatMap(overlayOutbox),
+        // Like `store`: a local failure must not turn a good answer into an error.
+        Effect.flatMap((page) =>
+          overlayOutbox(page).pipe(
+            Effect.catchTag("CacheError", (e) => Effect.as(Effect.logWarning("cannot read the outbox; answering the network's page", e.message), page))
+          )
+        ),
         Effect.flatMap((page) => Effect.map(Clock.currentTimeMillis, (now) => fromNetwork(page, now)))
       )
       switch (policy) {

@@ -5,6 +5,11 @@
  * per logical write). The bytes go straight to storage (`internal/upload.ts`). Reading a path
  * needs `@effect/platform`'s `FileSystem`, which the application provides (e.g. `NodeFileSystem`).
  *
+ * The upload is a streamed `PUT` with a `Content-Length`, which storage requires: use an
+ * `HttpClient` that sends both, such as `@effect/platform-node`'s (Node's `http` or undici). A
+ * `fetch`-based client sends a streamed body chunked, without the length, and storage refuses it
+ * (`UploadFailed{Storage}`, status 411).
+ *
  * @since 0.1.0
  */
 import type { HttpClient } from "@effect/platform"

@@ -29,6 +29,31 @@ const wallClock = () => DateTime.unsafeMake(Date.now())
 
 afterAll(removeBundle)
 
+/** A transcript run on the sandbox's meeting at `index`: a file of `lines` lines, and the sandbox's files of that name. */
+const transcriptCase = (index: number, filename: string, lines: number) =>
+  Effect.gen(function*() {
+    const sandbox = yield* Sandbox.Sandbox
+    const env = yield* envFor(sandbox)
+    const id = (yield* sandbox.meetings)[index]!.id as string
+    const path = join(dir, filename)
+    writeFileSync(path, `Speaker ${index}: words of the transcript.\n`.repeat(lines))
+    const mine = Effect.map(sandbox.files, (files) => files.filter((f) => f.filename === filename))
+    return { sandbox, env, id, path, mine }
+  })
+
+/** Sleep in real time (the TestClock does not move for a subprocess). */
+const realSleep = (millis: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, millis)))
+
+/** Poll `check` in real time until it holds (fails after 15 s). */
+const waitUntil = (check: Effect.Effect<boolean>) =>
+  Effect.gen(function*() {
+    const started = Date.now()
+    while (!(yield* check)) {
+      if (Date.now() - started > 15_000) return yield* Effect.fail(new Error("condition not met within 15 s"))
+      yield* realSleep(25)
+    }
+  })
+
 describe("demo CLI", { timeout: 120_000 }, () => {
   it.layer(SandboxLive, { timeout: 120_000 })((it) => {
     it.effect("sync mirrors every meeting the key sees (--json parses)", () =>
@@ -340,6 +365,61 @@ describe("demo CLI", { timeout: 120_000 }, () => {
         assert.deepStrictEqual(onServer.transcriptFileId, Option.some(fileId!))
         const missing = yield* runCli(["transcript", "upload", id, join(dir, "nope.txt"), "--db", db], env)
         assert.strictEqual(missing.code, 2, missing.stderr)
+      }))
+
+    it.effect("transcript upload resumes an interrupted run: killed mid-upload, then storage 5xx, then done with the same file", () =>
+      Effect.gen(function*() {
+        const { env, id, mine, path, sandbox } = yield* transcriptCase(8, "resumed.txt", 10_000)
+        const creates = Effect.map(sandbox.requests, (log) => log.filter((r) => r.method === "POST" && r.path === "/v1/files").length)
+        yield* sandbox.clearRequests
+        // 1. Slow storage: the child is SIGKILLed while its PUT hangs.
+        yield* sandbox.inject({ fault: { _tag: "Latency", millis: 30_000 }, match: "PUT /__storage/*" })
+        const first = yield* startCli(["transcript", "upload", id, path, "--db", db], env)
+        // The file exists once its create answered; the PUT starts right after it and hangs.
+        yield* waitUntil(Effect.map(mine, (files) => files.length > 0))
+        yield* realSleep(500)
+        first.child.kill("SIGKILL")
+        yield* Effect.promise(() => new Promise((resolve) => first.child.once("exit", resolve)))
+        const pending = yield* mine
+        assert.deepStrictEqual(pending.map((f) => f.status), ["PENDING"])
+        // 2. Storage answers 503 every time: the run fails (exit 6) and stays resumable.
+        yield* sandbox.clearFaults
+        yield* sandbox.inject({ fault: { _tag: "Status", status: 503 }, match: "PUT /__storage/*" })
+        const failed = yield* runCli(["transcript", "upload", id, path, "--db", db], env)
+        assert.strictEqual(failed.code, 6, failed.stderr)
+        assert.match(failed.stderr, /UploadFailed/)
+        // 3. Storage is back: the third run continues with the same file, nothing created again.
+        yield* sandbox.clearFaults
+        const done = yield* runCli(["transcript", "upload", id, path, "--db", db, "--json"], env)
+        assert.strictEqual(done.code, 0, done.stderr)
+        const answer = JSON.parse(done.stdout) as { fileId: string; sizeBytes: number }
+        assert.strictEqual(answer.fileId, pending[0]!.id)
+        assert.deepStrictEqual((yield* mine).map((f) => [f.id, f.status]), [[pending[0]!.id, "COMPLETED"]])
+        assert.strictEqual(yield* creates, 1)
+        const onServer = (yield* sandbox.meetings).find((m) => m.id === id)!
+        assert.deepStrictEqual(onServer.transcriptFileId, Option.some(pending[0]!.id))
+        // Run again: the journal says done; nothing is uploaded or attached a second time.
+        const again = yield* runCli(["transcript", "upload", id, path, "--db", db, "--json"], env)
+        assert.strictEqual(again.code, 0, again.stderr)
+        assert.strictEqual((JSON.parse(again.stdout) as { fileId: string }).fileId, pending[0]!.id)
+        assert.strictEqual((yield* mine).length, 1)
+      }).pipe(Effect.scoped))
+
+    it.effect("transcript upload after a failed run whose URL then expired: a fresh file is attached, the abandoned one cancelled", () =>
+      Effect.gen(function*() {
+        const { env, id, mine, path, sandbox } = yield* transcriptCase(9, "expired.txt", 5_000)
+        yield* sandbox.inject({ fault: { _tag: "Status", status: 503 }, match: "PUT /__storage/*" })
+        const failed = yield* runCli(["transcript", "upload", id, path, "--db", db], env)
+        assert.strictEqual(failed.code, 6, failed.stderr)
+        const [abandoned] = yield* mine
+        yield* sandbox.clearFaults
+        yield* sandbox.inject({ fault: { _tag: "UrlExpired" }, match: "PUT /__storage/*", times: 1 })
+        const done = yield* runCli(["transcript", "upload", id, path, "--db", db, "--json"], env)
+        assert.strictEqual(done.code, 0, done.stderr)
+        const fileId = (JSON.parse(done.stdout) as { fileId: string }).fileId
+        assert.notStrictEqual(fileId, abandoned!.id)
+        assert.deepStrictEqual((yield* mine).map((f) => [f.id, f.status]), [[abandoned!.id, "CANCELLED"], [fileId, "COMPLETED"]])
+        assert.deepStrictEqual((yield* sandbox.meetings).find((m) => m.id === id)!.transcriptFileId, Option.some(fileId))
       }))
 
     it.effect("status reports the mirror, the outbox and the last sync", () =>

@@ -22,6 +22,7 @@ import { fromHttpClientError, retryAfterFromHeaders, serverTime, statusError } f
 import * as Body from "./body.js"
 import * as CallLog from "./callLog.js"
 import * as CallMetrics from "./callMetrics.js"
+import * as CallOptions from "./callOptions.js"
 import * as Limiter from "./limiter.js"
 import * as RateLimitHeaders from "./rateLimitHeaders.js"
 import * as RateLimitObserver from "./rateLimitObserver.js"
@@ -101,7 +102,7 @@ export const makeCaller = (
     const attempt = <A>(call: Call<A>, state: CallState, traceHeaders: Headers.Headers | undefined) =>
       Effect.suspend((): Effect.Effect<A, MeetingsError> => {
         const n = ++state.attempts
-        const timeout = Option.match(call.timeout, { onNone: () => config.timeout, onSome: Duration.decode })
+        const timeout = Option.getOrElse(call.options.timeout, () => config.timeout)
         // The timeout covers the wait for a slot of the client-side limiter too: a caller's
         // timeout is a bound on the whole attempt, whatever the limiter learnt.
         let started: number | undefined
@@ -200,6 +201,24 @@ export const makeCaller = (
         )
       )
 
+    /** The policy of `call`: with `failFast`, a connection that could not be made ends it. */
+    const policyOf = (call: Call<unknown>) =>
+      call.options.failFast
+        ? () => Schedule.whileInput(observedSchedule(call), (error: MeetingsError) => !CallOptions.isConnectFailure(error))
+        : () => observedSchedule(call)
+
+    /** `self` within the call's `budget`, if it has one (one timer for the whole call, retries included). */
+    const withinBudget = <A>(call: Call<A>, self: Effect.Effect<A, MeetingsError>): Effect.Effect<A, MeetingsError> =>
+      Option.match(call.options.budget, {
+        onNone: () => self,
+        onSome: (budget) =>
+          Timeout.timeoutFail(self, budget, () =>
+            new MeetingsUnavailable({
+              reason: "Timeout",
+              message: `No answer within the call's budget of ${Duration.format(budget)}`
+            }))
+      })
+
     /** A whole call: retries with the schedule, logging (at Debug) and counting each retry and the outcome. */
     const run = <A>(call: Call<A>): Effect.Effect<A, MeetingsError> => {
       const state: CallState = { attempts: 0, idempotencyKey: Option.fromNullable(call.idempotencyKey) }
@@ -218,7 +237,7 @@ export const makeCaller = (
           "lightfield.category": call.category
         }),
         Tracing.withCallSpan((traceHeaders) =>
-          Retry.retrying(attempt(call, state, traceHeaders), () => observedSchedule(call))
+          withinBudget(call, Retry.retrying(attempt(call, state, traceHeaders), policyOf(call)))
         )
       ).pipe(
         Effect.tapBoth({ onSuccess: () => done("succeeded"), onFailure: (error) => done("failed", error) }),

@@ -90,25 +90,31 @@ describe("per-call options", () => {
   })
 
   describe("failFast", () => {
-    const refused = MeetingsClient.make({ apiKey: Redacted.make("sk_lf_test"), baseUrl: refusedUrl })
+    // Retries that wait at least 2.25 s then 4.5 s: an answer within 2 s waited for none of them.
+    const refused = (base: Duration.DurationInput) =>
+      MeetingsClient.make({
+        apiKey: Redacted.make("sk_lf_test"),
+        baseUrl: refusedUrl,
+        retrySchedule: MeetingsClient.retrySchedule({ maxRetries: 2, base })
+      })
 
     layer(NodeHttpClient.layerUndici, { excludeTestServices: true })("a refused connection", (it) => {
       it.effect("fails at once with Transport, without the retries", () =>
         Effect.gen(function*() {
-          const meetings = yield* refused
+          const meetings = yield* refused("3 seconds")
           const [error, ms] = yield* timed(Effect.flip(meetings.list({}, { failFast: true })))
           assert.strictEqual(error._tag, "MeetingsUnavailable")
           if (error._tag === "MeetingsUnavailable") assert.strictEqual(error.reason, "Transport")
-          // The default policy would wait 0.5 s and 1 s between its three attempts.
-          assert.isBelow(ms, 400)
+          assert.isBelow(ms, 2_000)
         }))
 
       it.effect("without failFast the default policy retries (the backoff is waited out)", () =>
         Effect.gen(function*() {
-          const meetings = yield* refused
+          const meetings = yield* refused("300 millis")
           const [error, ms] = yield* timed(Effect.flip(meetings.list({})))
           assert.strictEqual(error._tag, "MeetingsUnavailable")
-          assert.isAtLeast(ms, 800)
+          // 0.3 s and 0.6 s, less up to 25 % jitter.
+          assert.isAtLeast(ms, 650)
         }))
     })
   })

@@ -93,6 +93,17 @@ export const measureFallback = async (config: FallbackConfig, dir: string): Prom
     await oursRead(runtime, id, 60_000)
     await baselineRead(sandbox, db, id, 60_000)
 
+    /** One warm-up, then `runs` reads of each contender, alternating. */
+    const interleaved = async (ours: Array<{ ms: number; source: string }>, baseline: Array<number>) => {
+      for (let i = 0; i <= config.runs; i++) {
+        const o = await oursRead(runtime, id, config.networkTimeoutMillis)
+        const b = await baselineRead(sandbox, db, id, config.networkTimeoutMillis)
+        if (i > 0) {
+          ours.push(o)
+          baseline.push(b)
+        }
+      }
+    }
     const slowOurs: Array<{ ms: number; source: string }> = []
     const slowBase: Array<number> = []
     const faults = `${sandbox.baseUrl}/__sandbox/faults`
@@ -101,14 +112,7 @@ export const measureFallback = async (config: FallbackConfig, dir: string): Prom
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ fault: { _tag: "Latency", millis: config.slowMillis }, match: `GET /v1/meetings/${id}` })
     })
-    for (let i = 0; i <= config.runs; i++) {
-      const o = await oursRead(runtime, id, config.networkTimeoutMillis)
-      const b = await baselineRead(sandbox, db, id, config.networkTimeoutMillis)
-      if (i > 0) {
-        slowOurs.push(o)
-        slowBase.push(b)
-      }
-    }
+    await interleaved(slowOurs, slowBase)
     await fetch(faults, { method: "DELETE" })
     config.log(`  fallback, sandbox answering after ${config.slowMillis} ms: ours ${median(slowOurs.map((o) => o.ms)).toFixed(0)} ms, baseline ${median(slowBase).toFixed(0)} ms (networkTimeout ${config.networkTimeoutMillis} ms)`)
 
@@ -116,14 +120,7 @@ export const measureFallback = async (config: FallbackConfig, dir: string): Prom
     stopped = true
     const downOurs: Array<{ ms: number; source: string }> = []
     const downBase: Array<number> = []
-    for (let i = 0; i <= config.runs; i++) {
-      const o = await oursRead(runtime, id, config.networkTimeoutMillis)
-      const b = await baselineRead(sandbox, db, id, config.networkTimeoutMillis)
-      if (i > 0) {
-        downOurs.push(o)
-        downBase.push(b)
-      }
-    }
+    await interleaved(downOurs, downBase)
     config.log(`  fallback, sandbox stopped: ours ${median(downOurs.map((o) => o.ms)).toFixed(1)} ms, baseline ${median(downBase).toFixed(1)} ms`)
     return {
       networkTimeoutMillis: config.networkTimeoutMillis,

@@ -27,8 +27,12 @@ export interface SteadyRateFigures {
   readonly elapsedMs: number
   /** (requests − 1) / (last − first request) / limit, over the whole run (sandbox log). */
   readonly fractionWhole: number
-  /** The same after the first `limitPerSecond` requests (the server's bucket capacity: the start-up burst). */
+  /**
+   * The same after the first `skipped` requests: `limitPerSecond` (the server's bucket capacity,
+   * the start-up burst), or half of them in a short run.
+   */
   readonly fractionSteady: number
+  readonly skipped: number
   /** Client CPU (user + sys of this process) over the sync's wall time. */
   readonly cpuShare: number
   readonly cpuMs: number
@@ -58,6 +62,7 @@ export const measureSteadyRate = (config: SteadyRateConfig, dir: string): Promis
       const cpu = process.cpuUsage(cpu0)
       const log = (await sandbox.requests()).filter((q) => q.method === "GET" && q.path === "/v1/meetings")
       const at = log.map((q) => q.at)
+      const skipped = Math.min(config.rate, Math.floor(at.length / 2))
       const cpuMs = (cpu.user + cpu.system) / 1000
       const figures: SteadyRateFigures = {
         meetings: config.meetings,
@@ -68,14 +73,15 @@ export const measureSteadyRate = (config: SteadyRateConfig, dir: string): Promis
         otherErrors: log.filter((q) => q.status !== 200 && q.status !== 429).length,
         elapsedMs: r.elapsedMs,
         fractionWhole: rateOf(at) / config.rate,
-        fractionSteady: rateOf(at.slice(config.rate)) / config.rate,
+        fractionSteady: rateOf(at.slice(skipped)) / config.rate,
+        skipped,
         cpuShare: cpuMs / r.elapsedMs,
         cpuMs,
         stored: r.stored
       }
       config.log(
         `  steady rate: ${figures.listRequests} requests, ${figures.status429} × 429, ${figures.fractionWhole.toFixed(3)} of the limit ` +
-          `(whole run), ${figures.fractionSteady.toFixed(3)} (after the first ${config.rate}); client CPU ${(figures.cpuShare * 100).toFixed(1)} % of ` +
+          `(whole run), ${figures.fractionSteady.toFixed(3)} (after the first ${skipped}); client CPU ${(figures.cpuShare * 100).toFixed(1)} % of ` +
           `${(r.elapsedMs / 1000).toFixed(1)} s`
       )
       return figures
@@ -99,7 +105,7 @@ export const steadyRateRows = (s: SteadyRateFigures): Array<Figure> => {
       pass: within(s.fractionWhole)
     },
     {
-      figure: `9. Steady rate-limited sync: rate / limit after the first ${s.limitPerSecond} requests`,
+      figure: `9. Steady rate-limited sync: rate / limit after the first ${s.skipped} requests`,
       unit: "",
       ours: s.fractionSteady,
       baseline: null,

@@ -42,14 +42,18 @@ const slowRetries = (sandbox: Sandbox.SandboxShape, file: string) =>
       ))
   )
 
-const firstId = (sandbox: Sandbox.SandboxShape) => Effect.map(sandbox.meetings, (ms) => ms[0]!.id as string)
+/** A temp folder, a sandbox with 5 meetings, and the id of one of them. */
+const setup = Effect.gen(function*() {
+  const dir = yield* tempDir
+  const sandbox = yield* Sandbox.make({ meetings: 5, rateLimit: false })
+  const id = (yield* sandbox.meetings)[0]!.id as string
+  return { dir, sandbox, id }
+})
 
 describe("NetworkFirst fallback", () => {
   it.scopedLive("a refused connection answers from the cache at once, without the client's retries", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
-      const sandbox = yield* Sandbox.make({ meetings: 5, rateLimit: false })
-      const id = yield* firstId(sandbox)
+      const { dir, id, sandbox } = yield* setup
       yield* Effect.flatMap(MeetingsCache.MeetingsCache, (cache) =>
         Effect.gen(function*() {
           assert.strictEqual((yield* cache.retrieve(id, { policy: "NetworkFirst" })).source, "network")
@@ -69,9 +73,7 @@ describe("NetworkFirst fallback", () => {
 
   it.scopedLive("networkTimeout: a slow answer is waited for that long, then the cache answers and the answer refreshes the row", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
-      const sandbox = yield* Sandbox.make({ meetings: 5, rateLimit: false })
-      const id = yield* firstId(sandbox)
+      const { dir, id, sandbox } = yield* setup
       yield* withCache(sandbox, "admin", join(dir, "c.db"), (cache) =>
         Effect.gen(function*() {
           const first = yield* cache.retrieve(id, { policy: "NetworkFirst" })
@@ -96,9 +98,7 @@ describe("NetworkFirst fallback", () => {
 
   it.scopedLive("the background call lives in the cache's scope: closing the cache interrupts it", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
-      const sandbox = yield* Sandbox.make({ meetings: 5, rateLimit: false })
-      const id = yield* firstId(sandbox)
+      const { dir, id, sandbox } = yield* setup
       const scope = yield* Scope.make()
       const context = yield* Layer.buildWithScope(cacheLayer(sandbox, "admin", join(dir, "c.db")), scope)
       const built = Context.get(context, MeetingsCache.MeetingsCache)
@@ -113,9 +113,7 @@ describe("NetworkFirst fallback", () => {
 
   it.scopedLive("a bad networkTimeout is InvalidParams before any request", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
-      const sandbox = yield* Sandbox.make({ meetings: 5, rateLimit: false })
-      const id = yield* firstId(sandbox)
+      const { dir, id, sandbox } = yield* setup
       yield* withCache(sandbox, "admin", join(dir, "c.db"), (cache) =>
         Effect.gen(function*() {
           yield* sandbox.clearRequests

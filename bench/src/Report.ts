@@ -4,6 +4,8 @@ import { createHash } from "node:crypto"
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { cpus, totalmem } from "node:os"
 import { join } from "node:path"
+import { fallbackRows } from "./Fallback.js"
+import { steadyRateRows } from "./SteadyRate.js"
 import { round } from "./Stats.js"
 import type { BenchConfig, SuiteResults } from "./Suite.js"
 import type { UploadFigures } from "./UploadRss.js"
@@ -204,6 +206,8 @@ export const figures = (r: SuiteResults, config: Pick<BenchConfig, "concurrency"
     })
   }
   if (r.upload !== null) out.push(uploadFigure(r.upload))
+  if (r.fallback !== null) out.push(...fallbackRows(r.fallback))
+  if (r.steadyRate !== null) out.push(...steadyRateRows(r.steadyRate))
   return out
 }
 

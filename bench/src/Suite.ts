@@ -18,6 +18,10 @@ import { runSyncChild } from "./ChildRunner.js"
 import { measureColdStart } from "./ColdStart.js"
 import type { ColdStartFigures } from "./ColdStart.js"
 import { measureUpload } from "./UploadRss.js"
+import { measureFallback } from "./Fallback.js"
+import type { FallbackFigures } from "./Fallback.js"
+import { measureSteadyRate } from "./SteadyRate.js"
+import type { SteadyRateFigures } from "./SteadyRate.js"
 import type { UploadFigures } from "./UploadRss.js"
 
 export interface BenchConfig {
@@ -47,6 +51,10 @@ export interface BenchConfig {
   readonly cliRuns: number
   /** Bytes of the transcript for the upload RSS figure (50 MB); unset or 0 skips it. */
   readonly uploadBytes?: number
+  /** Timed reads per scenario of the fallback-latency figure (`Fallback.ts`); unset or 0 skips it. */
+  readonly fallbackRuns?: number
+  /** Meetings of the steady rate-limited sync (`SteadyRate.ts`, 20,000); unset or 0 skips it. */
+  readonly steadyRateMeetings?: number
   /** Extra node flags for the RSS children (e.g. `--cpu-prof`). */
   readonly childNodeFlags?: ReadonlyArray<string>
   /** Progress lines (to stderr). */
@@ -69,7 +77,9 @@ export const fullConfig: Omit<BenchConfig, "log"> = {
   queryLimit: 100,
   rateLimitedMeetings: 2_000,
   rate: 25,
-  cliRuns: 9
+  cliRuns: 9,
+  fallbackRuns: 7,
+  steadyRateMeetings: 20_000
 }
 
 export interface SyncFigures {
@@ -140,6 +150,10 @@ export interface SuiteResults {
   readonly coldStart: ColdStartFigures
   /** `null` when `uploadBytes` is unset. */
   readonly upload: UploadFigures | null
+  /** `null` when `fallbackRuns` is unset. */
+  readonly fallback: FallbackFigures | null
+  /** `null` when `steadyRateMeetings` is unset. */
+  readonly steadyRate: SteadyRateFigures | null
   readonly sandboxStartupMs: Readonly<Record<string, number>>
 }
 
@@ -511,7 +525,21 @@ export const runSuite = async (config: BenchConfig): Promise<SuiteResults> => {
     const uploadBytes = config.uploadBytes ?? 0
     const upload = uploadBytes > 0 ? await measureUpload(uploadBytes, config.log) : null
 
-    return { sync, retrieve, query, rss, rateLimited, coldStart, upload, sandboxStartupMs: startup }
+    const fallbackRuns = config.fallbackRuns ?? 0
+    let fallback: FallbackFigures | null = null
+    if (fallbackRuns > 0) {
+      config.log(`[8] NetworkFirst fallback latency, sandbox slow (5 s) and stopped, ${fallbackRuns} runs each`)
+      fallback = await measureFallback({ runs: fallbackRuns, slowMillis: 5_000, networkTimeoutMillis: 500, log: config.log }, dir)
+    }
+    const steadyMeetings = config.steadyRateMeetings ?? 0
+    let steadyRate: SteadyRateFigures | null = null
+    if (steadyMeetings > 0) {
+      config.log(`[9] steady rate-limited sync of ${steadyMeetings} meetings at ${config.rate}/s`)
+      // Twice the sync's page concurrency: the limit, not a loaded sandbox's latency, bounds it.
+      steadyRate = await measureSteadyRate({ meetings: steadyMeetings, rate: config.rate, concurrency: 2 * config.concurrency, log: config.log }, dir)
+    }
+
+    return { sync, retrieve, query, rss, rateLimited, coldStart, upload, fallback, steadyRate, sandboxStartupMs: startup }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -26,6 +26,8 @@ const smoke: BenchConfig = {
   rateLimitedMeetings: 200,
   rate: 25,
   cliRuns: 1,
+  fallbackRuns: 1,
+  steadyRateMeetings: 200,
   log: () => {}
 }
 
@@ -81,6 +83,16 @@ describe("bench harness", () => {
       assert.strictEqual(xs.length, 1)
       positive(xs[0]!, "cold start ms")
     }
+
+    // 8. Fallback: every timed read of ours answered from the cache.
+    assert.isTrue(r.fallback !== null && r.fallback.stopped.allFromCache && r.fallback.slow.allFromCache)
+    positive(r.fallback!.stopped.oursMedianMs, "fallback ms")
+
+    // 9. Steady rate: no 429s, everything stored, a rate and a CPU share computed.
+    assert.strictEqual(r.steadyRate?.status429, 0)
+    assert.strictEqual(r.steadyRate?.stored, 200)
+    positive(r.steadyRate!.fractionWhole, "steady rate fraction")
+    positive(r.steadyRate!.cpuShare, "CPU share")
 
     const rows = figures(r, smoke)
     assert.isTrue(rows.length >= 10)

@@ -7,6 +7,8 @@
  *   in the background (the answer says `stale: true`). A miss goes to the network.
  * - `NetworkFirst`: ask the network; when it is unreachable (transport errors, timeouts, 429, 5xx:
  *   core's `isUnreachable`) answer from the cache instead. Other errors (404, 403…) pass through.
+ *   With a cached copy to fall back on, a refused connection is not retried (core's `failFast`),
+ *   and `networkTimeout` bounds the wait (the network call then refreshes the row in the background).
  * - `CacheOnly`: never touch the network; a miss is a `CacheMiss`.
  *
  * @since 0.1.0
@@ -64,6 +66,13 @@ export interface ReadOptions {
   readonly maxAge?: Duration.DurationInput
   /** Per-attempt network timeout for this call. */
   readonly timeout?: Duration.DurationInput
+  /**
+   * `NetworkFirst` with a cached copy: how long to wait for the network before answering from the
+   * cache (Workbox's `networkTimeoutSeconds`; positive, finite). The network call goes on in the
+   * cache's background (closed with the cache) and stores its answer when it comes. Without a
+   * cached copy the read waits for the network. Default: wait for the network's answer or error.
+   */
+  readonly networkTimeout?: Duration.DurationInput
 }
 
 /**

@@ -30,6 +30,7 @@ import { Files } from "./Files.js"
 import type { FilesError } from "./FilesError.js"
 import { FileNotFound, FileNotUsable, UploadFailed } from "./FilesError.js"
 import * as IdempotencyKey from "./IdempotencyKey.js"
+import { check as checkCallOptions } from "./internal/callOptions.js"
 import * as Request from "./internal/request.js"
 import * as Upload from "./internal/upload.js"
 import type { CallOptions, WriteOptions } from "./Meetings.js"
@@ -123,15 +124,15 @@ export const make = (
         ...(options.uploadRetries?.maxDelay === undefined ? {} : { maxDelay: options.uploadRetries.maxDelay })
       }
     }
-    const timeoutOf = (callOptions: CallOptions | undefined) => Option.fromNullable(callOptions?.timeout)
 
     /** A 404 of a files endpoint is about the file. */
     const fileNotFound = (id: string) => (error: MeetingsError): Effect.Effect<never, MeetingsError | FilesError> =>
       error._tag === "MeetingNotFound" ? Effect.fail(new FileNotFound({ id, message: error.message })) : Effect.fail(error)
 
     const retrieve = Effect.fn("Files.retrieve")(function*(id: string, callOptions?: CallOptions) {
+      const checked = yield* checkCallOptions(callOptions)
       const fileId = yield* validateId(id)
-      return yield* run({ ...callOf(Endpoint.Files.retrieve, fileId), id: fileId, timeout: timeoutOf(callOptions), decode: decodeFile })
+      return yield* run({ ...callOf(Endpoint.Files.retrieve, fileId), id: fileId, options: checked, decode: decodeFile })
         .pipe(Effect.catchAll(fileNotFound(fileId)))
     })
 
@@ -169,16 +170,20 @@ export const make = (
       writeOptions: WriteOptions | undefined,
       decode: (text: string) => Either.Either<A, ParseResult.ParseError>
     ) =>
-      Effect.flatMap(IdempotencyKey.resolve(writeOptions?.idempotencyKey), (idempotencyKey) =>
-        run({ ...callOf(endpoint, id), body, idempotencyKey, id, timeout: timeoutOf(writeOptions), decode }).pipe(
+      Effect.gen(function*() {
+        const checked = yield* checkCallOptions(writeOptions)
+        const idempotencyKey = yield* IdempotencyKey.resolve(writeOptions?.idempotencyKey)
+        return yield* run({ ...callOf(endpoint, id), body, idempotencyKey, id, options: checked, decode }).pipe(
           Effect.catchAll(fileProblem(id))
-        ))
+        )
+      })
 
     const create = Effect.fn("Files.create")(function*(params: CreateFileParams, writeOptions?: WriteOptions) {
+      const checked = yield* checkCallOptions(writeOptions)
       const body = yield* validateCreate(params)
       // One key per logical call, reused by every retry.
       const idempotencyKey = yield* IdempotencyKey.resolve(writeOptions?.idempotencyKey)
-      return yield* run({ ...callOf(Endpoint.Files.create), body, idempotencyKey, timeout: timeoutOf(writeOptions), decode: decodeSession })
+      return yield* run({ ...callOf(Endpoint.Files.create), body, idempotencyKey, options: checked, decode: decodeSession })
     })
 
     const complete = Effect.fn("Files.complete")(
@@ -195,8 +200,9 @@ export const make = (
     })
 
     const downloadUrl = Effect.fn("Files.downloadUrl")(function*(id: string, callOptions?: CallOptions) {
+      const checked = yield* checkCallOptions(callOptions)
       const fileId = yield* validateId(id)
-      return yield* run({ ...callOf(Endpoint.Files.downloadUrl, fileId), id: fileId, timeout: timeoutOf(callOptions), decode: decodeDownload })
+      return yield* run({ ...callOf(Endpoint.Files.downloadUrl, fileId), id: fileId, options: checked, decode: decodeDownload })
         .pipe(Effect.catchAll(fileProblem(fileId)))
     })
 

@@ -15,8 +15,20 @@ import type { MeetingsError } from "./MeetingsError.js"
  * @since 0.1.0
  */
 export interface CallOptions {
-  /** Per-attempt timeout; overrides the layer's default (60 s). */
+  /** Per-attempt timeout (positive, finite); overrides the layer's default (60 s). */
   readonly timeout?: Duration.DurationInput
+  /**
+   * A bound on the whole call (positive, finite): the wait for the rate limiter, every attempt and
+   * the delays between retries. When it runs out the call fails with `MeetingsUnavailable`
+   * (`Timeout`). Default: no bound beyond the attempts' timeouts and the retry policy.
+   */
+  readonly budget?: Duration.DurationInput
+  /**
+   * `true`: a connection that cannot be made (refused, host or network unreachable, unknown name)
+   * fails at once with `MeetingsUnavailable` (`Transport`) instead of being retried; other
+   * failures are retried as usual. For callers with something else to answer with (a cache).
+   */
+  readonly failFast?: boolean
 }
 
 /**

@@ -8,15 +8,16 @@
  */
 import { HttpClient } from "@effect/platform"
 import type { ConfigError } from "effect"
-import { Config, Effect, Either, Layer, Option, Redacted } from "effect"
+import { Config, Effect, Either, Layer, Option, Redacted, Stream } from "effect"
 import * as Endpoint from "./Endpoint.js"
 import * as IdempotencyKey from "./IdempotencyKey.js"
+import * as CallOptions from "./internal/callOptions.js"
 import * as Request from "./internal/request.js"
 import { scan } from "./internal/scan.js"
 import { validateId } from "./Meeting.js"
 import * as MeetingCodec from "./MeetingCodec.js"
 import { CreateMeetingParams, ListMeetingsParams, UpdateMeetingParams } from "./MeetingParams.js"
-import type { CallOptions, MeetingsShape, StreamOptions, WriteOptions } from "./Meetings.js"
+import type { CallOptions as Options, MeetingsShape, StreamOptions, WriteOptions } from "./Meetings.js"
 import { Meetings } from "./Meetings.js"
 import * as MeetingsConfig from "./MeetingsConfig.js"
 import type { InvalidConfig } from "./MeetingsError.js"
@@ -33,6 +34,18 @@ export {
   /** `retry-after-ms`, then `Retry-After` (seconds or an HTTP date), as a delay from `now`. */
   retryAfterFromHeaders
 } from "./internal/answer.js"
+
+export {
+  /**
+   * A call's options checked (`timeout` and `budget` positive finite durations, `failFast` a
+   * boolean), or the first bad one as `InvalidParams`; every operation runs it before sending.
+   */
+  check as checkCallOptions
+} from "./internal/callOptions.js"
+export type {
+  /** `CallOptions` checked and decoded (what `checkCallOptions` answers). */
+  CheckedCallOptions
+} from "./internal/callOptions.js"
 
 /**
  * Rate-limit categories (spec §9); kept here for old imports, owned by `Endpoint.Category`.
@@ -84,10 +97,10 @@ export const make = (
 ): Effect.Effect<MeetingsShape, InvalidConfig, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const { run } = yield* makeCaller(options)
-    const timeoutOf = (options: CallOptions | undefined) => Option.fromNullable(options?.timeout)
 
     const create = Effect.fn("Meetings.create")(
       function*(params: CreateMeetingParams, options?: WriteOptions) {
+        const checked = yield* CallOptions.check(options)
         const body = yield* validateCreate(params)
         // One key per logical call, reused by every retry.
         const idempotencyKey = yield* IdempotencyKey.resolve(options?.idempotencyKey)
@@ -95,7 +108,7 @@ export const make = (
           ...Request.callOf(Endpoint.Meetings.create),
           body,
           idempotencyKey,
-          timeout: timeoutOf(options),
+          options: checked,
           decode: decodeMeeting
         })
       }
@@ -103,6 +116,7 @@ export const make = (
 
     const update = Effect.fn("Meetings.update")(
       function*(id: string, params: UpdateMeetingParams, options?: WriteOptions) {
+        const checked = yield* CallOptions.check(options)
         const meetingId = yield* validateId(id)
         const body = yield* validateUpdate(params)
         const idempotencyKey = yield* IdempotencyKey.resolve(options?.idempotencyKey)
@@ -111,63 +125,71 @@ export const make = (
           body,
           idempotencyKey,
           id: meetingId,
-          timeout: timeoutOf(options),
+          options: checked,
           decode: decodeMeeting
         })
       }
     )
 
     const retrieve = Effect.fn("Meetings.retrieve")(
-      function*(id: string, options?: CallOptions) {
+      function*(id: string, options?: Options) {
+        const checked = yield* CallOptions.check(options)
         const meetingId = yield* validateId(id)
         return yield* run({
           ...Request.callOf(Endpoint.Meetings.retrieve, meetingId),
           id: meetingId,
-          timeout: timeoutOf(options),
+          options: checked,
           decode: decodeMeeting
         })
       }
     )
 
     /** `GET /v1/meetings` with params already checked (by `list`, or built by the stream from a checked page size). */
-    const listChecked = (query: ListMeetingsParams, options: CallOptions | undefined) => {
+    const listChecked = (query: ListMeetingsParams, checked: CallOptions.CheckedCallOptions) => {
       const urlParams: Record<string, string> = {}
       if (query.limit !== undefined) urlParams.limit = String(query.limit)
       if (query.offset !== undefined) urlParams.offset = String(query.offset)
       return run({
         ...Request.callOf(Endpoint.Meetings.list),
         urlParams,
-        timeout: timeoutOf(options),
+        options: checked,
         decode: decodePage
       })
     }
 
     const list = Effect.fn("Meetings.list")(
-      function*(params?: ListMeetingsParams, options?: CallOptions) {
-        return yield* listChecked(yield* validateList(params ?? {}), options)
+      function*(params?: ListMeetingsParams, options?: Options) {
+        const checked = yield* CallOptions.check(options)
+        return yield* listChecked(yield* validateList(params ?? {}), checked)
       }
     )
 
     // Spec §3.5: a soft delete; 200 with the meeting as last served, or 204 with no body.
     const remove = Effect.fn("Meetings.delete")(
       function*(id: string, options?: WriteOptions) {
+        const checked = yield* CallOptions.check(options)
         const meetingId = yield* validateId(id)
         const idempotencyKey = yield* IdempotencyKey.resolve(options?.idempotencyKey)
         return yield* run({
           ...Request.callOf(Endpoint.Meetings.delete, meetingId),
           idempotencyKey,
           id: meetingId,
-          timeout: timeoutOf(options),
+          options: checked,
           decode: decodeDeleted
         })
       }
     )
 
     // Each page of the stream is a `Meetings.list` span, as before; its params need no decoding.
-    const streamPage = (query: ListMeetingsParams, options: CallOptions | undefined) =>
-      Effect.withSpan(listChecked(query, options), "Meetings.list", { captureStackTrace: false })
+    const streamPage = (checked: CallOptions.CheckedCallOptions) => (query: ListMeetingsParams) =>
+      Effect.withSpan(listChecked(query, checked), "Meetings.list", { captureStackTrace: false })
 
-    const stream = (options?: StreamOptions) => scan(streamPage, options)
+    // The call options are checked once, before the first page is asked for.
+    const stream = (options?: StreamOptions) =>
+      Either.match(CallOptions.check(options), {
+        onLeft: (error) => Stream.fail(error),
+        onRight: (checked) => scan(streamPage(checked), options)
+      })
 
     return { create, update, retrieve, list, stream, delete: remove } satisfies MeetingsShape
   })

@@ -125,4 +125,22 @@ describe("internal/limiter", () => {
       yield* TestClock.adjust("2 seconds")
       yield* Fiber.joinAll([...fibers, ...slow.fibers])
     }))
+
+  it.effect("with the default headroom, a long run with a burst (400 requests at 25/s, burst 6) stays between 0.97 and 1.0 of the rate", () =>
+    Effect.gen(function*() {
+      const rateOf = (at: ReadonlyArray<number>) => ((at.length - 1) * 1000) / (at[at.length - 1]! - at[0]!) / 25
+      const run = (headroom: number) =>
+        Effect.gen(function*() {
+          const limiter = yield* Limiter.make("Search", { rate: 25, burst: 6, headroom })
+          const { done, fibers } = yield* takers(limiter, 400)
+          yield* TestClock.adjust("20 seconds")
+          yield* Fiber.joinAll(fibers)
+          return rateOf(done.map(([, at]) => at).sort((a, b) => a - b))
+        })
+      // Exact pacing: the burst takes the run over the rate (what the bench measured).
+      assert.isAbove(yield* run(1), 1)
+      const paced = yield* run(Limiter.defaultHeadroom)
+      assert.isAtLeast(paced, 0.97)
+      assert.isAtMost(paced, 1)
+    }))
 })

@@ -3,10 +3,10 @@
  * of a real id), local queries, pages in the API's order, the local stream, `refresh`, and the
  * read counters persisted by `ReadCountsStore`.
  */
-import type { MeetingParams } from "@lightfield-effect/core"
+import type { MeetingParams, Meetings } from "@lightfield-effect/core"
 import { Meeting, MeetingsError, ParamsProblem, Redaction } from "@lightfield-effect/core"
 import { MeetingParams as Params } from "@lightfield-effect/core"
-import { Chunk, Clock, Duration, Effect, Either, FiberSet, Metric, Option, Stream } from "effect"
+import { Chunk, Clock, Duration, Effect, Either, Fiber, FiberSet, Metric, Option, Stream } from "effect"
 import type { CacheError } from "../CacheError.js"
 import { CacheMiss } from "../CacheError.js"
 import * as CacheMetrics from "../CacheMetrics.js"
@@ -17,7 +17,7 @@ import type { StoredMeeting } from "./meetingRow.js"
 import type { PageKey } from "./meetingRows.js"
 import { isLocalId } from "./provisional.js"
 import type { Session } from "./session.js"
-import { checkTimeout, timeoutOf } from "./session.js"
+import { checkNetworkTimeout, checkTimeout, timeoutOf } from "./session.js"
 
 type MeetingT = Meeting.Meeting
 
@@ -55,9 +55,37 @@ export const make = (session: Session) =>
     const staleBy = perPolicy((p) => Metric.tagged(CacheMetrics.staleAnswers, "policy", p))
     const fallbacksBy = perPolicy((p) => Metric.tagged(CacheMetrics.fallbacks, "policy", p))
 
-    const fetched = (id: string, timeout: Duration.DurationInput | undefined) =>
-      Effect.flatMap(session.fetchRemote(id, timeout), (meeting) =>
+    const fetched = (id: string, callOptions: Meetings.CallOptions) =>
+      Effect.flatMap(session.fetchRemote(id, callOptions), (meeting) =>
         Effect.map(Clock.currentTimeMillis, (now) => fromNetwork(meeting, now)))
+
+    /**
+     * The network's answer when a cached copy can stand in (`NetworkFirst`): a connection that
+     * cannot be made fails at once (core's `failFast`: no retries that cannot help), and with
+     * `networkTimeout` the read stops waiting after it. The call then goes on in the cache's
+     * background set (interrupted when the cache closes) and stores its answer when it comes.
+     */
+    const networkOrFallback = <A, E>(
+      remote: (callOptions: Meetings.CallOptions) => Effect.Effect<A, E>,
+      readOptions: ReadOptions,
+      networkTimeout: Duration.Duration | undefined
+    ): Effect.Effect<Either.Either<A, E | MeetingsError.MeetingsUnavailable>> => {
+      const callOptions: Meetings.CallOptions = { ...timeoutOf(readOptions.timeout), failFast: true }
+      if (networkTimeout === undefined) return Effect.either(remote(callOptions))
+      const call = Effect.either(remote(callOptions)).pipe(Effect.withSpan("MeetingsCache.networkFirst"))
+      return Effect.flatMap(FiberSet.run(session.background, call), (fiber) =>
+        Effect.map(
+          Effect.timeoutOption(Fiber.join(fiber), networkTimeout),
+          Option.getOrElse(() =>
+            Either.left(
+              new MeetingsError.MeetingsUnavailable({
+                reason: "Timeout",
+                message: `No answer within networkTimeout (${Duration.format(networkTimeout)}); it will refresh the cache when it comes`
+              })
+            )
+          )
+        ))
+    }
 
     const revalidate = (id: string) =>
       Effect.suspend(() => {
@@ -65,7 +93,7 @@ export const make = (session: Session) =>
         revalidating.add(id)
         return FiberSet.run(
           session.background,
-          session.fetchRemote(id, undefined).pipe(
+          session.fetchRemote(id).pipe(
             Effect.catchAll((e) => Effect.logDebug("background revalidation failed", { id, error: e._tag })),
             Effect.ensuring(Effect.sync(() => revalidating.delete(id))),
             Effect.withSpan("MeetingsCache.revalidate")
@@ -84,7 +112,7 @@ export const make = (session: Session) =>
       const checkedMaxAge = maxAgeOf(readOptions)
       if (Either.isLeft(checkedMaxAge)) return Effect.fail(checkedMaxAge.left)
       const maxAge = checkedMaxAge.right
-      if (readOptions.timeout !== undefined) {
+      if (readOptions.timeout !== undefined || readOptions.networkTimeout !== undefined) {
         return Effect.zipRight(checkTimeout(readOptions.timeout), retrieveSlow(id, readOptions, maxAge))
       }
       // Fast path (no generator, no allocation beyond the answer): a cache hit of a real id.
@@ -110,6 +138,7 @@ export const make = (session: Session) =>
     const retrieveSlow = (id: string, readOptions: ReadOptions, maxAge: Duration.Duration) =>
       Effect.gen(function*() {
         const policy = readOptions.policy ?? defaultPolicy
+        const networkTimeout = yield* checkNetworkTimeout(readOptions.networkTimeout)
         const { key, stored } = yield* lookup(id)
         const servable = Option.filter(stored, (s) => !s.gone)
         // A tombstone: deleted here or on the server, under every policy (never fetched back).
@@ -153,7 +182,7 @@ export const make = (session: Session) =>
             }
             yield* miss
             if (localOnly) return yield* cacheMiss()
-            return yield* fetched(key, readOptions.timeout)
+            return yield* fetched(key, timeoutOf(readOptions.timeout))
           }
           case "NetworkFirst": {
             // A local write the server has not confirmed yet is newer than anything the network has.
@@ -162,7 +191,9 @@ export const make = (session: Session) =>
               yield* miss
               return yield* cacheMiss()
             }
-            const remote = yield* Effect.either(fetched(key, readOptions.timeout))
+            const remote = Option.isSome(servable)
+              ? yield* networkOrFallback((o) => fetched(key, o), readOptions, networkTimeout)
+              : yield* Effect.either(fetched(key, timeoutOf(readOptions.timeout)))
             if (Either.isRight(remote)) return remote.right
             const error = remote.left
             if (MeetingsError.isUnreachable(error) && Option.isSome(servable)) {
@@ -227,9 +258,10 @@ export const make = (session: Session) =>
       const policy = readOptions.policy ?? defaultPolicy
       const maxAge = yield* maxAgeOf(readOptions)
       yield* checkTimeout(readOptions.timeout)
+      const networkTimeout = yield* checkNetworkTimeout(readOptions.networkTimeout)
       const limit = params.limit ?? Params.MaxLimit
       const offset = params.offset ?? 0
-      const remote = network.list(params, timeoutOf(readOptions.timeout)).pipe(
+      const remote = (callOptions: Meetings.CallOptions) => network.list(params, callOptions).pipe(
         Effect.map((page) => new Meeting.MeetingListPage({ ...page, data: page.data.map((m) => Redaction.redact(m)) }, true)),
         Effect.tap((page) => store(page.data, "fetch")),
         // Like `store`: a local failure must not turn a good answer into an error.
@@ -243,15 +275,18 @@ export const make = (session: Session) =>
       switch (policy) {
         case "CacheOnly":
           return yield* localPage(limit, offset, maxAge)
-        case "NetworkFirst":
-          return yield* remote.pipe(
-            Effect.catchIf(MeetingsError.isUnreachable, () =>
-              Effect.zipRight(Metric.increment(fallbacksBy[policy]), localPage(limit, offset, maxAge)))
-          )
+        case "NetworkFirst": {
+          // The local page can always stand in (possibly empty): no retries that cannot help.
+          const answer = yield* networkOrFallback(remote, readOptions, networkTimeout)
+          if (Either.isRight(answer)) return answer.right
+          if (!MeetingsError.isUnreachable(answer.left)) return yield* answer.left
+          yield* Metric.increment(fallbacksBy[policy])
+          return yield* localPage(limit, offset, maxAge)
+        }
         case "CacheFirst":
         case "StaleWhileRevalidate": {
           const lastComplete = Option.flatMapNullable(yield* session.syncState.get(principal), (s) => s.lastCompleteAt)
-          if (Option.isNone(lastComplete)) return yield* remote
+          if (Option.isNone(lastComplete)) return yield* remote(timeoutOf(readOptions.timeout))
           if (policy === "StaleWhileRevalidate" && (yield* Clock.currentTimeMillis) - lastComplete.value > Duration.toMillis(maxAge)) {
             yield* session.backgroundSync(maxAge)
           }

@@ -49,6 +49,15 @@ export const checkTimeout = (timeout: Duration.DurationInput | undefined): Effec
       onRight: () => Effect.void
     })
 
+/** A read's `networkTimeout`, checked like `timeout`. */
+export const checkNetworkTimeout = (
+  networkTimeout: Duration.DurationInput | undefined
+): Either.Either<Duration.Duration | undefined, MeetingsError.InvalidParams> =>
+  Either.mapLeft(
+    Check.optional(networkTimeout, (t) => Check.duration("networkTimeout", t, { positive: true, finite: true })),
+    invalidParam("networkTimeout")
+  )
+
 export const timeoutOf = (timeout: Duration.DurationInput | undefined): Meetings.CallOptions =>
   timeout === undefined ? {} : { timeout }
 
@@ -121,8 +130,8 @@ export const make = (config: SessionConfig) =>
       })
 
     /** Retrieve from the network and store the (redacted) answer; a 404 marks the row gone. */
-    const fetchRemote = (id: string, timeout: Duration.DurationInput | undefined) =>
-      network.retrieve(id, timeoutOf(timeout)).pipe(
+    const fetchRemote = (id: string, callOptions: Meetings.CallOptions = {}) =>
+      network.retrieve(id, callOptions).pipe(
         Effect.tapError((e) =>
           e._tag === "MeetingNotFound"
             ? rows.markGone(principal, [id]).pipe(

@@ -22,6 +22,7 @@ import { fromHttpClientError, retryAfterFromHeaders, serverTime, statusError } f
 import * as Body from "./body.js"
 import * as CallLog from "./callLog.js"
 import * as CallMetrics from "./callMetrics.js"
+import * as CallOptions from "./callOptions.js"
 import * as Limiter from "./limiter.js"
 import * as RateLimitHeaders from "./rateLimitHeaders.js"
 import * as RateLimitObserver from "./rateLimitObserver.js"
@@ -74,10 +75,12 @@ export const makeCaller = (
 
     // One bucket per category, shared by every fiber using this service (it is built once per layer).
     const burst = config.rate === false ? 1 : Math.max(1, Math.floor(config.rate / 2))
+    // Paced a little under the rate: catching up after a late request never takes a long run over it.
+    const paced = { rate: config.rate, burst, headroom: Limiter.defaultHeadroom }
     const limiters: Record<Endpoint.Category, Limiter.Limiter> = {
-      Write: yield* Limiter.make("Write", { rate: config.rate, burst }),
-      Read: yield* Limiter.make("Read", { rate: config.rate, burst }),
-      Search: yield* Limiter.make("Search", { rate: config.rate, burst })
+      Write: yield* Limiter.make("Write", paced),
+      Read: yield* Limiter.make("Read", paced),
+      Search: yield* Limiter.make("Search", paced)
     }
 
     const observeRateLimit = RateLimitObserver.make(limiters, config.retryAfterCap)
@@ -101,7 +104,7 @@ export const makeCaller = (
     const attempt = <A>(call: Call<A>, state: CallState, traceHeaders: Headers.Headers | undefined) =>
       Effect.suspend((): Effect.Effect<A, MeetingsError> => {
         const n = ++state.attempts
-        const timeout = Option.match(call.timeout, { onNone: () => config.timeout, onSome: Duration.decode })
+        const timeout = Option.getOrElse(call.options.timeout, () => config.timeout)
         // The timeout covers the wait for a slot of the client-side limiter too: a caller's
         // timeout is a bound on the whole attempt, whatever the limiter learnt.
         let started: number | undefined
@@ -200,6 +203,24 @@ export const makeCaller = (
         )
       )
 
+    /** The policy of `call`: with `failFast`, a connection that could not be made ends it. */
+    const policyOf = (call: Call<unknown>) =>
+      call.options.failFast
+        ? () => Schedule.whileInput(observedSchedule(call), (error: MeetingsError) => !CallOptions.isConnectFailure(error))
+        : () => observedSchedule(call)
+
+    /** `self` within the call's `budget`, if it has one (one timer for the whole call, retries included). */
+    const withinBudget = <A>(call: Call<A>, self: Effect.Effect<A, MeetingsError>): Effect.Effect<A, MeetingsError> =>
+      Option.match(call.options.budget, {
+        onNone: () => self,
+        onSome: (budget) =>
+          Timeout.timeoutFail(self, budget, () =>
+            new MeetingsUnavailable({
+              reason: "Timeout",
+              message: `No answer within the call's budget of ${Duration.format(budget)}`
+            }))
+      })
+
     /** A whole call: retries with the schedule, logging (at Debug) and counting each retry and the outcome. */
     const run = <A>(call: Call<A>): Effect.Effect<A, MeetingsError> => {
       const state: CallState = { attempts: 0, idempotencyKey: Option.fromNullable(call.idempotencyKey) }
@@ -218,7 +239,7 @@ export const makeCaller = (
           "lightfield.category": call.category
         }),
         Tracing.withCallSpan((traceHeaders) =>
-          Retry.retrying(attempt(call, state, traceHeaders), () => observedSchedule(call))
+          withinBudget(call, Retry.retrying(attempt(call, state, traceHeaders), policyOf(call)))
         )
       ).pipe(
         Effect.tapBoth({ onSuccess: () => done("succeeded"), onFailure: (error) => done("failed", error) }),

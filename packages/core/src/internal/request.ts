@@ -4,10 +4,11 @@
  */
 import type { Headers } from "@effect/platform"
 import { HttpClientRequest } from "@effect/platform"
-import type { Duration, Either, ParseResult } from "effect"
+import type { Either, ParseResult } from "effect"
 import { Option, Redacted } from "effect"
 import * as Endpoint from "../Endpoint.js"
 import * as IdempotencyKey from "../IdempotencyKey.js"
+import type { CheckedCallOptions } from "./callOptions.js"
 
 export interface Call<A> {
   /** Span name, e.g. `Meetings.create`. */
@@ -22,7 +23,8 @@ export interface Call<A> {
   readonly idempotencyKey?: string
   /** The meeting id a 404 refers to. */
   readonly id?: string
-  readonly timeout: Option.Option<Duration.DurationInput>
+  /** The call's own options, checked (`internal/callOptions.ts`). */
+  readonly options: CheckedCallOptions
   readonly decode: (text: string) => Either.Either<A, ParseResult.ParseError>
 }
 

@@ -17,7 +17,9 @@ const behaviour = [
   "Principal",
   "DamagedRows",
   "TranscriptSteps",
-  "Sandbox"
+  "Sandbox",
+  "Hardening",
+  "MeetingsStack"
 ].map((name) => `packages/cache/test/${name}.test.ts`)
 
 process.env["LIGHTFIELD_TEST_DATABASES"] = "postgres"

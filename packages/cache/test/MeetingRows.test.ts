@@ -176,6 +176,52 @@ for (const db of databases) {
   })
 }
 
+for (const db of databases) {
+  layer(rowsLayer(db.layer))(`MeetingsRepo full-text search and large batches (${db.name})`, (it) => {
+    it.effect("full-text search: every word a prefix, all required, case and diacritics ignored, query syntax inert", () =>
+      Effect.gen(function*() {
+        const repo = yield* MeetingRows
+        const p = Principal.make("fts")
+        yield* repo.upsert(p, [
+          meeting("f_1", { title: "Café Zürich kick-off" }),
+          meeting("f_2", { title: "Customer sync", description: "Renewal of the contract" }),
+          meeting("f_3", { title: "Cafeteria planning", access: "METADATA" })
+        ], { mode: "scan", now: 1, scanId: "s" })
+        const ids = (text: string) =>
+          Effect.map(repo.query(p, { text, order: "asc" }), (rows) => rows.map((r) => r.meeting.id))
+        assert.deepStrictEqual(yield* ids("cafe zur"), ["f_1"])
+        assert.deepStrictEqual(yield* ids("CAFÉ"), ["f_1", "f_3"])
+        assert.deepStrictEqual(yield* ids("kick-off"), ["f_1"])
+        assert.deepStrictEqual(yield* ids("renew contr"), ["f_2"])
+        assert.deepStrictEqual(yield* ids("cust sync"), ["f_2"])
+        assert.deepStrictEqual(yield* ids("customer zebra"), [])
+        // Search syntax in the input is only words: no error, no operator.
+        assert.deepStrictEqual(yield* ids("cafe:*|cust"), [])
+        assert.deepStrictEqual(yield* ids("\"cafe\" OR & ! ( cust"), [])
+        assert.strictEqual(yield* repo.count(p, { text: "planning" }), 1)
+      }))
+
+    it.effect("a sync batch larger than one statement is stored whole, attendees included; a pending row in it is kept", () =>
+      Effect.gen(function*() {
+        const repo = yield* MeetingRows
+        const p = Principal.make("batch")
+        yield* repo.upsert(p, [meeting("b_01234", { title: "Local edit" })], { mode: "local", now: 1 })
+        const batch = Array.from({ length: 2_500 }, (_, i) =>
+          meeting(`b_${String(i).padStart(5, "0")}`, { attendees: [`a${i % 5}@acme.test`, "all@acme.test"] }))
+        assert.strictEqual(yield* repo.upsert(p, batch, { mode: "scan", now: 2, scanId: "s1" }), 2_500)
+        assert.strictEqual(yield* repo.count(p), 2_500)
+        assert.strictEqual(yield* repo.count(p, { attendee: "all@acme.test" }), 2_499)
+        assert.strictEqual(yield* repo.count(p, { attendee: "a3@acme.test" }), 500)
+        const kept = yield* repo.findById(p, "b_01234")
+        assert.isTrue(Option.isSome(kept) && kept.value.pending)
+        assert.strictEqual(Option.getOrThrow(kept).meeting.title.pipe(Option.getOrNull), "Local edit")
+        const last = yield* repo.findById(p, "b_02499")
+        assert.isTrue(Option.isSome(last) && !last.value.pending && last.value.fetchedAt === 2)
+        assert.deepStrictEqual((yield* repo.stats(p)), { meetings: 2_500, full: 2_500, metadata: 0, pending: 1, gone: 0 })
+      }))
+  })
+}
+
 describe("stored rows are read strictly", () => {
   it("the row decoder accepts exactly what the StoredRow Schema and core's codec accept", () => {
     const body = MeetingCodec.encodeMeetingJson(meeting("r_1"))

@@ -19,7 +19,8 @@ const behaviour = [
   "TranscriptSteps",
   "Sandbox",
   "Hardening",
-  "MeetingsStack"
+  "MeetingsStack",
+  "Watch"
 ].map((name) => `packages/cache/test/${name}.test.ts`)
 
 process.env["LIGHTFIELD_TEST_DATABASES"] = "postgres"

@@ -20,7 +20,9 @@ const behaviour = [
   "Sandbox",
   "Hardening",
   "MeetingsStack",
-  "Watch"
+  "Watch",
+  "Logs",
+  "Options"
 ].map((name) => `packages/cache/test/${name}.test.ts`)
 
 process.env["LIGHTFIELD_TEST_DATABASES"] = "postgres"

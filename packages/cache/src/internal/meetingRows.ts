@@ -20,7 +20,8 @@ import type { Principal } from "../Principal.js"
 import * as Dialect from "./dialect.js"
 import * as HotSet from "./hotSet.js"
 import * as Row from "./meetingRow.js"
-import type { StoredMeeting, UpsertOptions } from "./meetingRow.js"
+import type { MirrorStats, PageKey, StoredMeeting, UpsertOptions } from "./meetingRow.js"
+import * as PortableRows from "./meetingRowsPg.js"
 import { conditions, paging } from "./meetingQuery.js"
 import { OutboxStore } from "./outboxStore.js"
 import { applyUpdate, localIdPrefix } from "./provisional.js"
@@ -29,20 +30,7 @@ import { SqliteHandle } from "./sqlite.js"
 
 type MeetingT = Meeting.Meeting
 
-/** Counts of the mirror of one principal. */
-export interface MirrorStats {
-  readonly meetings: number
-  readonly full: number
-  readonly metadata: number
-  readonly pending: number
-  readonly gone: number
-}
-
-/** The key of a row in the API's order, for keyset pages. */
-export interface PageKey {
-  readonly createdAt: number
-  readonly id: string
-}
+export type { MirrorStats, PageKey } from "./meetingRow.js"
 
 export interface MeetingRowsShape {
   /** Upsert meetings (last one wins in a batch) in one transaction (a savepoint inside the caller's). */
@@ -112,7 +100,9 @@ const reportDamaged = (errors: ReadonlyArray<CacheError>) =>
 
 export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  const handle = yield* SqliteHandle
+  const native = yield* Effect.serviceOption(SqliteHandle)
+  const portable = Option.isNone(native) ? PortableRows.make(sql) : undefined
+  const handle = Option.getOrElse(native, () => PortableRows.noHandle)
   const outbox = yield* OutboxStore
   const hot = HotSet.make(sql, yield* HotSet.HotCacheCapacity)
 
@@ -164,13 +154,13 @@ export const make = Effect.gen(function*() {
       if (items.length === 0) return Effect.succeed(0)
       hot.invalidate(principal, items.map((i) => i.row.id as string))
       return withinTransaction(sql, "Cannot store meetings", Effect.gen(function*() {
-        const downgraded = yield* write(principal, items, options.mode)
+        const downgraded = yield* writeBatch(principal, items, options.mode)
         const at = DateTime.unsafeMake(options.now)
         for (const incoming of downgraded) {
           const queued = yield* outbox.queuedUpdates(principal, incoming.id)
           const meeting = queued.reduce((m, params) => applyUpdate(m, params, at), Redaction.redact(incoming))
           const local = yield* Row.encode(principal, meeting, { mode: "local", now: options.now })
-          yield* write(principal, [{ ...local, meeting }], "local")
+          yield* writeBatch(principal, [{ ...local, meeting }], "local")
         }
         return items.length
       }))
@@ -243,7 +233,18 @@ export const make = Effect.gen(function*() {
 
   const keyed = `${Row.storedColumns}, created_at`
 
-  return MeetingRows.of({
+  // Without the SQLite handle, batches and reads by id take the portable paths (`meetingRowsPg.ts`).
+  const writeBatch = portable === undefined ? write : portable.write
+  const findPortable = (store: PortableRows.PortableRows): MeetingRowsShape["findById"] => (principal, id) =>
+    Effect.flatMap(hot.checkExternalWrites, () => {
+      const [cached, before] = [hot.get(principal, id), hot.generation()]
+      return cached !== undefined ? Effect.succeed(Option.some(cached)) : store.findRow(principal, id).pipe(
+        mapSql(`Cannot read meeting ${id}`),
+        Effect.flatMap((row) => settle(principal, id, row, before))
+      )
+    })
+
+  const rows = MeetingRows.of({
     upsert,
     findById: (principal, id) =>
       Effect.flatMap(hot.checkExternalWrites, () => {
@@ -389,10 +390,11 @@ export const make = Effect.gen(function*() {
     rebuildFullText: transaction(sql, "Cannot rebuild the full-text index", Dialect.rebuildFullTextIndex(sql)),
     optimize: Dialect.optimize(sql).pipe(mapSql("Cannot refresh planner statistics"))
   })
+  return portable === undefined ? rows : MeetingRows.of({ ...rows, findById: findPortable(portable) })
 })
 
-/** The meetings rows owner over the connection (`SqlClient` and `SqliteHandle`) and the outbox. */
-export const layer: Layer.Layer<MeetingRows, never, SqlClient.SqlClient | SqliteHandle | OutboxStore> = Layer.effect(
+/** The meetings rows owner over the connection (`SqlClient`, and `SqliteHandle` when there is one) and the outbox. */
+export const layer: Layer.Layer<MeetingRows, never, SqlClient.SqlClient | OutboxStore> = Layer.effect(
   MeetingRows,
   make
 )

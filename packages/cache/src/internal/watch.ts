@@ -7,7 +7,8 @@
  * - any connection: a poll (`pollInterval`, 100 ms) of `PRAGMA data_version` (moves when ANOTHER
  *   connection, e.g. another process on the file, commits) and `total_changes()` (this connection's
  *   own writes, background ones included). So a commit by another process shows within about one
- *   interval plus the query's own time.
+ *   interval plus the query's own time. PostgreSQL has no such counter: there each poll re-runs the
+ *   query, so another instance's commit shows the same way.
  *
  * A wake-up re-runs the query once (so bursts are coalesced) and emits only when the result differs
  * from the last one emitted (each meeting's redacted JSON and its pending flag): a change to rows the
@@ -35,6 +36,9 @@ export interface WatchOptions {
   readonly pollInterval?: Duration.DurationInput
 }
 
+/** The version where the dialect counts no commits (`dataVersion` and `ownChanges` are `null`). */
+const uncounted = "null:null"
+
 const signature = (result: Result): string =>
   result.map((c) => `${c.pending ? "P" : "S"}${MeetingCodec.encodeMeetingJson(c.value)}`).join("\n")
 
@@ -60,7 +64,8 @@ export const make = (
       while (true) {
         yield* wake
         const now = yield* version
-        if (now === seen) continue
+        // Without a commit counter (PostgreSQL) every wake-up may bring a change: the query decides.
+        if (now === seen && now !== uncounted) continue
         seen = now
         const result = yield* query(q)
         const sig = signature(result)

@@ -15,7 +15,6 @@ import { Sandbox } from "@lightfield-effect/sandbox"
 import { Chunk, Clock, Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Redacted, Stream } from "effect"
 import type { Scope } from "effect"
 import { Database, MeetingsCache } from "../../src/index.js"
-import { OutboxClaimTtl } from "../../src/internal/replay.js"
 import { cachedIds, pastMeeting } from "../sandbox.js"
 import { freshPgUrl, withAdmin } from "./pgDatabase.js"
 
@@ -80,7 +79,7 @@ describe("one sync per principal across instances", () => {
       const fleet = yield* instances(4, sandbox, yield* freshPgUrl())
       const results = yield* Effect.all(fleet.map((i) => i.cache.sync()), { concurrency: "unbounded" })
       const together = yield* listRequests(sandbox)
-      console.log(`[figure] list requests: one sync ${single}, four at once ${together} (${(together / single).toFixed(2)}x)`)
+      yield* Effect.logInfo(`[figure] list requests: one sync ${single}, four at once ${together} (${(together / single).toFixed(2)}x)`)
       assert.isAtMost(together, Math.floor(single * 1.05))
       assert.isTrue(results.every((r) => r.complete))
       assert.strictEqual(results.filter((r) => r.joined === true).length, 3)
@@ -107,7 +106,7 @@ describe("one sync per principal across instances", () => {
       const takeover = (yield* Clock.currentTimeMillis) - killedAt
       const resultB = yield* Fiber.join(syncB)
       const exitA = yield* Fiber.await(syncA)
-      console.log(`[figure] lease takeover ${takeover} ms after the holder's session ended`)
+      yield* Effect.logInfo(`[figure] lease takeover ${takeover} ms after the holder's session ended`)
       assert.isTrue(resultB.complete)
       assert.notStrictEqual(resultB.joined, true)
       // A stopped: its session (and lease) is gone, or B's scan superseded it.
@@ -171,7 +170,7 @@ describe("one outbox shared by the instances", () => {
       const results = yield* Effect.all(fleet.map((i) => i.cache.replay), { concurrency: "unbounded" })
       const { keys, writes } = yield* writesSeen(sandbox)
       const duplicates = [...keys.values()].filter((n) => n > 1).length
-      console.log(
+      yield* Effect.logInfo(
         `[figure] outbox: ${writes} writes for 40 entries, ${duplicates} keys seen twice; replayed per instance ${
           results.map((r) => r.replayed).join("/")
         }`
@@ -227,10 +226,10 @@ describe("one outbox shared by the instances", () => {
       const localId = yield* a.cache.create(pastMeeting("Slow"), { offline: true })
       yield* sandbox.inject({ fault: { _tag: "Latency", millis: 1500 }, match: "POST /v1/meetings", times: 1 })
       // Claims last 600 ms here: without renewal, b would claim the entry while a's request is out.
-      const slow = yield* Effect.fork(Effect.provideService(a.cache.replay, OutboxClaimTtl, Duration.millis(600)))
+      const slow = yield* Effect.fork(Effect.provideService(a.cache.replay, MeetingsCache.OutboxClaimTtl, Duration.millis(600)))
       yield* until(Effect.map(sandbox.inFlight, (n) => n === 1))
       yield* Effect.sleep("900 millis")
-      const meanwhile = yield* Effect.provideService(b.cache.replay, OutboxClaimTtl, Duration.millis(600))
+      const meanwhile = yield* Effect.provideService(b.cache.replay, MeetingsCache.OutboxClaimTtl, Duration.millis(600))
       assert.strictEqual(meanwhile.replayed, 0)
       assert.strictEqual((yield* Fiber.join(slow)).replayed, 1)
       const creates = (yield* sandbox.requests).filter((r) => r.method === "POST" && r.path === "/v1/meetings")
@@ -274,7 +273,7 @@ describe("change notices between instances", () => {
       yield* a.cache.update(id!, { fields: { $privacySetting: level } })
       const wrote = yield* Clock.currentTimeMillis
       const at = yield* Deferred.await(emitted).pipe(Effect.timeout("1 second"))
-      console.log(`[figure] notice latency: B's watch emitted ${at - wrote} ms after A's write returned (${at - before} ms after it began)`)
+      yield* Effect.logInfo(`[figure] notice latency: B's watch emitted ${at - wrote} ms after A's write returned (${at - before} ms after it began)`)
       // B's hot copy is gone: the read by id finds the new version.
       assert.isTrue(changed((yield* b.cache.retrieve(id!, { policy: "CacheOnly" })).value))
       // The notice names the principal and the meeting id: no title, no field, no content.

@@ -7,7 +7,8 @@
  * - any connection: a poll (`pollInterval`, 100 ms) of `PRAGMA data_version` (moves when ANOTHER
  *   connection, e.g. another process on the file, commits) and `total_changes()` (this connection's
  *   own writes, background ones included). So a commit by another process shows within about one
- *   interval plus the query's own time.
+ *   interval plus the query's own time. PostgreSQL has no such counter: there each poll re-runs the
+ *   query, so another instance's commit shows the same way.
  *
  * On PostgreSQL there is no `data_version`: every committed change of `meetings`, this instance's
  * included, arrives as a change notice (`changeNotices.ts`), which wakes the watchers of its
@@ -40,6 +41,9 @@ export interface WatchOptions {
   /** How often to poll for other connections' commits (default 100 ms). */
   readonly pollInterval?: Duration.DurationInput
 }
+
+/** The version where the dialect counts no commits (`dataVersion` and `ownChanges` are `null`). */
+const uncounted = "null:null"
 
 const signature = (result: Result): string =>
   result.map((c) => `${c.pending ? "P" : "S"}${MeetingCodec.encodeMeetingJson(c.value)}`).join("\n")
@@ -88,7 +92,8 @@ export const make = (
       while (true) {
         yield* wake
         const now = yield* version
-        if (now === seen) continue
+        // Without a commit counter (PostgreSQL) every wake-up may bring a change: the query decides.
+        if (now === seen && now !== uncounted) continue
         seen = now
         const result = yield* query(q)
         const sig = signature(result)

@@ -7,12 +7,12 @@
  * - any connection: a poll (`pollInterval`, 100 ms) of `PRAGMA data_version` (moves when ANOTHER
  *   connection, e.g. another process on the file, commits) and `total_changes()` (this connection's
  *   own writes, background ones included). So a commit by another process shows within about one
- *   interval plus the query's own time. PostgreSQL has no such counter: there each poll re-runs the
- *   query, so another instance's commit shows the same way.
+ *   interval plus the query's own time.
  *
- * On PostgreSQL there is no `data_version`: every committed change of `meetings`, this instance's
+ * PostgreSQL has no such counter. There every committed change of `meetings`, this instance's
  * included, arrives as a change notice (`changeNotices.ts`), which wakes the watchers of its
- * principal at once (a gap in the notices wakes every watcher).
+ * principal at once (a gap in the notices wakes every watcher); a database without notices
+ * re-runs the query on each poll instead.
  *
  * A wake-up re-runs the query once (so bursts are coalesced) and emits only when the result differs
  * from the last one emitted (each meeting's redacted JSON and its pending flag): a change to rows the

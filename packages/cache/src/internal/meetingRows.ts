@@ -104,7 +104,7 @@ export const make = Effect.gen(function*() {
   const portable = Option.isNone(native) ? PortableRows.make(sql) : undefined
   const handle = Option.getOrElse(native, () => PortableRows.noHandle)
   const outbox = yield* OutboxStore
-  const hot = HotSet.make(sql, yield* HotSet.HotCacheCapacity)
+  const hot = HotSet.make(sql, yield* HotSet.HotCacheCapacity, yield* HotSet.changeNotices)
 
   /** Encode a batch, last one winning per id (a row may not appear twice in one batch). */
   const encodeAll = (principal: Principal, meetings: Iterable<MeetingT>, options: UpsertOptions) => {

@@ -150,6 +150,19 @@ describe("Database file permissions", () => {
       const error = yield* Effect.flip(Layer.build(dbLayer(join(dir, "plain", "c.db"))))
       assert.strictEqual(error.reason, "Open")
     }))
+
+  it.scoped("[regression] a URL given as the file name is CacheError{Config} and creates no file named like it", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const url = "postgres://lf:s3cret@127.0.0.1:5432/mirror"
+      const before = process.cwd()
+      process.chdir(dir)
+      const error = yield* Effect.flip(Layer.build(dbLayer(url))).pipe(Effect.ensuring(Effect.sync(() => process.chdir(before))))
+      assert.strictEqual(error.reason, "Config")
+      assert.include(error.message, "url")
+      assert.notInclude(`${error.message} ${error.file}`, "s3cret")
+      assert.isFalse(existsSync(join(dir, "postgres:")))
+    }))
 })
 
 describe("one SQLite connection", () => {

@@ -159,7 +159,7 @@ describe.each(databases)("layer options ($name)", (db) => {
     Effect.gen(function*() {
       const location = yield* db.fresh
       const cases: ReadonlyArray<Database.DatabaseOptions> = db.name === "postgres"
-        ? [{ url: location, maxConnections: 0 }, { url: location, maxConnections: 1.5 }]
+        ? [{ url: location, maxConnections: 0 }, { url: location, maxConnections: 1 }, { url: location, maxConnections: 1.5 }]
         : [{ filename: location, busyTimeout: -1 }, { filename: location, busyTimeout: 1.5 }, { filename: location, prepareCacheSize: 0 }]
       for (const options of cases) {
         const error = yield* Effect.flip(Layer.build(Database.layer(options)))

@@ -46,17 +46,18 @@ describe("Rate limits", () => {
     withSandbox({ meetings: 5 }, () =>
       Effect.gen(function*() {
         const started = Date.now()
+        // 100 at once: even a loaded machine that needs a second or two to send them outruns the refill.
         const burst = yield* Effect.forEach(
-          Array.from({ length: 40 }),
+          Array.from({ length: 100 }),
           () => send("GET", "/v1/meetings?limit=1", { key: keys.member }),
-          { concurrency: 40 }
+          { concurrency: 100 }
         )
         const elapsedSeconds = (Date.now() - started) / 1000
         const passed = burst.filter((r) => r.status === 200).length
         const refused = burst.filter((r) => r.status === 429)
         assert.isAtLeast(passed, 25)
         assert.isAtMost(passed, 25 + Math.ceil(elapsedSeconds * 25) + 1)
-        assert.strictEqual(passed + refused.length, 40)
+        assert.strictEqual(passed + refused.length, 100)
         assert.isAbove(refused.length, 0)
         assert.strictEqual(refused[0]!.headers["retry-after"], "1")
         yield* Effect.sleep("40 millis")

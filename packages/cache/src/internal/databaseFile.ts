@@ -67,6 +67,14 @@ export const checkOptions = (options: FileOptions): Effect.Effect<void, CacheErr
     Check.optional(options.busyTimeout, (n) => Check.integer("busyTimeout", n, { min: 0 })),
     Check.optional(options.prepareCacheSize, (n) => Check.integer("prepareCacheSize", n, { min: 1 }))
   ].find(Either.isLeft)
+  // `postgres://…` given as a file name would quietly create a SQLite file named like the URL.
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(options.filename)) {
+    return Effect.fail(new CacheError({
+      reason: "Config",
+      file: options.filename.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@"),
+      message: "Invalid database option: filename is a URL; a PostgreSQL database is opened with `url` (LIGHTFIELD_CACHE_URL)"
+    }))
+  }
   return problem === undefined
     ? Effect.void
     : Effect.fail(new CacheError({ reason: "Config", file: options.filename, message: `Invalid database option: ${problem.left}` }))

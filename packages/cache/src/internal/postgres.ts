@@ -118,8 +118,10 @@ export const open = (
     const shown = displayUrl(url)
     yield* checkUrl(url, shown)
     const maxConnections = options.maxConnections ?? 5
-    if (!Number.isInteger(maxConnections) || maxConnections < 1) {
-      return yield* new CacheError({ reason: "Config", file: shown, message: `Invalid database option: maxConnections must be a positive integer (${maxConnections})` })
+    // A sync holds one connection for its lease while its batches need another: a pool of one
+    // would wait for itself forever.
+    if (!Number.isInteger(maxConnections) || maxConnections < 2) {
+      return yield* new CacheError({ reason: "Config", file: shown, message: `Invalid database option: maxConnections must be an integer of at least 2 (${maxConnections}): a sync holds one connection for its lease` })
     }
     const client = yield* PgClient.make({
       url: options.url,

@@ -46,11 +46,11 @@ describe("Database on PostgreSQL", () => {
       const url = yield* freshPgUrl()
       const opened = yield* Effect.all(
         Array.from({ length: 6 }, () =>
-          Effect.scoped(Effect.flatMap(Layer.build(Database.layer({ url, maxConnections: 1 })), () => Effect.succeed("ok")))),
+          Effect.scoped(Effect.flatMap(Layer.build(Database.layer({ url, maxConnections: 2 })), () => Effect.succeed("ok")))),
         { concurrency: "unbounded" }
       )
       assert.deepStrictEqual(opened, Array(6).fill("ok"))
-      const ids = yield* migrationIds.pipe(Effect.provide(Database.layer({ url, maxConnections: 1 })))
+      const ids = yield* migrationIds.pipe(Effect.provide(Database.layer({ url, maxConnections: 2 })))
       assert.strictEqual(ids.length, Object.keys(Migrations.migrations).length)
     }))
 

@@ -2,15 +2,31 @@
 import { join } from "node:path"
 import { figures, machine, sourceFingerprint, table, updateReadme, writeResults } from "./Report.js"
 import { benchDir, repoRoot } from "./Paths.js"
-import { fullConfig, runSuite } from "./Suite.js"
-import type { BenchConfig } from "./Suite.js"
+import { benchParts, fullConfig, runSuite } from "./Suite.js"
+import type { BenchConfig, BenchPart } from "./Suite.js"
+
+/** `--only sync,retrieve,rss` (or `--only=…`): the parts named; `undefined` without the flag. */
+export const parseOnly = (argv: ReadonlyArray<string>): ReadonlyArray<BenchPart> | undefined => {
+  const i = argv.findIndex((a) => a === "--only" || a.startsWith("--only="))
+  if (i === -1) return undefined
+  const value = argv[i]!.startsWith("--only=") ? argv[i]!.slice("--only=".length) : argv[i + 1] ?? ""
+  const names = value.split(",").map((n) => n.trim()).filter((n) => n !== "")
+  const unknown = names.filter((n) => !(benchParts as ReadonlyArray<string>).includes(n))
+  if (names.length === 0 || unknown.length > 0) {
+    throw new Error(`--only takes a comma-separated list of ${benchParts.join(", ")}; got ${JSON.stringify(value)}`)
+  }
+  return names as Array<BenchPart>
+}
 
 export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
   const started = performance.now()
-  const writeReadme = !argv.includes("--no-readme")
+  const only = parseOnly(argv)
+  // A partial run leaves the README's table (the whole suite's) alone.
+  const writeReadme = !argv.includes("--no-readme") && only === undefined
   const profileDir = join(benchDir, "results", "profiles")
   const config: BenchConfig = {
     ...fullConfig,
+    ...(only === undefined ? {} : { only }),
     // `--cpu-prof`: a V8 CPU profile of every RSS child (ours and baseline) under bench/results/profiles/.
     ...(argv.includes("--cpu-prof") ? { childNodeFlags: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] } : {}),
     log: (line) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`)
@@ -48,8 +64,11 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
         "`process.resourceUsage().maxRSS` of a fresh child per size (an esbuild bundle run by plain `node`, so tsx's loader",
         "does not count). CLI cold start: wall time from spawn to exit of the demo's built bin (`pnpm build`'s bundle) run",
         "by plain `node`, beside `node -e 0`; `get` reads from a warm cache (no request sent); medians of 9 interleaved runs",
-        "after a warm-up, with the CPU time (user + sys) of those starts. Flags: `--no-readme`; `--cpu-prof` (profiles of the",
-        "RSS children in `bench/results/profiles/`).",
+        "after a warm-up, with the CPU time (user + sys) of those starts. Sync CPU: `process.cpuUsage` (user + sys) of the",
+        "bench process around each timed sync (the sandbox runs in its own process), per 1,000 meetings; the RSS rows also",
+        "give each child's own sync CPU. Flags: `--no-readme`; `--cpu-prof` (profiles of the RSS children in",
+        "`bench/results/profiles/`); `--only sync,retrieve,rss` (any of sync, retrieve, rss, query, rate, cold, upload;",
+        "results to `bench/results/`, README left alone).",
         "Raw figures: `bench/results/latest.json`.",
         "",
         `Last run: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${host}; commit ${source.commit}` +

@@ -36,6 +36,8 @@ export interface HotSet {
   readonly invalidateAll: () => void
   /** Drop everything when another connection committed (checked at most every 100 ms). */
   readonly checkExternalWrites: Effect.Effect<void>
+  /** Whether `checkExternalWrites` would look at the database at `now` (a read by id skips it otherwise). */
+  readonly checkDue: (now: number) => boolean
 }
 
 export const make = (sql: SqlClient.SqlClient, capacity: number): HotSet => {
@@ -89,6 +91,7 @@ export const make = (sql: SqlClient.SqlClient, capacity: number): HotSet => {
       for (const id of ids) hot.delete(key(principal, id))
     },
     invalidateAll,
+    checkDue: (now) => capacity > 0 && now - lastCheck >= recheckMillis,
     checkExternalWrites: Effect.flatMap(Clock.currentTimeMillis, (now) => {
       if (capacity <= 0 || now - lastCheck < recheckMillis) return Effect.void
       lastCheck = now

@@ -12,7 +12,7 @@
 import { SqlClient } from "@effect/sql"
 import type { Meeting } from "@lightfield-effect/core"
 import { Redaction } from "@lightfield-effect/core"
-import { Array as Arr, Context, DateTime, Effect, Either, Layer, Metric, Option } from "effect"
+import { Array as Arr, Clock, Context, DateTime, Effect, Either, Layer, Metric, Option } from "effect"
 import type { CacheError } from "../CacheError.js"
 import * as CacheMetrics from "../CacheMetrics.js"
 import type { MeetingQuery } from "../MeetingQuery.js"
@@ -228,23 +228,28 @@ export const make = Effect.gen(function*() {
 
   // No span and no effect per step: a hot-set miss of a cached `retrieve` is one prepared `get`
   // (~10x cheaper than a statement through `@effect/sql`), run at once when the connection is free.
-  const loadById = (principal: Principal, id: string) =>
-    Effect.contextWithEffect((context: Context.Context<never>) => {
-      const before = hot.generation()
-      if (!handle.canRunNow(context)) {
-        return handle.use(() => handle.prepare(statements.findById).get(principal, id)).pipe(
-          mapSql(`Cannot read meeting ${id}`),
-          Effect.flatMap((row) => settle(principal, id, row, before))
-        )
-      }
-      let row: unknown
-      try {
-        row = handle.prepare(statements.findById).get(principal, id)
-      } catch (cause) {
-        return Effect.fail(fromCause(cause, "Query", `Cannot read meeting ${id}`))
-      }
-      return settle(principal, id, row, before)
-    })
+  const loadById = (principal: Principal, id: string, context: Context.Context<never>) => {
+    const before = hot.generation()
+    if (!handle.canRunNow(context)) {
+      return handle.use(() => handle.prepare(statements.findById).get(principal, id)).pipe(
+        mapSql(`Cannot read meeting ${id}`),
+        Effect.flatMap((row) => settle(principal, id, row, before))
+      )
+    }
+    let row: unknown
+    try {
+      row = handle.prepare(statements.findById).get(principal, id)
+    } catch (cause) {
+      return Effect.fail(fromCause(cause, "Query", `Cannot read meeting ${id}`))
+    }
+    return settle(principal, id, row, before)
+  }
+
+  /** A read by id in the fiber's context: the hot copy, else the row. */
+  const byId = (principal: Principal, id: string, context: Context.Context<never>) => {
+    const cached = hot.get(principal, id)
+    return cached === undefined ? loadById(principal, id, context) : Effect.succeed(Option.some(cached))
+  }
 
   const gone = (principal: Principal, ids: ReadonlyArray<string>) =>
     Effect.forEach(Arr.chunksOf(ids, 500), (chunk) =>
@@ -267,10 +272,14 @@ export const make = Effect.gen(function*() {
 
   return MeetingRows.of({
     upsert,
+    // One effect for a hit: the clock and the context are read off the fiber; the check for other
+    // connections' commits (an SQL statement) runs only when it is due.
     findById: (principal, id) =>
-      Effect.flatMap(hot.checkExternalWrites, () => {
-        const cached = hot.get(principal, id)
-        return cached === undefined ? loadById(principal, id) : Effect.succeed(Option.some(cached))
+      Effect.withFiberRuntime((fiber) => {
+        const now = Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
+        return hot.checkDue(now)
+          ? Effect.flatMap(hot.checkExternalWrites, () => byId(principal, id, fiber.currentContext))
+          : byId(principal, id, fiber.currentContext)
       }),
     query: (principal, q = {}) =>
       Effect.gen(function*() {

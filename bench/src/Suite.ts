@@ -229,40 +229,40 @@ export const measureSync = async (
     baselineDb = join(dir, `baseline-sync-${rep}.db`)
     // Alternate who goes first so drift (thermal, other load) does not favour one side.
     const order = rep % 2 === 0 ? (["ours", "baseline"] as const) : (["baseline", "ours"] as const)
+    /** One timed sync: wall time from the contender, CPU around it, logged; kept unless it is the warm-up. */
+    const timed = async <R extends OursSyncResult>(
+      who: string,
+      into: { readonly runs: Array<R>; readonly cpu: Array<number> },
+      sync: () => Promise<R>
+    ) => {
+      const cpu = process.cpuUsage()
+      const r = await sync()
+      const cpuMs = cpuSince(cpu)
+      config.log(
+        `  sync ${who} ${warm ? "(warm-up)" : `#${rep}`}: ${(r.elapsedMs / 1000).toFixed(2)} s, CPU ${(cpuMs / 1000).toFixed(2)} s, ${r.stored} stored`
+      )
+      if (!warm) {
+        into.runs.push(r)
+        into.cpu.push(cpuMs)
+      }
+    }
     for (const who of order) {
       if (who === "ours") {
         const runtime = oursRuntime({ baseUrl: sandbox.baseUrl, apiKey: sandbox.adminKey, filename: oursDb, rate: false })
         try {
           await runtime.runtime()
-          const cpu = process.cpuUsage()
-          const r = await syncOurs(runtime, config.concurrency)
-          const cpuMs = cpuSince(cpu)
-          config.log(
-            `  sync ours ${warm ? "(warm-up)" : `#${rep}`}: ${(r.elapsedMs / 1000).toFixed(2)} s, CPU ${(cpuMs / 1000).toFixed(2)} s, ${r.stored} stored`
-          )
-          if (!warm) {
-            ours.push(r)
-            oursCpu.push(cpuMs)
-          }
+          await timed("ours", { runs: ours, cpu: oursCpu }, () => syncOurs(runtime, config.concurrency))
         } finally {
           await runtime.dispose()
         }
       } else {
-        const cpu = process.cpuUsage()
-        const r = await syncBaseline({
-          baseUrl: sandbox.baseUrl,
-          apiKey: sandbox.adminKey,
-          filename: baselineDb,
-          concurrency: config.concurrency
-        })
-        const cpuMs = cpuSince(cpu)
-        config.log(
-          `  sync baseline ${warm ? "(warm-up)" : `#${rep}`}: ${(r.elapsedMs / 1000).toFixed(2)} s, CPU ${(cpuMs / 1000).toFixed(2)} s, ${r.stored} stored`
-        )
-        if (!warm) {
-          baseline.push(r)
-          baselineCpu.push(cpuMs)
-        }
+        await timed("baseline", { runs: baseline, cpu: baselineCpu }, () =>
+          syncBaseline({
+            baseUrl: sandbox.baseUrl,
+            apiKey: sandbox.adminKey,
+            filename: baselineDb,
+            concurrency: config.concurrency
+          }))
       }
     }
   }

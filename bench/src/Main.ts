@@ -1,4 +1,5 @@
 /** `pnpm bench`: run the suite at full size, print the table, write bench/results/*.json and the README section. */
+import { loadavg } from "node:os"
 import { join } from "node:path"
 import { figures, machine, sourceFingerprint, table, updateReadme, writeResults } from "./Report.js"
 import { benchDir, repoRoot } from "./Paths.js"
@@ -20,6 +21,8 @@ export const parseOnly = (argv: ReadonlyArray<string>): ReadonlyArray<BenchPart>
 
 export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
   const started = performance.now()
+  // The machine is shared: the 1-minute load average at the start and the end of the run goes with the figures.
+  const loadAtStart = loadavg()[0] ?? 0
   const only = parseOnly(argv)
   // A partial run leaves the README's table (the whole suite's) alone.
   const writeReadme = !argv.includes("--no-readme") && only === undefined
@@ -37,6 +40,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
   const results = await runSuite(config)
   const rows = figures(results, config)
   const totalSeconds = (performance.now() - started) / 1000
+  const load = `load average ${loadAtStart.toFixed(1)} at the start, ${(loadavg()[0] ?? 0).toFixed(1)} at the end`
   const rendered = table(rows)
   console.log(`\n${host}\n\n${rendered}\n`)
   const passed = rows.filter((r) => r.pass).length
@@ -46,6 +50,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     machine: host,
     date: new Date().toISOString(),
     totalSeconds,
+    load,
     source,
     config: configJson,
     figures: rows,
@@ -72,7 +77,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
         "Raw figures: `bench/results/latest.json`.",
         "",
         `Last run: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${host}; commit ${source.commit}` +
-          `${source.dirtyFiles > 0 ? ` plus ${source.dirtyFiles} uncommitted file${source.dirtyFiles === 1 ? "" : "s"} in packages/` : ""}; whole run ${totalSeconds.toFixed(0)} s.`,
+          `${source.dirtyFiles > 0 ? ` plus ${source.dirtyFiles} uncommitted file${source.dirtyFiles === 1 ? "" : "s"} in packages/` : ""}; whole run ${totalSeconds.toFixed(0)} s; ${load}.`,
         "",
         rendered
       ].join("\n")

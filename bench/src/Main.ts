@@ -1,17 +1,35 @@
 /** `pnpm bench`: run the suite at full size, print the table, write bench/results/*.json and the README section. */
+import { loadavg } from "node:os"
 import { join } from "node:path"
-import { figures, machine, sourceFingerprint, table, updateReadme, uploadFigure, writeResults } from "./Report.js"
+import { figures, machine, sourceFingerprint, table, updateReadme, writeResults } from "./Report.js"
 import { benchDir, repoRoot } from "./Paths.js"
-import { fullConfig, runSuite } from "./Suite.js"
-import type { BenchConfig } from "./Suite.js"
-import { measureUpload } from "./UploadRss.js"
+import { benchParts, fullConfig, runSuite } from "./Suite.js"
+import type { BenchConfig, BenchPart } from "./Suite.js"
+
+/** `--only sync,retrieve,rss` (or `--only=…`): the parts named; `undefined` without the flag. */
+export const parseOnly = (argv: ReadonlyArray<string>): ReadonlyArray<BenchPart> | undefined => {
+  const i = argv.findIndex((a) => a === "--only" || a.startsWith("--only="))
+  if (i === -1) return undefined
+  const value = argv[i]!.startsWith("--only=") ? argv[i]!.slice("--only=".length) : argv[i + 1] ?? ""
+  const names = value.split(",").map((n) => n.trim()).filter((n) => n !== "")
+  const unknown = names.filter((n) => !(benchParts as ReadonlyArray<string>).includes(n))
+  if (names.length === 0 || unknown.length > 0) {
+    throw new Error(`--only takes a comma-separated list of ${benchParts.join(", ")}; got ${JSON.stringify(value)}`)
+  }
+  return names as Array<BenchPart>
+}
 
 export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
   const started = performance.now()
-  const writeReadme = !argv.includes("--no-readme")
+  // The machine is shared: the 1-minute load average at the start and the end of the run goes with the figures.
+  const loadAtStart = loadavg()[0] ?? 0
+  const only = parseOnly(argv)
+  // A partial run leaves the README's table (the whole suite's) alone.
+  const writeReadme = !argv.includes("--no-readme") && only === undefined
   const profileDir = join(benchDir, "results", "profiles")
   const config: BenchConfig = {
     ...fullConfig,
+    ...(only === undefined ? {} : { only }),
     // `--cpu-prof`: a V8 CPU profile of every RSS child (ours and baseline) under bench/results/profiles/.
     ...(argv.includes("--cpu-prof") ? { childNodeFlags: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] } : {}),
     log: (line) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`)
@@ -19,17 +37,10 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
   const host = machine()
   const source = sourceFingerprint(repoRoot)
   config.log(`bench on ${host}; code ${source.commit} (+${source.dirtyFiles} changed files in packages/, src ${source.packagesSrcSha256})`)
-  // `--only upload`: figure 7 alone, printed (no results file, no README update).
-  if (argv.includes("--only")) {
-    const only = argv[argv.indexOf("--only") + 1]
-    if (only !== "upload") throw new Error(`--only takes "upload" (figure 7), not ${JSON.stringify(only)}`)
-    const upload = await measureUpload(config.uploadBytes ?? fullConfig.uploadBytes!, config.log)
-    console.log(`\n${host}\n\n${table([uploadFigure(upload)])}\n`)
-    return
-  }
   const results = await runSuite(config)
   const rows = figures(results, config)
   const totalSeconds = (performance.now() - started) / 1000
+  const load = `load average ${loadAtStart.toFixed(1)} at the start, ${(loadavg()[0] ?? 0).toFixed(1)} at the end`
   const rendered = table(rows)
   console.log(`\n${host}\n\n${rendered}\n`)
   const passed = rows.filter((r) => r.pass).length
@@ -39,6 +50,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     machine: host,
     date: new Date().toISOString(),
     totalSeconds,
+    load,
     source,
     config: configJson,
     figures: rows,
@@ -58,12 +70,15 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
         "does not count). CLI cold start: wall time from spawn to exit of the demo's built bin (`pnpm build`'s bundle) run",
         "by plain `node`, beside `node -e 0`; `get` reads from a warm cache (no request sent); medians of 9 interleaved runs",
         "after a warm-up, with the CPU time (user + sys) of those starts. Transcript upload: peak RSS growth of a fresh child",
-        "(over its RSS after a warm-up attach and a full GC, sampled every 5 ms), median of 3 children. Flags: `--no-readme`;",
-        "`--cpu-prof` (profiles of the RSS children in `bench/results/profiles/`); `--only upload` (figure 7 alone, printed only).",
+        "(over its RSS after a warm-up attach and a full GC, sampled every 5 ms), median of 3 children. Sync CPU: `process.cpuUsage` (user + sys) of the",
+        "bench process around each timed sync (the sandbox runs in its own process), per 1,000 meetings; the RSS rows also",
+        "give each child's own sync CPU. Flags: `--no-readme`; `--cpu-prof` (profiles of the RSS children in",
+        "`bench/results/profiles/`); `--only sync,retrieve,rss` (any of sync, retrieve, rss, query, rate, cold, upload, fallback, steady;",
+        "results to `bench/results/`, README left alone).",
         "Raw figures: `bench/results/latest.json`.",
         "",
         `Last run: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${host}; commit ${source.commit}` +
-          `${source.dirtyFiles > 0 ? ` plus ${source.dirtyFiles} uncommitted file${source.dirtyFiles === 1 ? "" : "s"} in packages/` : ""}; whole run ${totalSeconds.toFixed(0)} s.`,
+          `${source.dirtyFiles > 0 ? ` plus ${source.dirtyFiles} uncommitted file${source.dirtyFiles === 1 ? "" : "s"} in packages/` : ""}; whole run ${totalSeconds.toFixed(0)} s; ${load}.`,
         "",
         rendered
       ].join("\n")

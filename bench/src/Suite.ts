@@ -55,10 +55,30 @@ export interface BenchConfig {
   readonly fallbackRuns?: number
   /** Meetings of the steady rate-limited sync (`SteadyRate.ts`, 20,000); unset or 0 skips it. */
   readonly steadyRateMeetings?: number
+  /**
+   * Only these parts (`pnpm bench --only sync,retrieve,rss`); all when unset. `retrieve` reads the
+   * files the sync figure leaves, so it runs the syncs too; `query` reads the largest RSS file, so it
+   * runs the RSS children too.
+   */
+  readonly only?: ReadonlyArray<BenchPart>
   /** Extra node flags for the RSS children (e.g. `--cpu-prof`). */
   readonly childNodeFlags?: ReadonlyArray<string>
   /** Progress lines (to stderr). */
   readonly log: (line: string) => void
+}
+
+/** The parts of the suite, as `--only` names them. */
+export const benchParts = ["sync", "retrieve", "rss", "query", "rate", "cold", "upload", "fallback", "steady"] as const
+export type BenchPart = (typeof benchParts)[number]
+
+/** Whether `config` runs `part` (the parts a chosen part needs are run as well). */
+export const runs = (config: Pick<BenchConfig, "only">, part: BenchPart): boolean => {
+  const only = config.only
+  if (only === undefined) return true
+  if (only.includes(part)) return true
+  if (part === "sync") return only.includes("retrieve")
+  if (part === "rss") return only.includes("query")
+  return false
 }
 
 export const fullConfig: Omit<BenchConfig, "log"> = {
@@ -89,6 +109,12 @@ export interface SyncFigures {
   readonly baseline: ReadonlyArray<BaselineSyncResult>
   readonly oursMedianMs: number
   readonly baselineMedianMs: number
+  /** CPU time of the bench process during each sync (user + sys, `process.cpuUsage`), ms. */
+  readonly oursCpuMs: ReadonlyArray<number>
+  readonly baselineCpuMs: ReadonlyArray<number>
+  /** Medians of the above per 1,000 meetings stored. */
+  readonly oursCpuMsPer1000: number
+  readonly baselineCpuMsPer1000: number
   readonly serverCount: number
 }
 
@@ -141,13 +167,14 @@ export interface RateLimitedFigures {
   readonly stored: number
 }
 
+/** Each part is `null` (`rss` empty) when `--only` left it out. */
 export interface SuiteResults {
-  readonly sync: SyncFigures
-  readonly retrieve: RetrieveFigures
-  readonly query: QueryFigures
+  readonly sync: SyncFigures | null
+  readonly retrieve: RetrieveFigures | null
+  readonly query: QueryFigures | null
   readonly rss: ReadonlyArray<RssFigures>
-  readonly rateLimited: RateLimitedFigures
-  readonly coldStart: ColdStartFigures
+  readonly rateLimited: RateLimitedFigures | null
+  readonly coldStart: ColdStartFigures | null
   /** `null` when `uploadBytes` is unset. */
   readonly upload: UploadFigures | null
   /** `null` when `fallbackRuns` is unset. */
@@ -200,6 +227,12 @@ export const measureSync = async (
 ): Promise<{ readonly figures: SyncFigures; readonly oursDb: string; readonly baselineDb: string }> => {
   const ours: Array<OursSyncResult> = []
   const baseline: Array<BaselineSyncResult> = []
+  const oursCpu: Array<number> = []
+  const baselineCpu: Array<number> = []
+  const cpuSince = (start: NodeJS.CpuUsage) => {
+    const u = process.cpuUsage(start)
+    return (u.user + u.system) / 1000
+  }
   let oursDb = ""
   let baselineDb = ""
   for (let rep = 0; rep <= config.syncReps; rep++) {
@@ -210,26 +243,40 @@ export const measureSync = async (
     baselineDb = join(dir, `baseline-sync-${rep}.db`)
     // Alternate who goes first so drift (thermal, other load) does not favour one side.
     const order = rep % 2 === 0 ? (["ours", "baseline"] as const) : (["baseline", "ours"] as const)
+    /** One timed sync: wall time from the contender, CPU around it, logged; kept unless it is the warm-up. */
+    const timed = async <R extends OursSyncResult>(
+      who: string,
+      into: { readonly runs: Array<R>; readonly cpu: Array<number> },
+      sync: () => Promise<R>
+    ) => {
+      const cpu = process.cpuUsage()
+      const r = await sync()
+      const cpuMs = cpuSince(cpu)
+      config.log(
+        `  sync ${who} ${warm ? "(warm-up)" : `#${rep}`}: ${(r.elapsedMs / 1000).toFixed(2)} s, CPU ${(cpuMs / 1000).toFixed(2)} s, ${r.stored} stored`
+      )
+      if (!warm) {
+        into.runs.push(r)
+        into.cpu.push(cpuMs)
+      }
+    }
     for (const who of order) {
       if (who === "ours") {
         const runtime = oursRuntime({ baseUrl: sandbox.baseUrl, apiKey: sandbox.adminKey, filename: oursDb, rate: false })
         try {
           await runtime.runtime()
-          const r = await syncOurs(runtime, config.concurrency)
-          config.log(`  sync ours ${warm ? "(warm-up)" : `#${rep}`}: ${(r.elapsedMs / 1000).toFixed(2)} s, ${r.stored} stored`)
-          if (!warm) ours.push(r)
+          await timed("ours", { runs: ours, cpu: oursCpu }, () => syncOurs(runtime, config.concurrency))
         } finally {
           await runtime.dispose()
         }
       } else {
-        const r = await syncBaseline({
-          baseUrl: sandbox.baseUrl,
-          apiKey: sandbox.adminKey,
-          filename: baselineDb,
-          concurrency: config.concurrency
-        })
-        config.log(`  sync baseline ${warm ? "(warm-up)" : `#${rep}`}: ${(r.elapsedMs / 1000).toFixed(2)} s, ${r.stored} stored`)
-        if (!warm) baseline.push(r)
+        await timed("baseline", { runs: baseline, cpu: baselineCpu }, () =>
+          syncBaseline({
+            baseUrl: sandbox.baseUrl,
+            apiKey: sandbox.adminKey,
+            filename: baselineDb,
+            concurrency: config.concurrency
+          }))
       }
     }
   }
@@ -241,6 +288,10 @@ export const measureSync = async (
       baseline,
       oursMedianMs: median(ours.map((r) => r.elapsedMs)),
       baselineMedianMs: median(baseline.map((r) => r.elapsedMs)),
+      oursCpuMs: oursCpu,
+      baselineCpuMs: baselineCpu,
+      oursCpuMsPer1000: (median(oursCpu) * 1000) / Math.max(1, median(ours.map((r) => r.stored))),
+      baselineCpuMsPer1000: (median(baselineCpu) * 1000) / Math.max(1, median(baseline.map((r) => r.stored))),
       serverCount: await serverTotal(sandbox)
     },
     oursDb,
@@ -470,70 +521,90 @@ export const runSuite = async (config: BenchConfig): Promise<SuiteResults> => {
   try {
     const rss: Array<RssFigures> = []
     const rssDbs = new Map<number, string>()
+    // The key the RSS files were synced with (their principal); the query figure reads them with it.
+    let adminKey = ""
+    let sync: SyncFigures | null = null
+    let retrieve: RetrieveFigures | null = null
 
-    config.log(`[1/6] full sync of ${config.syncMeetings} meetings, [2/6] cached retrieve by id`)
-    const main = await startSandbox({ meetings: config.syncMeetings, rate: 0 })
-    startup[String(config.syncMeetings)] = main.startupMs
-    config.log(`  sandbox with ${config.syncMeetings} meetings up in ${(main.startupMs / 1000).toFixed(1)} s`)
-    let sync: SyncFigures
-    let retrieve: RetrieveFigures
-    try {
-      const synced = await measureSync(config, main, dir)
-      sync = synced.figures
-      retrieve = await measureRetrieve(config, main, synced.oursDb, synced.baselineDb)
-      removeDb(synced.oursDb)
-      removeDb(synced.baselineDb)
-      if (config.rssSizes.includes(config.syncMeetings)) {
-        config.log(`[4/6] peak RSS, ${config.syncMeetings} meetings`)
-        const r = await measureRss(config, main, dir)
-        rss.push(r.figures)
-        rssDbs.set(config.syncMeetings, r.oursDb)
+    if (runs(config, "sync") || (runs(config, "rss") && config.rssSizes.includes(config.syncMeetings))) {
+      config.log(`[1/6] full sync of ${config.syncMeetings} meetings, [2/6] cached retrieve by id`)
+      const main = await startSandbox({ meetings: config.syncMeetings, rate: 0 })
+      adminKey = main.adminKey
+      startup[String(config.syncMeetings)] = main.startupMs
+      config.log(`  sandbox with ${config.syncMeetings} meetings up in ${(main.startupMs / 1000).toFixed(1)} s`)
+      try {
+        if (runs(config, "sync")) {
+          const synced = await measureSync(config, main, dir)
+          sync = synced.figures
+          if (runs(config, "retrieve")) retrieve = await measureRetrieve(config, main, synced.oursDb, synced.baselineDb)
+          removeDb(synced.oursDb)
+          removeDb(synced.baselineDb)
+        }
+        if (runs(config, "rss") && config.rssSizes.includes(config.syncMeetings)) {
+          config.log(`[4/6] peak RSS, ${config.syncMeetings} meetings`)
+          const r = await measureRss(config, main, dir)
+          rss.push(r.figures)
+          rssDbs.set(config.syncMeetings, r.oursDb)
+        }
+      } finally {
+        await main.stop()
       }
-    } finally {
-      await main.stop()
     }
 
-    for (const n of config.rssSizes) {
-      if (n === config.syncMeetings) continue
-      config.log(`[4/6] peak RSS, ${n} meetings`)
-      await withSandbox({ meetings: n, rate: 0 }, async (sandbox) => {
-        startup[String(n)] = sandbox.startupMs
-        config.log(`  sandbox with ${n} meetings up in ${(sandbox.startupMs / 1000).toFixed(1)} s`)
-        const r = await measureRss(config, sandbox, dir)
-        rss.push(r.figures)
-        rssDbs.set(n, r.oursDb)
-      })
+    if (runs(config, "rss")) {
+      for (const n of config.rssSizes) {
+        if (n === config.syncMeetings) continue
+        config.log(`[4/6] peak RSS, ${n} meetings`)
+        await withSandbox({ meetings: n, rate: 0 }, async (sandbox) => {
+          startup[String(n)] = sandbox.startupMs
+          adminKey = sandbox.adminKey
+          config.log(`  sandbox with ${n} meetings up in ${(sandbox.startupMs / 1000).toFixed(1)} s`)
+          const r = await measureRss(config, sandbox, dir)
+          rss.push(r.figures)
+          rssDbs.set(n, r.oursDb)
+        })
+      }
+      rss.sort((a, b) => a.meetings - b.meetings)
     }
-    rss.sort((a, b) => a.meetings - b.meetings)
 
-    const largest = Math.max(...config.rssSizes)
-    config.log(`[3/6] local query over the ${largest}-meeting cache`)
-    // The query never touches the network; the (stopped) sandbox URL only satisfies the layer.
-    const query = await measureQuery(config, { baseUrl: "http://127.0.0.1:9", adminKey: main.adminKey }, rssDbs.get(largest)!)
+    let query: QueryFigures | null = null
+    if (runs(config, "query")) {
+      const largest = Math.max(...config.rssSizes)
+      config.log(`[3/6] local query over the ${largest}-meeting cache`)
+      // The query never touches the network; a closed port only satisfies the layer.
+      query = await measureQuery(config, { baseUrl: "http://127.0.0.1:9", adminKey }, rssDbs.get(largest)!)
+    }
 
-    config.log(`[5/6] rate-limited sync of ${config.rateLimitedMeetings} meetings at ${config.rate}/s`)
-    const rateLimited = await measureRateLimited(config, dir)
+    let rateLimited: RateLimitedFigures | null = null
+    if (runs(config, "rate")) {
+      config.log(`[5/6] rate-limited sync of ${config.rateLimitedMeetings} meetings at ${config.rate}/s`)
+      rateLimited = await measureRateLimited(config, dir)
+    }
 
-    config.log(`[6/6] CLI cold start (built bin, plain node), ${config.cliRuns} runs each`)
-    const coldStart = await withSandbox({ meetings: 200, rate: 0 }, (sandbox) => measureColdStart(config.cliRuns, sandbox, dir))
-    config.log(
-      `  node -e 0 ${coldStart.nodeMedianMs.toFixed(0)} ms, --help ${coldStart.helpMedianMs.toFixed(0)} ms, ` +
-        `get (warm cache) ${coldStart.getMedianMs.toFixed(0)} ms (medians; CPU ${coldStart.helpCpuMedianMs.toFixed(0)} and ` +
-        `${coldStart.getCpuMedianMs.toFixed(0)} ms)`
-    )
+    let coldStart: ColdStartFigures | null = null
+    if (runs(config, "cold")) {
+      config.log(`[6/6] CLI cold start (built bin, plain node), ${config.cliRuns} runs each`)
+      const cold = await withSandbox({ meetings: 200, rate: 0 }, (sandbox) => measureColdStart(config.cliRuns, sandbox, dir))
+      config.log(
+        `  node -e 0 ${cold.nodeMedianMs.toFixed(0)} ms, --help ${cold.helpMedianMs.toFixed(0)} ms, ` +
+          `get (warm cache) ${cold.getMedianMs.toFixed(0)} ms (medians; CPU ${cold.helpCpuMedianMs.toFixed(0)} and ` +
+          `${cold.getCpuMedianMs.toFixed(0)} ms)`
+      )
+      coldStart = cold
+    }
 
     const uploadBytes = config.uploadBytes ?? 0
-    const upload = uploadBytes > 0 ? await measureUpload(uploadBytes, config.log) : null
+    const upload = uploadBytes > 0 && runs(config, "upload") ? await measureUpload(uploadBytes, config.log) : null
 
     const fallbackRuns = config.fallbackRuns ?? 0
     let fallback: FallbackFigures | null = null
-    if (fallbackRuns > 0) {
+    if (fallbackRuns > 0 && runs(config, "fallback")) {
       config.log(`[8] NetworkFirst fallback latency, sandbox slow (5 s) and stopped, ${fallbackRuns} runs each`)
       fallback = await measureFallback({ runs: fallbackRuns, slowMillis: 5_000, networkTimeoutMillis: 500, log: config.log }, dir)
     }
     const steadyMeetings = config.steadyRateMeetings ?? 0
     let steadyRate: SteadyRateFigures | null = null
-    if (steadyMeetings > 0) {
+    if (steadyMeetings > 0 && runs(config, "steady")) {
       config.log(`[9] steady rate-limited sync of ${steadyMeetings} meetings at ${config.rate}/s`)
       // Twice the sync's page concurrency: the limit, not a loaded sandbox's latency, bounds it.
       steadyRate = await measureSteadyRate({ meetings: steadyMeetings, rate: config.rate, concurrency: 2 * config.concurrency, log: config.log }, dir)

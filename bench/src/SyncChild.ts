@@ -19,6 +19,10 @@ export interface ChildResult {
   readonly sampledPeakRssBytes: number
   /** RSS after loading the modules (and, for ours, building the layer), just before the sync. */
   readonly rssBeforeSyncBytes: number
+  /** CPU time of the sync itself (user + sys, `process.cpuUsage` around it), ms. */
+  readonly cpuMs: number
+  /** `cpuMs` per 1,000 meetings stored. */
+  readonly cpuMsPer1000: number
   /** `process.memoryUsage()` at the sampled peak (bytes): where the memory was. */
   readonly atPeak: { readonly heapTotal: number; readonly heapUsed: number; readonly external: number; readonly arrayBuffers: number }
 }
@@ -46,22 +50,28 @@ export const childMain = async (argv: ReadonlyArray<string>): Promise<void> => {
   try {
     let result: { readonly pages: number; readonly stored: number; readonly elapsedMs: number }
     let before: number
+    let cpu: NodeJS.CpuUsage
     if (mode === "ours") {
       const { oursRuntime, syncOurs } = await import("./Ours.js")
       const runtime = oursRuntime({ baseUrl, apiKey, filename, rate: false })
       try {
         await runtime.runtime()
         before = process.memoryUsage.rss()
+        const cpu0 = process.cpuUsage()
         result = await syncOurs(runtime, concurrency)
+        cpu = process.cpuUsage(cpu0)
       } finally {
         await runtime.dispose()
       }
     } else {
       const { syncBaseline } = await import("./Baseline.js")
       before = process.memoryUsage.rss()
+      const cpu0 = process.cpuUsage()
       result = await syncBaseline({ baseUrl, apiKey, filename, concurrency })
+      cpu = process.cpuUsage(cpu0)
     }
     sample()
+    const cpuMs = (cpu.user + cpu.system) / 1000
     const out: ChildResult = {
       mode,
       stored: result.stored,
@@ -70,6 +80,8 @@ export const childMain = async (argv: ReadonlyArray<string>): Promise<void> => {
       maxRssBytes: process.resourceUsage().maxRSS * 1024,
       sampledPeakRssBytes: peak,
       rssBeforeSyncBytes: before,
+      cpuMs,
+      cpuMsPer1000: result.stored === 0 ? 0 : (cpuMs * 1000) / result.stored,
       atPeak
     }
     process.stdout.write(`${resultPrefix}${JSON.stringify(out)}\n`)

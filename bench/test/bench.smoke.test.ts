@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { figures, table, updateReadme } from "../src/Report.js"
 import type { BenchConfig } from "../src/Suite.js"
-import { runSuite } from "../src/Suite.js"
+import { benchParts, runs, runSuite } from "../src/Suite.js"
 
 const smoke: BenchConfig = {
   syncMeetings: 200,
@@ -36,29 +36,40 @@ const positive = (x: number, what: string) => assert.isTrue(Number.isFinite(x) &
 describe("bench harness", () => {
   it("runs every measurement at a tiny size", { timeout: 240_000 }, async () => {
     const r = await runSuite(smoke)
+    const present = <A>(x: A | null, what: string): A => {
+      assert.isNotNull(x, `${what} ran`)
+      return x!
+    }
+    const sync = present(r.sync, "sync")
+    const retrieve = present(r.retrieve, "retrieve")
+    const query = present(r.query, "query")
+    const rateLimited = present(r.rateLimited, "rate-limited")
+    const coldStart = present(r.coldStart, "cold start")
 
     // 1. Sync: both contenders stored exactly what the server has.
-    assert.strictEqual(r.sync.serverCount, 200)
-    assert.strictEqual(r.sync.ours.length, 1)
-    assert.strictEqual(r.sync.baseline.length, 1)
-    for (const run of [...r.sync.ours, ...r.sync.baseline]) {
+    assert.strictEqual(sync.serverCount, 200)
+    assert.strictEqual(sync.ours.length, 1)
+    assert.strictEqual(sync.baseline.length, 1)
+    for (const run of [...sync.ours, ...sync.baseline]) {
       positive(run.elapsedMs, "sync ms")
-      assert.strictEqual(run.stored, r.sync.serverCount)
+      assert.strictEqual(run.stored, sync.serverCount)
       assert.strictEqual(run.pages, 8)
     }
+    for (const ms of [...sync.oursCpuMs, ...sync.baselineCpuMs]) positive(ms, "sync CPU ms")
+    positive(sync.oursCpuMsPer1000, "sync CPU per 1k")
 
     // 2. Retrieve.
-    assert.strictEqual(r.retrieve.hotSet?.size !== undefined && r.retrieve.hotSet.size > 0, true)
-    for (const l of [r.retrieve.ours, r.retrieve.baseline, r.retrieve.hotSet!.ours, r.retrieve.hotSet!.baseline]) {
+    assert.strictEqual(retrieve.hotSet?.size !== undefined && retrieve.hotSet.size > 0, true)
+    for (const l of [retrieve.ours, retrieve.baseline, retrieve.hotSet!.ours, retrieve.hotSet!.baseline]) {
       positive(l.p50Ms, "retrieve p50")
       assert.isTrue(l.p99Ms >= l.p50Ms)
     }
 
     // 3. Query over the largest cache: full answers up to the limit, from a cache of the server's size.
-    assert.strictEqual(r.query.cachedMeetings, 300)
-    positive(r.query.ours.p50Ms, "query p50")
-    positive(r.query.rawSql.p50Ms, "raw query p50")
-    assert.isTrue(r.query.resultSizes.every((n) => n > 0 && n <= smoke.queryLimit))
+    assert.strictEqual(query.cachedMeetings, 300)
+    positive(query.ours.p50Ms, "query p50")
+    positive(query.rawSql.p50Ms, "raw query p50")
+    assert.isTrue(query.resultSizes.every((n) => n > 0 && n <= smoke.queryLimit))
 
     // 4. RSS in fresh children, one per size, every row stored.
     assert.deepStrictEqual(r.rss.map((s) => s.meetings), [200, 300])
@@ -67,19 +78,20 @@ describe("bench harness", () => {
       assert.strictEqual(s.baseline?.stored, s.meetings)
       positive(s.ours.maxRssBytes, "maxRSS")
       positive(s.ours.sampledPeakRssBytes, "sampled RSS")
+      positive(s.ours.cpuMs, "child CPU ms")
     }
 
     // 5. Rate-limited: no 429s, everything stored, a request rate was computed.
-    assert.strictEqual(r.rateLimited.status429, 0)
-    assert.strictEqual(r.rateLimited.otherErrors, 0)
-    assert.strictEqual(r.rateLimited.stored, 200)
-    assert.strictEqual(r.rateLimited.listRequests, 8)
-    positive(r.rateLimited.fractionFromLog, "rate fraction")
+    assert.strictEqual(rateLimited.status429, 0)
+    assert.strictEqual(rateLimited.otherErrors, 0)
+    assert.strictEqual(rateLimited.stored, 200)
+    assert.strictEqual(rateLimited.listRequests, 8)
+    positive(rateLimited.fractionFromLog, "rate fraction")
 
     // 6. CLI cold start: every command ran and was timed.
-    assert.strictEqual(r.coldStart.runs, 1)
-    const cpu = existsSync("/proc/self/stat") ? [r.coldStart.helpCpuMs, r.coldStart.getCpuMs] : []
-    for (const xs of [r.coldStart.nodeMs, r.coldStart.helpMs, r.coldStart.getMs, ...cpu]) {
+    assert.strictEqual(coldStart.runs, 1)
+    const cpu = existsSync("/proc/self/stat") ? [coldStart.helpCpuMs, coldStart.getCpuMs] : []
+    for (const xs of [coldStart.nodeMs, coldStart.helpMs, coldStart.getMs, ...cpu]) {
       assert.strictEqual(xs.length, 1)
       positive(xs[0]!, "cold start ms")
     }
@@ -99,6 +111,13 @@ describe("bench harness", () => {
     assert.isTrue(rows.some((row) => row.figure.startsWith("6. CLI cold start, --help")))
     for (const row of rows) positive(row.ours + 1, row.figure)
     assert.include(table(rows), "| Figure")
+  })
+
+  it("--only runs the chosen parts and the parts they read", () => {
+    assert.isTrue(benchParts.every((part) => runs({}, part)))
+    const only = { only: ["retrieve", "query"] as const }
+    assert.deepStrictEqual(benchParts.filter((part) => runs(only, part)), ["sync", "retrieve", "rss", "query"])
+    assert.deepStrictEqual(benchParts.filter((part) => runs({ only: ["rate"] }, part)), ["rate"])
   })
 
   it("replaces only the README's Benchmarks section", () => {

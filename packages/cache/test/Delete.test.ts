@@ -89,10 +89,10 @@ describe.each(databases)("cache over the sandbox: delete ($name)", (db) => {
 
   it.scopedLive("[regression] before the first sync, a list answered from the network hides a meeting whose delete is queued, and shows queued updates", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const sandbox = yield* Sandbox.make({ meetings: 5, rateLimit: false })
       const [deleted, updated] = (yield* sandbox.meetings).map((m) => m.id as string)
-      yield* withCache(sandbox, "admin", join(dir, "c.db"), (cache) =>
+      yield* withCache(sandbox, "admin", file, (cache) =>
         Effect.gen(function*() {
           // Never synced: CacheFirst (the default) and NetworkFirst both answer a list from the network.
           const before = yield* cache.list({ limit: 25 })

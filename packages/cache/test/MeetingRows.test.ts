@@ -114,6 +114,53 @@ for (const db of databases) {
         assert.isTrue(Option.isSome(read) && Option.isNone(read.value.meeting.description))
       }))
 
+    it.effect("a batch larger than one statement (300 rows): every row, its attendees and the pending rule hold", () =>
+      Effect.gen(function*() {
+        const repo = yield* MeetingRows
+        const sql = yield* SqlClient.SqlClient
+        // Two locally written (pending) rows inside the batch's id range.
+        yield* repo.upsert(alice, [meeting("b_10", { description: "local edit", attendees: ["local@acme.test"] })], {
+          mode: "local",
+          now: 1
+        })
+        yield* repo.upsert(alice, [meeting("b_200", { description: "private plan", attendees: ["local@acme.test"] })], {
+          mode: "local",
+          now: 1
+        })
+        const batch = Array.from({ length: 300 }, (_, i) =>
+          meeting(`b_${i}`, {
+            title: `Batch ${i}`,
+            attendees: [`a${i}@acme.test`, `b${i}@acme.test`],
+            ...(i === 200 ? { access: "METADATA" as const } : {})
+          }))
+        // A duplicate id: the last copy wins.
+        batch.push(meeting("b_5", { title: "Batch 5 again", attendees: ["again@acme.test"] }))
+        assert.strictEqual(yield* repo.upsert(alice, batch, { mode: "scan", now: 2, scanId: "s300" }), 300)
+        const rows = yield* sql<{ id: string; title: string; pending: number; seen_scan: string | null; description: string | null }>`
+          SELECT id, title, pending, seen_scan, description FROM meetings WHERE principal = ${alice} AND substr(id, 1, 2) = 'b_'`
+        assert.strictEqual(rows.length, 300)
+        const byId = new Map(rows.map((r) => [r.id, r]))
+        assert.strictEqual(byId.get("b_0")!.title, "Batch 0")
+        assert.strictEqual(byId.get("b_299")!.title, "Batch 299")
+        assert.strictEqual(byId.get("b_5")!.title, "Batch 5 again")
+        assert.strictEqual(rows.filter((r) => r.seen_scan === "s300").length, 298)
+        // The pending FULL row met a FULL copy: kept as written locally.
+        assert.strictEqual(byId.get("b_10")!.pending, 1)
+        assert.strictEqual(byId.get("b_10")!.description, "local edit")
+        // The pending FULL row met a METADATA copy: replaced redacted (still pending).
+        assert.strictEqual(byId.get("b_200")!.pending, 1)
+        assert.isNull(byId.get("b_200")!.description)
+        const attendees = yield* sql<{ meeting_id: string; email: string }>`
+          SELECT meeting_id, email FROM meeting_attendees WHERE principal = ${alice} AND substr(meeting_id, 1, 2) = 'b_'
+          ORDER BY meeting_id, email`
+        const of = (id: string) => attendees.filter((a) => a.meeting_id === id).map((a) => a.email)
+        assert.deepStrictEqual(of("b_7"), ["a7@acme.test", "b7@acme.test"])
+        assert.deepStrictEqual(of("b_5"), ["again@acme.test"])
+        assert.deepStrictEqual(of("b_10"), ["local@acme.test"])
+        assert.strictEqual(attendees.length, 297 * 2 + 1 + 1 + of("b_200").length)
+        assert.strictEqual((yield* repo.query(alice, { text: "Batch 299" })).length, 1)
+      }))
+
     it.effect("a METADATA copy replaces FULL content in the stored row and in the full-text index", () =>
       Effect.gen(function*() {
         const repo = yield* MeetingRows

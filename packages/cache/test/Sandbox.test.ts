@@ -150,6 +150,29 @@ describe.each(databases)("cache over the sandbox: sync ($name)", (db) => {
         }))
     }), { timeout: 60_000 })
 
+  it.scopedLive("[regression] a sync that fails partway has stored the pages it received before the failure", () =>
+    Effect.gen(function*() {
+      const file = yield* db.fresh
+      const sandbox = yield* Sandbox.make({ meetings: 300, rateLimit: false })
+      // Slow pages, so the failure lands mid-scan; a batch that would wait a minute to fill.
+      yield* sandbox.inject({ fault: { _tag: "Latency", millis: 30 }, match: "GET /v1/meetings" })
+      yield* withCache(sandbox, "admin", file, (cache) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.fork(cache.sync({ concurrency: 1, batchSize: 1000, batchWindow: "1 minute" }))
+          const listed = Effect.map(sandbox.requests, (rs) => rs.filter((r) => r.path === "/v1/meetings").length)
+          yield* eventually(Effect.map(listed, (n) => n >= 3))
+          // From now on every page answers a body that is not JSON: a typed error, no retry.
+          yield* sandbox.clearFaults
+          yield* sandbox.inject({ fault: { _tag: "MalformedJson" }, match: "GET /v1/meetings" })
+          const exit = yield* Fiber.await(fiber)
+          assert.isTrue(exit._tag === "Failure")
+          // The pages before the failure are in the cache (they were not dropped with the unfilled batch).
+          const stored = yield* cache.count()
+          assert.isTrue(stored >= 50 && stored < 300, `stored=${stored}`)
+          assert.strictEqual((yield* cache.stats).gone, 0)
+        }))
+    }), { timeout: 60_000 })
+
   it.scopedLive("resume after an interrupted sync ends with exactly the server's set", () =>
     Effect.gen(function*() {
       const file = yield* db.fresh

@@ -17,6 +17,7 @@ const assertSameAsSchema = <A>(fast: A | undefined, slow: Either.Either<A, unkno
     assert.deepStrictEqual(fast, slow.right)
     assert.strictEqual(Object.getPrototypeOf(fast), Object.getPrototypeOf(slow.right))
     assert.strictEqual(JSON.stringify(fast), JSON.stringify(slow.right))
+    assert.deepStrictEqual(Reflect.ownKeys(fast as object), Reflect.ownKeys(slow.right as object))
   }
 }
 

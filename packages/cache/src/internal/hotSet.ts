@@ -46,6 +46,8 @@ export interface HotSet {
   readonly invalidateAll: () => void
   /** Drop everything when another connection committed (checked at most every 100 ms). */
   readonly checkExternalWrites: Effect.Effect<void>
+  /** Whether `checkExternalWrites` would look at the database at `now` (a read by id skips it otherwise). */
+  readonly checkDue: (now: number) => boolean
 }
 
 export const make = (sql: SqlClient.SqlClient, capacity: number, notices?: ChangeNoticesShape): HotSet => {
@@ -66,6 +68,8 @@ export const make = (sql: SqlClient.SqlClient, capacity: number, notices?: Chang
   }
   let cursor = notices?.cursor() ?? 0
   /** Apply the change notices received since the last read. */
+  /** Whether notices arrived since the last look. */
+  const received = (notices: ChangeNoticesShape) => notices.cursor() !== cursor
   const applyNotices = (received: ChangeNoticesShape) =>
     Effect.sync(() => {
       const now = received.cursor()
@@ -122,6 +126,8 @@ export const make = (sql: SqlClient.SqlClient, capacity: number, notices?: Chang
       for (const id of ids) hot.delete(key(principal, id))
     },
     invalidateAll,
+    // With change notices (PostgreSQL) the check is a look at the received log, due on every read.
+    checkDue: (now) => notices !== undefined ? received(notices) : capacity > 0 && now - lastCheck >= recheckMillis,
     checkExternalWrites: notices !== undefined ? applyNotices(notices) : Effect.flatMap(Clock.currentTimeMillis, (now) => {
       if (capacity <= 0 || now - lastCheck < recheckMillis) return Effect.void
       lastCheck = now

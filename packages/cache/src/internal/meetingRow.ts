@@ -133,14 +133,21 @@ export const conflictClause: Record<UpsertMode, string> = {
   local: `DO UPDATE SET ${content}, written_at = excluded.written_at, pending = 1, gone = 0 WHERE meetings.deleted = 0`
 }
 
-/** The single-row upsert of each mode (`?` placeholders in `columns` order). */
-export const upsertSql: Record<UpsertMode, string> = Object.fromEntries(
-  (["scan", "fetch", "write", "local"] as const).map((mode) => [
-    mode,
-    `INSERT INTO meetings (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})
-      ON CONFLICT (principal, id) ${conflictClause[mode]}`
-  ])
-) as Record<UpsertMode, string>
+/** Rows per multi-row upsert statement at most (`columns.length` × this many parameters). */
+export const maxRowsPerStatement = 128
+
+const rowPlaceholders = `(${columns.map(() => "?").join(", ")})`
+
+/**
+ * The upsert of `rows` rows of a mode (`?` placeholders in `columns` order, row after row),
+ * answering the id of every row it wrote: an id missing from the answer met a row the conflict
+ * clause keeps (pending or deleted). One statement for many rows, not one per row: SQLite flushes
+ * the full-text index's pending terms at the end of every statement that fires its triggers, so
+ * a statement per row wrote a segment per row (measured: ~50 µs of the ~85 µs a row cost).
+ */
+export const upsertManySql = (mode: UpsertMode, rows: number): string =>
+  `INSERT INTO meetings (${columns.join(", ")}) VALUES ${Array.from({ length: rows }, () => rowPlaceholders).join(", ")}
+    ON CONFLICT (principal, id) ${conflictClause[mode]} RETURNING id`
 
 /** The columns a read selects, in `StoredRow` order. */
 export const storedColumns = "id, body, fetched_at, pending, gone, written_at"

@@ -12,7 +12,7 @@
 import { SqlClient } from "@effect/sql"
 import type { Meeting } from "@lightfield-effect/core"
 import { Redaction } from "@lightfield-effect/core"
-import { Array as Arr, Context, DateTime, Effect, Either, Layer, Metric, Option } from "effect"
+import { Array as Arr, Clock, Context, DateTime, Effect, Either, Layer, Metric, Option } from "effect"
 import type { CacheError } from "../CacheError.js"
 import * as CacheMetrics from "../CacheMetrics.js"
 import type { MeetingQuery } from "../MeetingQuery.js"
@@ -82,8 +82,11 @@ export class MeetingRows extends Context.Tag("@lightfield-effect/cache/internal/
 
 const statements = {
   accessLevel: "SELECT access_level FROM meetings WHERE principal = ? AND id = ?",
-  deleteAttendees: "DELETE FROM meeting_attendees WHERE principal = ? AND meeting_id = ?",
-  insertAttendee: "INSERT INTO meeting_attendees (principal, meeting_id, email) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+  // A batch's attendees in one statement each: the ids, and the [id, email] pairs, as JSON arrays.
+  deleteAttendees:
+    "DELETE FROM meeting_attendees WHERE principal = ? AND meeting_id IN (SELECT value FROM json_each(?))",
+  insertAttendees: `INSERT INTO meeting_attendees (principal, meeting_id, email)
+    SELECT ?, value ->> 0, value ->> 1 FROM json_each(?) WHERE true ON CONFLICT DO NOTHING`,
   findById: `SELECT ${Row.storedColumns} FROM meetings WHERE principal = ? AND id = ? AND gone = 0`
 } as const
 
@@ -122,27 +125,46 @@ export const make = Effect.gen(function*() {
     return Either.right(out)
   }
 
-  /** The upsert statements of one batch (inside a transaction); the pending FULL rows that met a METADATA copy. */
+  /**
+   * The upsert statements of one batch (inside a transaction); the pending FULL rows that met a
+   * METADATA copy. A statement per power-of-two run of rows (at most `Row.maxRowsPerStatement`), so a
+   * batch of any size takes a handful of statements, and at most a few texts per mode are prepared.
+   */
   const write = (principal: Principal, items: ReadonlyArray<Encoded>, mode: Row.UpsertMode) =>
     handle.use(() => {
-      const upsert = handle.prepare(Row.upsertSql[mode])
-      const accessLevel = handle.prepare(statements.accessLevel)
-      const deleteAttendees = handle.prepare(statements.deleteAttendees)
-      const insertAttendee = handle.prepare(statements.insertAttendee)
-      const params: Array<unknown> = new Array(Row.columns.length)
+      const width = Row.columns.length
+      const written = new Set<string>()
+      for (let start = 0; start < items.length;) {
+        let n = Row.maxRowsPerStatement
+        while (n > items.length - start) n >>= 1
+        const params: Array<unknown> = new Array(n * width)
+        for (let i = 0; i < n; i++) {
+          const row = items[start + i]!.row
+          for (let c = 0; c < width; c++) params[i * width + c] = row[Row.columns[c]!]
+        }
+        const answered = handle.prepare(Row.upsertManySql(mode, n)).all(...params) as ReadonlyArray<{ readonly id: string }>
+        for (const r of answered) written.add(r.id)
+        start += n
+      }
       const downgraded: Array<MeetingT> = []
-      for (const { attendees, meeting, row } of items) {
-        for (let c = 0; c < Row.columns.length; c++) params[c] = row[Row.columns[c]!]
-        if (upsert.run(...params).changes === 0) {
+      const ids: Array<string> = []
+      const attendees: Array<readonly [string, string]> = []
+      for (const { attendees: emails, meeting, row } of items) {
+        const id = row.id as string
+        if (!written.has(id)) {
           // A pending row (the conflict clause skipped it): kept with its attendees, unless its FULL
           // content meets a METADATA copy.
-          const stored = accessLevel.get(principal, row.id) as { readonly access_level: string } | undefined
+          const stored = handle.prepare(statements.accessLevel).get(principal, id) as
+            | { readonly access_level: string }
+            | undefined
           if (stored?.access_level === "FULL" && meeting.accessLevel === "METADATA") downgraded.push(meeting)
           continue
         }
-        deleteAttendees.run(principal, row.id)
-        for (const email of attendees) insertAttendee.run(principal, row.id, email)
+        ids.push(id)
+        for (const email of emails) attendees.push([id, email])
       }
+      if (ids.length > 0) handle.prepare(statements.deleteAttendees).run(principal, JSON.stringify(ids))
+      if (attendees.length > 0) handle.prepare(statements.insertAttendees).run(principal, JSON.stringify(attendees))
       return downgraded
     })
 
@@ -196,23 +218,28 @@ export const make = Effect.gen(function*() {
 
   // No span and no effect per step: a hot-set miss of a cached `retrieve` is one prepared `get`
   // (~10x cheaper than a statement through `@effect/sql`), run at once when the connection is free.
-  const loadById = (principal: Principal, id: string) =>
-    Effect.contextWithEffect((context: Context.Context<never>) => {
-      const before = hot.generation()
-      if (!handle.canRunNow(context)) {
-        return handle.use(() => handle.prepare(statements.findById).get(principal, id)).pipe(
-          mapSql(`Cannot read meeting ${id}`),
-          Effect.flatMap((row) => settle(principal, id, row, before))
-        )
-      }
-      let row: unknown
-      try {
-        row = handle.prepare(statements.findById).get(principal, id)
-      } catch (cause) {
-        return Effect.fail(fromCause(cause, "Query", `Cannot read meeting ${id}`))
-      }
-      return settle(principal, id, row, before)
-    })
+  const loadById = (principal: Principal, id: string, context: Context.Context<never>) => {
+    const before = hot.generation()
+    if (!handle.canRunNow(context)) {
+      return handle.use(() => handle.prepare(statements.findById).get(principal, id)).pipe(
+        mapSql(`Cannot read meeting ${id}`),
+        Effect.flatMap((row) => settle(principal, id, row, before))
+      )
+    }
+    let row: unknown
+    try {
+      row = handle.prepare(statements.findById).get(principal, id)
+    } catch (cause) {
+      return Effect.fail(fromCause(cause, "Query", `Cannot read meeting ${id}`))
+    }
+    return settle(principal, id, row, before)
+  }
+
+  /** A read by id in the fiber's context: the hot copy, else the row. */
+  const byId = (principal: Principal, id: string, context: Context.Context<never>) => {
+    const cached = hot.get(principal, id)
+    return cached === undefined ? loadById(principal, id, context) : Effect.succeed(Option.some(cached))
+  }
 
   const gone = (principal: Principal, ids: ReadonlyArray<string>) =>
     Effect.forEach(Arr.chunksOf(ids, 500), (chunk) =>
@@ -246,10 +273,14 @@ export const make = Effect.gen(function*() {
 
   const rows = MeetingRows.of({
     upsert,
+    // One effect for a hit: the clock and the context are read off the fiber; the check for other
+    // connections' commits (an SQL statement) runs only when it is due.
     findById: (principal, id) =>
-      Effect.flatMap(hot.checkExternalWrites, () => {
-        const cached = hot.get(principal, id)
-        return cached === undefined ? loadById(principal, id) : Effect.succeed(Option.some(cached))
+      Effect.withFiberRuntime((fiber) => {
+        const now = Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
+        return hot.checkDue(now)
+          ? Effect.flatMap(hot.checkExternalWrites, () => byId(principal, id, fiber.currentContext))
+          : byId(principal, id, fiber.currentContext)
       }),
     query: (principal, q = {}) =>
       Effect.gen(function*() {

@@ -6,7 +6,7 @@
 import type { MeetingParams, Meetings } from "@lightfield-effect/core"
 import { Meeting, MeetingsError, ParamsProblem, Redaction } from "@lightfield-effect/core"
 import { MeetingParams as Params } from "@lightfield-effect/core"
-import { Chunk, Clock, Duration, Effect, Either, Fiber, FiberSet, Metric, Option, Stream } from "effect"
+import { Chunk, Clock, Context, Duration, Effect, Either, Fiber, FiberRef, FiberSet, Metric, Option, Stream } from "effect"
 import type { CacheError } from "../CacheError.js"
 import { CacheMiss } from "../CacheError.js"
 import * as CacheMetrics from "../CacheMetrics.js"
@@ -120,17 +120,21 @@ export const make = (session: Session) =>
       return Effect.flatMap(rows.findById(principal, id), (stored) => {
         if (Option.isNone(stored) || stored.value.gone) return retrieveSlow(id, readOptions, maxAge)
         const s = stored.value
-        return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        // One effect: the clock and the metric labels read off the fiber, the counters updated as
+        // `Metric.increment` would (with the fiber's labels).
+        return Effect.withFiberRuntime((fiber) => {
+          const now = Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
+          const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
           const cached = fromCache(s.meeting, s, now, maxAge)
           reads.hits++
-          if (cached.stale) reads.stale++
-          const counted = cached.stale
-            ? Effect.zipRight(Metric.increment(hitsBy[policy]), Metric.increment(staleBy[policy]))
-            : Metric.increment(hitsBy[policy])
-          const revalidation = policy === "StaleWhileRevalidate" && cached.stale && !cached.pending
-            ? revalidate(id)
-            : Effect.void
-          return Effect.as(Effect.zipRight(counted, revalidation), cached)
+          hitsBy[policy].unsafeUpdate(1, labels)
+          if (cached.stale) {
+            reads.stale++
+            staleBy[policy].unsafeUpdate(1, labels)
+          }
+          return policy === "StaleWhileRevalidate" && cached.stale && !cached.pending
+            ? Effect.as(revalidate(id), cached)
+            : Effect.succeed(cached)
         })
       })
     }

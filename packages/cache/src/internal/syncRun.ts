@@ -5,8 +5,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import { Meetings, MeetingsError } from "@lightfield-effect/core"
-import type { Meeting } from "@lightfield-effect/core"
-import { Chunk, Clock, Data, Duration, Effect, Option, Ref, Schedule, Stream } from "effect"
+import { Chunk, Clock, Data, Duration, Effect, Option, Queue, Ref, Schedule, Stream, Take } from "effect"
 import { CacheError } from "../CacheError.js"
 import * as CacheMetrics from "../CacheMetrics.js"
 import type { Principal } from "../Principal.js"
@@ -29,6 +28,66 @@ const leaseSchedule = (wait: Duration.DurationInput) =>
 
 /** How long a sync waits for another connection's scan by default. */
 export const defaultLeaseWait: Duration.DurationInput = "2 minutes"
+
+/**
+ * Runs `stream` into `store` in batches of at most `size` elements, each stored once it is full or
+ * `window` after its first element arrived, whichever comes first (what `Stream.groupedWithin` does,
+ * without its per-element machinery: measured ~8 µs per meeting, here a few µs per page). The scan
+ * runs ahead into a bounded queue of pages (about one batch), so at most two batches are in memory
+ * while one is stored. A timer is set only while a partial batch waits for a page that is not there.
+ */
+const inBatches = <A, E2, R>(
+  size: number,
+  window: Duration.DurationInput,
+  store: (batch: ReadonlyArray<A>) => Effect.Effect<void, E2, R>
+) =>
+<E>(stream: Stream.Stream<A, E>): Effect.Effect<void, E | E2, R> =>
+  Effect.scoped(Effect.gen(function*() {
+    const windowMillis = Duration.toMillis(Duration.decode(window))
+    const queue = yield* Stream.toQueue(stream, { capacity: Math.max(2, Math.ceil(size / 25)) })
+    let pending: Array<A> = []
+    let deadline = 0
+    let ended = false
+    const absorb = (take: Take.Take<A, E>) =>
+      Take.match(take, {
+        onEnd: () => {
+          ended = true
+          return Effect.void
+        },
+        // What arrived before the failure is stored first (the next sync need not fetch it again).
+        onFailure: (cause) => Effect.zipRight(pending.length > 0 ? flush(pending.length) : Effect.void, Effect.failCause(cause)),
+        onSuccess: (chunk) =>
+          Effect.map(Clock.currentTimeMillis, (now) => {
+            if (pending.length === 0) deadline = now + windowMillis
+            for (const a of chunk) pending.push(a)
+          })
+      })
+    const flush = (n: number) => {
+      const batch = pending.length <= n ? pending : pending.slice(0, n)
+      pending = pending.length <= n ? [] : pending.slice(n)
+      return store(batch)
+    }
+    while (!ended) {
+      if (pending.length >= size) {
+        yield* flush(size)
+        continue
+      }
+      if (pending.length === 0) {
+        yield* absorb(yield* Queue.take(queue))
+        continue
+      }
+      const ready = yield* Queue.takeAll(queue)
+      if (Chunk.isNonEmpty(ready)) {
+        for (const take of ready) yield* absorb(take)
+        continue
+      }
+      const left = deadline - (yield* Clock.currentTimeMillis)
+      const next = left > 0 ? yield* Effect.timeoutOption(Queue.take(queue), Duration.millis(left)) : Option.none()
+      if (Option.isSome(next)) yield* absorb(next.value)
+      else yield* flush(pending.length)
+    }
+    while (pending.length > 0) yield* flush(size)
+  }))
 
 /** One sync of `principal`; every progress event also goes to `publish`. */
 export const run = (
@@ -138,12 +197,10 @@ export const run = (
         ),
       ...(options.timeout === undefined ? {} : { timeout: options.timeout })
     }).pipe(
-      Stream.groupedWithin(options.batchSize ?? defaultBatchSize, options.batchWindow ?? "1 second"),
-      Stream.mapEffect((chunk) =>
+      inBatches(options.batchSize ?? defaultBatchSize, options.batchWindow ?? "1 second", (items) =>
         Effect.gen(function*() {
           const now = yield* Clock.currentTimeMillis
           const page = yield* Ref.get(latest)
-          const items: ReadonlyArray<Meeting.Meeting> = Chunk.toReadonlyArray(chunk)
           // One transaction: the progress update first (it takes the write lock and checks that the
           // scan is still current), then the batch, so rows are only ever stamped by the current scan.
           const written = yield* transaction(
@@ -162,7 +219,6 @@ export const run = (
           yield* progress("scanning")
         })
       ),
-      Stream.runDrain,
       Effect.as(true),
       Effect.catchTag("Superseded", () =>
         Effect.as(Effect.logWarning("another connection's scan took over; this scan stops without reconciling"), false))

@@ -133,6 +133,15 @@ const record = <A>(u: unknown, value: (u: unknown) => A | undefined): Record<str
   return out
 }
 
+/**
+ * `new Meeting(props, true)` without the class constructor's generic work: with validation off it
+ * copies `props`, merges the defaults of the fields (`Meeting` declares none) and assigns the copy to
+ * the instance, which cost ~1.5 µs of the ~4 µs a meeting takes to decode. The instance is the same
+ * (prototype, own keys in the same order, values); `test/WireDecode.test.ts` holds the two equal.
+ */
+const instantiate = (props: ConstructorParameters<typeof Meeting>[0]): Meeting =>
+  Object.assign(Object.create(Meeting.prototype) as Meeting, props)
+
 /** A `Meeting` from parsed JSON, or `undefined` when the schema must decide. */
 export const meeting = (u: unknown): Meeting | undefined => {
   if (!isObject(u)) return undefined
@@ -160,10 +169,10 @@ export const meeting = (u: unknown): Meeting | undefined => {
     relationships,
     updatedAt
   }
-  if (!Object.hasOwn(u, "externalId")) return new Meeting(props, true)
+  if (!Object.hasOwn(u, "externalId")) return instantiate(props)
   const externalId = u.externalId
   if (externalId !== null && typeof externalId !== "string") return undefined
-  return new Meeting({ ...props, externalId }, true)
+  return instantiate({ ...props, externalId })
 }
 
 /** A `MeetingListPage` from parsed JSON, or `undefined` when the schema must decide. */

@@ -1,25 +1,15 @@
 /**
- * Global setup of the fleet suite: PostgreSQL and Redis must answer, or the run fails (never skips).
+ * The fleet suite needs a real Redis too (the shared rate budget): when it cannot connect, the run
+ * FAILS here, before any test, never skips. PostgreSQL is checked by the cache's global setup.
  */
-import { connect } from "node:net"
+import { Redis } from "ioredis"
 
-const reachable = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = connect({ host: "127.0.0.1", port, timeout: 3_000 })
-    socket.once("connect", () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once("error", () => resolve(false))
-    socket.once("timeout", () => {
-      socket.destroy()
-      resolve(false)
-    })
-  })
+export const redisUrl = process.env["LIGHTFIELD_TEST_REDIS_URL"] ?? "redis://127.0.0.1:6379"
 
 export default async function setup() {
-  const missing = []
-  if (!(await reachable(5432))) missing.push("PostgreSQL on 127.0.0.1:5432")
-  if (!(await reachable(6379))) missing.push("Redis on 127.0.0.1:6379")
-  if (missing.length > 0) throw new Error(`pnpm test:fleet needs ${missing.join(" and ")} (.ci/run starts them)`)
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true, retryStrategy: () => null })
+  redis.on("error", () => {})
+  const reached = await redis.connect().then(() => redis.ping()).then((pong) => pong === "PONG", () => false)
+  redis.disconnect()
+  if (!reached) throw new Error(`pnpm test:fleet needs Redis at ${redisUrl} (set LIGHTFIELD_TEST_REDIS_URL); it could not connect`)
 }

@@ -1,15 +1,16 @@
 /**
- * The SQLite database behind the cache: one better-sqlite3 connection (WAL, busy timeout) with an
- * `SqlClient` built over it, and the migrations applied when the layer is built. The rest of the
- * package takes the `SqlClient` (portable SQL) and, for reads by id and sync batches, the same
- * connection's handle (`SqliteHandle`, internal) from the context.
+ * The database behind the cache, chosen by its options: a SQLite file (the embedded default: one
+ * better-sqlite3 connection, WAL, busy timeout, with an `SqlClient` built over it) or a PostgreSQL
+ * server (`{ url: "postgres://…" }`: an `@effect/sql-pg` pool), with the migrations applied when the
+ * layer is built. The rest of the package takes the `SqlClient` (portable SQL) and, on SQLite, for
+ * reads by id and sync batches, the same connection's handle (`SqliteHandle`, internal).
  *
  * @since 0.1.0
  */
 import * as Reactivity from "@effect/experimental/Reactivity"
 import { SqlClient } from "@effect/sql"
-import { Config, Context, Effect, Layer } from "effect"
-import type { ConfigError, Scope } from "effect"
+import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
+import type { ConfigError, Duration, Scope } from "effect"
 import { CacheError } from "./CacheError.js"
 import * as FileChecks from "./internal/databaseFile.js"
 import * as Dialect from "./internal/dialect.js"
@@ -19,11 +20,11 @@ import * as Sqlite from "./internal/sqlite.js"
 import type { SqliteHandle } from "./internal/sqlite.js"
 
 /**
- * How to open the database.
+ * How to open a SQLite database.
  *
  * @since 0.1.0
  */
-export interface DatabaseOptions {
+export interface SqliteOptions {
   /** Path of the database file, or `":memory:"`. */
   readonly filename: string
   /**
@@ -38,7 +39,29 @@ export interface DatabaseOptions {
 }
 
 /**
- * Which file the cache lives in (for messages).
+ * How to open a PostgreSQL database (`@effect/sql-pg` and `pg` must be installed). Every instance
+ * pointed at the same database shares one mirror; the migrations run once, whoever starts first.
+ *
+ * @since 0.1.0
+ */
+export interface PostgresOptions {
+  /** `postgres://user[:password]@host[:port]/database`: never shown with its password. */
+  readonly url: string | Redacted.Redacted<string>
+  /** Connections in the pool (default 5). */
+  readonly maxConnections?: number
+  /** How long connecting may take (default 5 seconds). */
+  readonly connectTimeout?: Duration.DurationInput
+}
+
+/**
+ * How to open the database: a SQLite file (`filename`) or a PostgreSQL server (`url`).
+ *
+ * @since 0.1.0
+ */
+export type DatabaseOptions = SqliteOptions | PostgresOptions
+
+/**
+ * Which file (or database URL, without its password) the cache lives in (for messages).
  *
  * @since 0.1.0
  */
@@ -47,20 +70,62 @@ export class DatabaseFile extends Context.Tag("@lightfield-effect/cache/Database
 }>() {}
 
 /**
- * What the database layer provides: the `SqlClient`, the same connection's handle, and the file.
+ * What every database layer provides: the `SqlClient` and where it lives.
  *
  * @since 0.1.0
  */
-export type Services = SqlClient.SqlClient | SqliteHandle | DatabaseFile
+export type Services = SqlClient.SqlClient | DatabaseFile
 
 /**
- * Open (or create) the database, configure the connection and apply the migrations.
+ * What the SQLite layer provides besides: the connection's handle (for prepared reads and batches).
  *
  * @since 0.1.0
  */
-export const make = (
-  options: DatabaseOptions
+export type SqliteServices = Services | SqliteHandle
+
+const isPostgres = (options: DatabaseOptions): options is PostgresOptions => "url" in options
+
+/** Apply the migrations on `sql`; a failure names `file`. */
+const migrateOn = (sql: SqlClient.SqlClient, file: string, corrupt: string) =>
+  Effect.gen(function*() {
+    const applied = yield* migrate.pipe(
+      Effect.provideService(SqlClient.SqlClient, sql),
+      Effect.mapError((e) =>
+        new CacheError({ reason: e.reason, file, message: e.reason === "Corrupt" ? corrupt : e.message, cause: e.cause })
+      )
+    )
+    if (applied.length > 0) {
+      yield* Effect.logDebug("cache migrations applied", { file, migrations: applied.map(([id, name]) => `${id}_${name}`) })
+    }
+  })
+
+const makePostgres = (
+  options: PostgresOptions
 ): Effect.Effect<Context.Context<Services>, CacheError, Reactivity.Reactivity | Scope.Scope> =>
+  Effect.gen(function*() {
+    const url = typeof options.url === "string" ? Redacted.make(options.url) : options.url
+    const Postgres = yield* Effect.tryPromise({
+      try: () => import("./internal/postgres.js"),
+      catch: (cause) =>
+        new CacheError({
+          reason: "Config",
+          message: "A postgres:// database needs the packages @effect/sql-pg and pg installed",
+          cause
+        })
+    })
+    const file = Postgres.displayUrl(Redacted.value(url))
+    const context = yield* Postgres.open({
+      url,
+      maxConnections: options.maxConnections,
+      connectTimeout: options.connectTimeout
+    })
+    yield* migrateOn(Context.get(context, SqlClient.SqlClient), file, `Cache database ${file} is damaged`)
+    return Context.add(context, DatabaseFile, { filename: file })
+  }).pipe(Effect.withSpan("Database.make", { attributes: { database: "postgresql" } }))
+
+const makeSqlite = (
+  options: SqliteOptions
+): Effect.Effect<Context.Context<SqliteServices>, CacheError, Reactivity.Reactivity | Scope.Scope> =>
   Effect.gen(function*() {
     const file = options.filename
     yield* FileChecks.checkOptions(options)
@@ -78,41 +143,58 @@ export const make = (
       busyTimeoutMillis: options.busyTimeout ?? 25,
       synchronous: options.synchronous ?? "NORMAL"
     }).pipe(Effect.mapError((e) => fromCause(e, "Open", `Cannot configure cache file ${file}`, file)))
-    const applied = yield* migrate.pipe(
-      Effect.provideService(SqlClient.SqlClient, sql),
-      Effect.mapError((e) =>
-        new CacheError({
-          reason: e.reason,
-          file,
-          message: e.reason === "Corrupt" ? `Cache file ${file} is not a valid SQLite database` : e.message,
-          cause: e.cause
-        })
-      )
-    )
-    if (applied.length > 0) {
-      yield* Effect.logDebug("cache migrations applied", { file, migrations: applied.map(([id, name]) => `${id}_${name}`) })
-    }
+    yield* migrateOn(sql, file, `Cache file ${file} is not a valid SQLite database`)
     return Context.add(context, DatabaseFile, { filename: file })
   }).pipe(Effect.withSpan("Database.make", { attributes: { filename: options.filename } }))
 
 /**
- * The database as a layer, migrations applied.
+ * Open the database (create a SQLite file, connect to a PostgreSQL server), configure the
+ * connection and apply the migrations. Every failure is a `CacheError` naming the file or the URL
+ * (without its password): a bad URL is `Config`, an unreachable server or a missing database `Open`.
  *
  * @since 0.1.0
  */
-export const layer = (options: DatabaseOptions): Layer.Layer<Services, CacheError> =>
-  Layer.scopedContext(make(options)).pipe(Layer.provide(Reactivity.layer))
+export function make(
+  options: SqliteOptions
+): Effect.Effect<Context.Context<SqliteServices>, CacheError, Reactivity.Reactivity | Scope.Scope>
+export function make(
+  options: DatabaseOptions
+): Effect.Effect<Context.Context<Services>, CacheError, Reactivity.Reactivity | Scope.Scope>
+export function make(
+  options: DatabaseOptions
+): Effect.Effect<Context.Context<Services>, CacheError, Reactivity.Reactivity | Scope.Scope> {
+  return isPostgres(options) ? makePostgres(options) : makeSqlite(options)
+}
 
 /**
- * Options from `Config`: `LIGHTFIELD_CACHE_PATH` (default `lightfield-cache.db`),
- * `LIGHTFIELD_CACHE_BUSY_TIMEOUT` (ms, default 25).
+ * The database as a layer, migrations applied: `{ filename }` for SQLite, `{ url: "postgres://…" }`
+ * for PostgreSQL.
+ *
+ * @since 0.1.0
+ */
+export function layer(options: SqliteOptions): Layer.Layer<SqliteServices, CacheError>
+export function layer(options: DatabaseOptions): Layer.Layer<Services, CacheError>
+export function layer(options: DatabaseOptions): Layer.Layer<Services, CacheError> {
+  return Layer.scopedContext(make(options)).pipe(Layer.provide(Reactivity.layer))
+}
+
+/**
+ * Options from `Config`: `LIGHTFIELD_CACHE_URL` (a `postgres://` URL: PostgreSQL, pool size
+ * `LIGHTFIELD_CACHE_POOL_SIZE`, default 5); otherwise SQLite at `LIGHTFIELD_CACHE_PATH` (default
+ * `lightfield-cache.db`) with `LIGHTFIELD_CACHE_BUSY_TIMEOUT` (ms, default 25).
  *
  * @since 0.1.0
  */
 export const config: Config.Config<DatabaseOptions> = Config.all({
+  url: Config.option(Config.redacted("LIGHTFIELD_CACHE_URL")),
+  maxConnections: Config.integer("LIGHTFIELD_CACHE_POOL_SIZE").pipe(Config.withDefault(5)),
   filename: Config.string("LIGHTFIELD_CACHE_PATH").pipe(Config.withDefault("lightfield-cache.db")),
   busyTimeout: Config.integer("LIGHTFIELD_CACHE_BUSY_TIMEOUT").pipe(Config.withDefault(25))
-})
+}).pipe(
+  Config.map(({ busyTimeout, filename, maxConnections, url }): DatabaseOptions =>
+    Option.isSome(url) ? { url: url.value, maxConnections } : { filename, busyTimeout }
+  )
+)
 
 /**
  * `layer` with its options read from `Config` (default: `config`).
@@ -128,4 +210,4 @@ export const layerConfig = (
  *
  * @since 0.1.0
  */
-export const layerMemory: Layer.Layer<Services, CacheError> = layer({ filename: ":memory:" })
+export const layerMemory: Layer.Layer<SqliteServices, CacheError> = layer({ filename: ":memory:" })

@@ -4,21 +4,21 @@
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Metric, Stream } from "effect"
-import { join } from "node:path"
 import { CacheMetrics } from "../src/index.js"
-import { makeFake, many, tempDir, withCache } from "./fixtures.js"
+import { makeFake, many, withCache } from "./fixtures.js"
+import { databases } from "./databases.js"
 
 /** The damage of the issue: one row's title field replaced by JSON `null`. */
 const damage = (id: string) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     sql`UPDATE meetings SET body = json_set(body, '$.fields.$title', json('null')) WHERE id = ${id}`)
 
-describe("a damaged stored row", () => {
+describe.each(databases)("a damaged stored row ($name)", (db) => {
   it.scopedLive("[regression] reading it by id is a Decode CacheError naming it, under every policy that reads the cache", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake(many(5))
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           yield* cache.sync()
           yield* damage("m_00002")
@@ -36,10 +36,10 @@ describe("a damaged stored row", () => {
 
   it.scopedLive("[regression] query, list and the local stream skip it and report it; they do not fail whole", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       // More than one keyset page of the local stream (500), with the damaged row at the boundary.
       const fake = makeFake(many(700))
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           yield* cache.sync()
           const all = yield* cache.query({ limit: 1000, order: "asc" })

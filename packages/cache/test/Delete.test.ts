@@ -7,10 +7,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { Sandbox } from "@lightfield-effect/sandbox"
 import { Meetings } from "@lightfield-effect/core"
 import { Effect, Layer, Option } from "effect"
-import { join } from "node:path"
 import { CachedMeetings, MeetingsCache } from "../src/index.js"
-import { tempDir } from "./fixtures.js"
 import { cachedIds, cacheLayer, pastMeeting, principalOf, storedRows, withCache } from "./sandbox.js"
+import { databases } from "./databases.js"
 
 const deleteRequests = (sandbox: Sandbox.SandboxShape, id: string) =>
   Effect.map(sandbox.requests, (rs) => rs.filter((r) => r.method === "DELETE" && r.path === `/v1/meetings/${id}`))
@@ -19,13 +18,13 @@ const notFound = (cache: MeetingsCache.MeetingsCacheShape, id: string) =>
   Effect.forEach(["CacheOnly", "CacheFirst", "NetworkFirst", "StaleWhileRevalidate"] as const, (policy) =>
     Effect.map(Effect.flip(cache.retrieve(id, { policy })), (e) => e._tag), { discard: false })
 
-describe("cache over the sandbox: delete", () => {
+describe.each(databases)("cache over the sandbox: delete ($name)", (db) => {
   it.scopedLive("write-through: a purged tombstone, MeetingNotFound under every policy, never back after sync or rebuild", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const sandbox = yield* Sandbox.make({ meetings: 6, rateLimit: false })
       const principal = principalOf(sandbox, "admin")
-      yield* withCache(sandbox, "admin", join(dir, "c.db"), (cache) =>
+      yield* withCache(sandbox, "admin", file, (cache) =>
         Effect.gen(function*() {
           yield* cache.sync()
           const id = (yield* cachedIds(cache))[0]!
@@ -49,8 +48,7 @@ describe("cache over the sandbox: delete", () => {
 
   it.scopedLive("offline: queued, hidden from reads, not brought back by a sync, replayed once with its key after a lost answer", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
-      const file = join(dir, "c.db")
+      const file = yield* db.fresh
       const sandbox = yield* Sandbox.make({ meetings: 4, rateLimit: false })
       const id = yield* withCache(sandbox, "admin", file, (cache) =>
         Effect.gen(function*() {
@@ -91,9 +89,9 @@ describe("cache over the sandbox: delete", () => {
 
   it.scopedLive("deleting a meeting whose create is still queued cancels both locally and sends nothing", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const sandbox = yield* Sandbox.make({ meetings: 2, rateLimit: false })
-      yield* withCache(sandbox, "member", join(dir, "c.db"), (cache) =>
+      yield* withCache(sandbox, "member", file, (cache) =>
         Effect.gen(function*() {
           const queued = yield* cache.create(pastMeeting("Never sent"), { offline: true })
           yield* cache.update(queued.value.id, { fields: { $privacySetting: "METADATA" } }, { offline: true })
@@ -113,10 +111,10 @@ describe("cache over the sandbox: delete", () => {
 
   it.scopedLive("CachedMeetings.delete: core's Meetings over the cache answers the server's copy, then MeetingNotFound", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const sandbox = yield* Sandbox.make({ meetings: 3, rateLimit: false })
       const id = (yield* sandbox.meetings)[0]!.id as string
-      const layer = CachedMeetings.layer().pipe(Layer.provideMerge(cacheLayer(sandbox, "admin", join(dir, "c.db"))))
+      const layer = CachedMeetings.layer().pipe(Layer.provideMerge(cacheLayer(sandbox, "admin", file)))
       yield* Effect.gen(function*() {
         const meetings = yield* Meetings.Meetings
         const deleted = yield* meetings.delete(id)

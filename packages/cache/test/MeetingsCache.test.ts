@@ -3,16 +3,16 @@ import { assert, describe, it } from "@effect/vitest"
 import { Meeting, Meetings, MeetingsError } from "@lightfield-effect/core"
 import { Chunk, ConfigProvider, Duration, Effect, Layer, Metric, Option, Queue, Stream } from "effect"
 import { existsSync } from "node:fs"
-import { join } from "node:path"
 import { CachedMeetings, CacheMetrics, Database, MeetingsCache, Principal } from "../src/index.js"
-import { cacheLayer, createParams, eventually, type Fake, fakeLayer, makeFake, many, meeting, tempDir, withCache } from "./fixtures.js"
+import { cacheLayer, createParams, eventually, type Fake, fakeLayer, makeFake, many, meeting, withCache } from "./fixtures.js"
+import { databases } from "./databases.js"
 
-describe("MeetingsCache read policies (fake network)", () => {
+describe.each(databases)("MeetingsCache read policies (fake network) ($name)", (db) => {
   it.scopedLive("CacheFirst: network on a miss, cache afterwards, also offline", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake([meeting("mtg_1")])
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           const first = yield* cache.retrieve("mtg_1", { policy: "CacheFirst" })
           assert.strictEqual(first.source, "network")
@@ -28,9 +28,9 @@ describe("MeetingsCache read policies (fake network)", () => {
 
   it.scopedLive("CacheOnly never touches the network; a miss is CacheMiss", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake([meeting("mtg_1")])
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           const miss = yield* Effect.flip(cache.retrieve("mtg_1", { policy: "CacheOnly" }))
           assert.strictEqual(miss._tag, "CacheMiss")
@@ -44,9 +44,9 @@ describe("MeetingsCache read policies (fake network)", () => {
 
   it.scopedLive("NetworkFirst: network online, cache when unreachable, error when unreachable and uncached", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake([meeting("mtg_1"), meeting("mtg_2")])
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           const online = yield* cache.retrieve("mtg_1", { policy: "NetworkFirst" })
           assert.strictEqual(online.source, "network")
@@ -62,9 +62,9 @@ describe("MeetingsCache read policies (fake network)", () => {
 
   it.scopedLive("StaleWhileRevalidate answers stale from cache and refreshes in the background", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake([meeting("mtg_1", { title: "Old title" })])
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           const first = yield* cache.retrieve("mtg_1", { policy: "StaleWhileRevalidate" })
           assert.strictEqual(first.source, "network")
@@ -95,9 +95,9 @@ describe("MeetingsCache read policies (fake network)", () => {
 
   it.scopedLive("a 404 marks the meeting gone; gone rows are not served", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake([meeting("mtg_1")])
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           yield* cache.retrieve("mtg_1")
           fake.state.meetings.delete("mtg_1")
@@ -119,12 +119,12 @@ describe("MeetingsCache read policies (fake network)", () => {
     }))
 })
 
-describe("MeetingsCache sync (fake network)", () => {
+describe.each(databases)("MeetingsCache sync (fake network) ($name)", (db) => {
   it.scopedLive("full sync, progress, then reads offline; vanished meetings are marked gone only after a complete scan", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake(many(260))
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           const events: Array<number> = []
           const result = yield* cache.sync({ batchSize: 100, onProgress: (p) => Effect.sync(() => events.push(p.meetings)) })
@@ -156,9 +156,9 @@ describe("MeetingsCache sync (fake network)", () => {
 
   it.scopedLive("read-your-writes: a created meeting the lagging list does not show stays and is re-fetched by id", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake(many(30))
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           yield* cache.sync()
           const created = yield* cache.create(createParams("Fresh"))
@@ -182,11 +182,10 @@ describe("MeetingsCache sync (fake network)", () => {
     }))
 })
 
-describe("MeetingsCache outbox (fake network)", () => {
+describe.each(databases)("MeetingsCache outbox (fake network) ($name)", (db) => {
   it.scopedLive("offline writes survive a restart and replay once, in order, resolving provisional ids", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
-      const file = join(dir, "c.db")
+      const file = yield* db.fresh
       const fake = makeFake([meeting("mtg_1")])
       const queued = yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
@@ -238,9 +237,9 @@ describe("MeetingsCache outbox (fake network)", () => {
 
   it.scopedLive("a create that reached the server before the connection dropped is executed once (same idempotency key)", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake()
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           fake.state.dropAfterCommit = true
           const created = yield* cache.create(createParams("Dropped"))
@@ -258,10 +257,10 @@ describe("MeetingsCache outbox (fake network)", () => {
 
   it.scopedLive("autoReplay drains the outbox in the background once the network is back", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake()
       fake.state.down = true
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           yield* cache.create(createParams("Auto"))
           assert.strictEqual((yield* cache.outbox).length, 1)
@@ -273,9 +272,9 @@ describe("MeetingsCache outbox (fake network)", () => {
 
   it.scopedLive("permanent failures become dead letters with their error; dependants die too; nothing is dropped", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake()
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           const created = yield* cache.create(createParams("Doomed"), { offline: true })
           yield* cache.update(created.value.id, { fields: { $privacySetting: "FULL" } }, { offline: true })
@@ -302,9 +301,9 @@ describe("MeetingsCache outbox (fake network)", () => {
 
   it.scopedLive("online writes go through and are cached at once; offline update of an uncached meeting is refused", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake([meeting("mtg_1")])
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           const created = yield* cache.create(createParams("Online"))
           assert.strictEqual(created.source, "network")
@@ -321,9 +320,9 @@ describe("MeetingsCache outbox (fake network)", () => {
 
   it.scopedLive("rebuild drops the mirror and keeps the outbox (pending creates stay visible)", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake(many(40))
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           yield* cache.sync()
           const created = yield* cache.create(createParams("Queued"), { offline: true })
@@ -342,11 +341,10 @@ describe("MeetingsCache outbox (fake network)", () => {
     }))
 })
 
-describe("MeetingsCache principals and layers", () => {
+describe.each(databases)("MeetingsCache principals and layers ($name)", (db) => {
   it.scopedLive("two principals on one file do not see each other's rows or outbox", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
-      const file = join(dir, "c.db")
+      const file = yield* db.fresh
       const fake = makeFake(many(10))
       yield* withCache(file, fake, (cache) => Effect.asVoid(cache.sync()), { apiKey: "sk_lf_one" })
       yield* withCache(file, fake, (cache) =>
@@ -366,8 +364,7 @@ describe("MeetingsCache principals and layers", () => {
 
   it.scopedLive("two connections on one file write concurrently without SQLITE_BUSY reaching callers", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
-      const file = join(dir, "c.db")
+      const file = yield* db.fresh
       const fakeA = makeFake(many(1500, "a"))
       const fakeB = makeFake(many(1500, "b"))
       const run = (fake: Fake, principal: string) =>
@@ -386,10 +383,10 @@ describe("MeetingsCache principals and layers", () => {
 
   it.scopedLive("layerMeetings provides core's Meetings on top of the cache", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake(many(60))
       const live = CachedMeetings.layer({ policy: "NetworkFirst" }).pipe(
-        Layer.provide(cacheLayer(join(dir, "c.db"), fake))
+        Layer.provide(cacheLayer(file, fake))
       )
       yield* Effect.gen(function*() {
         const meetings = yield* Meetings.Meetings
@@ -412,12 +409,12 @@ describe("MeetingsCache principals and layers", () => {
     }))
 })
 
-describe("MeetingsCache progress, metrics and config", () => {
+describe.each(databases)("MeetingsCache progress, metrics and config ($name)", (db) => {
   it.scopedLive("progress is published on a stream and to the callback; metrics count hits and misses", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake(many(120))
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           // Subscribe first, then sync: no event can be missed.
           const events = yield* Effect.scoped(Effect.gen(function*() {
@@ -445,8 +442,7 @@ describe("MeetingsCache progress, metrics and config", () => {
 
   it.scopedLive("read counts and the hit ratio persist across restarts of the service", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
-      const file = join(dir, "c.db")
+      const file = yield* db.fresh
       const fake = makeFake([meeting("mtg_1")])
       yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
@@ -468,15 +464,14 @@ describe("MeetingsCache progress, metrics and config", () => {
 
   it.scopedLive("layerConfig reads the principal, policy and path from Config", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
-      const file = join(dir, "from-config.db")
+      const file = yield* db.fresh
       const fake = makeFake([meeting("mtg_1")])
       const live = MeetingsCache.layerConfig().pipe(
         Layer.provide(fakeLayer(fake)),
         Layer.provide(Database.layerConfig()),
         Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([
           ["LIGHTFIELD_API_KEY", "sk_lf_config"],
-          ["LIGHTFIELD_CACHE_PATH", file],
+          [db.name === "postgres" ? "LIGHTFIELD_CACHE_URL" : "LIGHTFIELD_CACHE_PATH", file],
           ["LIGHTFIELD_CACHE_POLICY", "NetworkFirst"]
         ]))))
       )
@@ -487,7 +482,7 @@ describe("MeetingsCache progress, metrics and config", () => {
         assert.strictEqual(answer.source, "network")
         assert.strictEqual((yield* cache.retrieve("mtg_1")).source, "network")
       }).pipe(Effect.provide(live))
-      assert.isTrue(existsSync(file))
+      if (db.name === "sqlite") assert.isTrue(existsSync(file))
     }))
 })
 

@@ -9,6 +9,7 @@ import { Effect, Fiber, TestClock } from "effect"
 import { join } from "node:path"
 import type { MeetingsCache } from "../src/index.js"
 import { createParams, type Fake, makeFake, tempDir, withCache } from "./fixtures.js"
+import { databases, type TestDatabase } from "./databases.js"
 
 /** Wait (without the clock: these tests run on the TestClock) until `check` holds. */
 const until = (check: () => boolean): Effect.Effect<void> =>
@@ -56,14 +57,14 @@ const expiresUnsent = (file: string, fake: Fake, sentBefore: number) =>
     assert.deepStrictEqual(replay.dead.map((d) => d.lastError?._tag), ["IdempotencyKeyExpired"])
   })
 
-describe("outbox: every send is recorded before it goes out", () => {
+describe.each(databases)("outbox: every send is recorded before it goes out ($name)", (db) => {
   it.scoped("[regression] an online create whose answer was lost is queued as sent: a day later it is not sent again", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(Date.now())
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake()
       fake.state.dropAfterCommit = true
-      const queued = yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      const queued = yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           const created = yield* cache.create(createParams("Lost answer"))
           assert.isTrue(created.pending)
@@ -71,15 +72,15 @@ describe("outbox: every send is recorded before it goes out", () => {
         }))
       assert.strictEqual(queued.sends, 1)
       assert.isNotNull(queued.firstSentAt)
-      yield* expiresUnsent(join(dir, "c.db"), fake, 1)
+      yield* expiresUnsent(file, fake, 1)
     }))
 
   it.scoped("[regression] a replay interrupted while its create is in flight leaves the entry marked as sent", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(Date.now())
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake()
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           yield* cache.create(createParams("Interrupted"), { offline: true })
           fake.state.hangAfterCommit = true
@@ -91,7 +92,7 @@ describe("outbox: every send is recorded before it goes out", () => {
           assert.strictEqual(entry.sends, 1)
           assert.isNotNull(entry.firstSentAt)
         }))
-      yield* expiresUnsent(join(dir, "c.db"), fake, 1)
+      yield* expiresUnsent(file, fake, 1)
     }))
 
   it.scoped("[regression] a replayed create whose local commit failed is not sent blind a day later", () =>
@@ -116,10 +117,10 @@ describe("outbox: every send is recorded before it goes out", () => {
   it.scoped("an entry sent within the key's lifetime is resent with its key (the server replays the answer)", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(Date.now())
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake()
       fake.state.dropAfterCommit = true
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           yield* cache.create(createParams("Soon"))
           yield* TestClock.adjust("22 hours")
@@ -146,6 +147,7 @@ const deadPair = (cache: MeetingsCache.MeetingsCacheShape, fake: Fake) =>
 
 /** A fresh cache whose outbox holds `deadPair`, then `f`. */
 const withDeadPair = <A, E>(
+  db: TestDatabase,
   f: (
     cache: MeetingsCache.MeetingsCacheShape,
     pair: Effect.Effect.Success<ReturnType<typeof deadPair>>,
@@ -153,14 +155,14 @@ const withDeadPair = <A, E>(
   ) => Effect.Effect<A, E, SqlClient.SqlClient>
 ) =>
   Effect.gen(function*() {
-    const dir = yield* tempDir
+    const file = yield* db.fresh
     const fake = makeFake()
-    return yield* withCache(join(dir, "c.db"), fake, (cache) => Effect.flatMap(deadPair(cache, fake), (pair) => f(cache, pair, fake)))
+    return yield* withCache(file, fake, (cache) => Effect.flatMap(deadPair(cache, fake), (pair) => f(cache, pair, fake)))
   })
 
-describe("outbox: dependencies never deadlock the queue", () => {
+describe.each(databases)("outbox: dependencies never deadlock the queue ($name)", (db) => {
   it.scopedLive("[regression] retrying the update before its create replays both, in order; online creates go through", () =>
-    withDeadPair((cache, { create, update }, fake) =>
+    withDeadPair(db, (cache, { create, update }, fake) =>
       Effect.gen(function*() {
         yield* cache.retryDeadLetter(update.seq)
         yield* cache.retryDeadLetter(create.seq)
@@ -174,7 +176,7 @@ describe("outbox: dependencies never deadlock the queue", () => {
       })))
 
   it.scopedLive("[regression] discarding a dead create makes its update a dead letter that says so; nothing waits behind it", () =>
-    withDeadPair((cache, { create, update }) =>
+    withDeadPair(db, (cache, { create, update }) =>
       Effect.gen(function*() {
         yield* cache.discardDeadLetter(create.seq)
         yield* cache.retryDeadLetter(update.seq)
@@ -191,7 +193,7 @@ describe("outbox: dependencies never deadlock the queue", () => {
       })))
 
   it.scopedLive("[regression] discarding a dead create says so on the dead letters of its updates", () =>
-    withDeadPair((cache, { create, localId }) =>
+    withDeadPair(db, (cache, { create, localId }) =>
       Effect.gen(function*() {
         yield* cache.discardDeadLetter(create.seq)
         const dead = yield* cache.deadLetters
@@ -202,10 +204,10 @@ describe("outbox: dependencies never deadlock the queue", () => {
 
   it.scopedLive("[regression] an entry that keeps meeting a conflict does not hold back independent entries or online creates", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake()
       fake.state.refuseTitles.set("Conflicted", new MeetingsError.Conflict({ message: "locked" }))
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           const stuck = yield* cache.create(createParams("Conflicted"), { offline: true })
           yield* cache.update(stuck.value.id, { fields: { $privacySetting: "METADATA" } }, { offline: true })
@@ -223,7 +225,7 @@ describe("outbox: dependencies never deadlock the queue", () => {
     }))
 
   it.scopedLive("retrying a dead create re-queues it alone; its update waits as a dead letter until it is retried too", () =>
-    withDeadPair((cache, { create, update }) =>
+    withDeadPair(db, (cache, { create, update }) =>
       Effect.gen(function*() {
         yield* cache.retryDeadLetter(create.seq)
         assert.deepStrictEqual((yield* cache.outbox).map((e) => e.op), ["create"])

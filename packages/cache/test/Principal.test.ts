@@ -4,15 +4,14 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Either, Layer } from "effect"
-import { join } from "node:path"
 import { MeetingsCache, Principal } from "../src/index.js"
-import { createParams, dbLayer, fakeLayer, makeFake, meeting, tempDir, withCache } from "./fixtures.js"
+import { createParams, dbLayer, fakeLayer, makeFake, meeting, withCache } from "./fixtures.js"
+import { databases } from "./databases.js"
 
-describe("principal namespaces", () => {
+describe.each(databases)("principal namespaces ($name)", (db) => {
   it.scopedLive("[regression] an explicit principal can never equal an API key's fingerprint", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
-      const file = join(dir, "c.db")
+      const file = yield* db.fresh
       const fake = makeFake([meeting("mtg_1", { description: "Admin-only notes" })])
       const admin = Principal.fromApiKey("sk_lf_admin")
       yield* withCache(file, fake, (cache) => Effect.asVoid(cache.retrieve("mtg_1")), { apiKey: "sk_lf_admin" })
@@ -35,11 +34,10 @@ describe("principal namespaces", () => {
     }))
 })
 
-describe("queued writes under another principal", () => {
+describe.each(databases)("queued writes under another principal ($name)", (db) => {
   it.scopedLive("[regression] stats reports them, and adoptOutbox moves them (in order) to this principal", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
-      const file = join(dir, "c.db")
+      const file = yield* db.fresh
       const fake = makeFake([meeting("mtg_1")])
       // The old key queued writes, then was rotated.
       const queued = yield* withCache(file, fake, (cache) =>

@@ -6,20 +6,20 @@ import { Sandbox } from "@lightfield-effect/sandbox"
 import { Meetings } from "@lightfield-effect/core"
 import { Chunk, Deferred, Effect, Fiber, Layer, Option, Stream } from "effect"
 import { CachedMeetings, MeetingsCache } from "../src/index.js"
-import { join } from "node:path"
-import { dbLayer, eventually, tempDir } from "./fixtures.js"
+import { dbLayer, eventually } from "./fixtures.js"
 import { cachedIds, cacheLayer, pastMeeting, principalOf, storedRows, withCache } from "./sandbox.js"
+import { databases } from "./databases.js"
 
 const serverIds = (sandbox: Sandbox.SandboxShape) =>
   Effect.map(sandbox.meetings, (ms) => ms.map((m) => m.id as string).sort())
 
-describe("cache over the sandbox: read policies", () => {
+describe.each(databases)("cache over the sandbox: read policies ($name)", (db) => {
   it.scopedLive("each policy online and with the sandbox stopped", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const sandbox = yield* Sandbox.make({ meetings: 30, rateLimit: false })
       const [a, b] = (yield* serverIds(sandbox)).slice(0, 2) as [string, string]
-      yield* withCache(sandbox, "admin", join(dir, "c.db"), (cache) =>
+      yield* withCache(sandbox, "admin", file, (cache) =>
         Effect.gen(function*() {
           // Online.
           const miss = yield* Effect.flip(cache.retrieve(a, { policy: "CacheOnly" }))
@@ -51,13 +51,13 @@ describe("cache over the sandbox: read policies", () => {
     }))
 })
 
-describe("cache over the sandbox: revalidation and the Meetings layer", () => {
+describe.each(databases)("cache over the sandbox: revalidation and the Meetings layer ($name)", (db) => {
   it.scopedLive("StaleWhileRevalidate refreshes in the background (seen in the sandbox's request log)", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const sandbox = yield* Sandbox.make({ meetings: 10, rateLimit: false })
       const [a] = yield* serverIds(sandbox)
-      yield* withCache(sandbox, "admin", join(dir, "c.db"), (cache) =>
+      yield* withCache(sandbox, "admin", file, (cache) =>
         Effect.gen(function*() {
           yield* cache.retrieve(a!, { policy: "CacheFirst" })
           yield* sandbox.clearRequests
@@ -76,11 +76,11 @@ describe("cache over the sandbox: revalidation and the Meetings layer", () => {
 
   it.scopedLive("layerMeetings serves core's Meetings online and with the sandbox stopped", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const sandbox = yield* Sandbox.make({ meetings: 40, rateLimit: false })
       const ids = yield* serverIds(sandbox)
       const live = CachedMeetings.layer({ policy: "NetworkFirst" }).pipe(
-        Layer.provide(cacheLayer(sandbox, "member", join(dir, "c.db")))
+        Layer.provide(cacheLayer(sandbox, "member", file))
       )
       yield* Effect.gen(function*() {
         const meetings = yield* Meetings.Meetings
@@ -103,8 +103,7 @@ describe("cache over the sandbox: revalidation and the Meetings layer", () => {
 
   it.scopedLive("a write through one connection is seen by another connection of the same principal", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
-      const file = join(dir, "c.db")
+      const file = yield* db.fresh
       const sandbox = yield* Sandbox.make({ meetings: 10, rateLimit: false })
       const [a] = yield* serverIds(sandbox)
       const readerLayer = cacheLayer(sandbox, "member", file)
@@ -123,13 +122,13 @@ describe("cache over the sandbox: revalidation and the Meetings layer", () => {
     }))
 })
 
-describe("cache over the sandbox: sync", () => {
+describe.each(databases)("cache over the sandbox: sync ($name)", (db) => {
   it.scopedLive("a sync of 2,000 meetings, then every read served with the network down", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const sandbox = yield* Sandbox.make({ meetings: 2000, rateLimit: false })
       const ids = yield* serverIds(sandbox)
-      yield* withCache(sandbox, "admin", join(dir, "c.db"), (cache) =>
+      yield* withCache(sandbox, "admin", file, (cache) =>
         Effect.gen(function*() {
           const result = yield* cache.sync({ concurrency: 4 })
           assert.strictEqual(result.meetings, 2000)
@@ -153,8 +152,7 @@ describe("cache over the sandbox: sync", () => {
 
   it.scopedLive("resume after an interrupted sync ends with exactly the server's set", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
-      const file = join(dir, "c.db")
+      const file = yield* db.fresh
       const sandbox = yield* Sandbox.make({ meetings: 800, rateLimit: { perSecond: 60, capacity: 5 } })
       yield* withCache(sandbox, "admin", file, (cache) =>
         Effect.gen(function*() {
@@ -198,9 +196,9 @@ describe("cache over the sandbox: sync", () => {
 
   it.scopedLive("vanished meetings are marked gone by a complete sync; refresh(ids) handles 404", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const sandbox = yield* Sandbox.make({ meetings: 60, rateLimit: false })
-      yield* withCache(sandbox, "admin", join(dir, "c.db"), (cache) =>
+      yield* withCache(sandbox, "admin", file, (cache) =>
         Effect.gen(function*() {
           yield* cache.sync()
           const ids = yield* serverIds(sandbox)
@@ -218,9 +216,9 @@ describe("cache over the sandbox: sync", () => {
 
   it.scopedLive("read-your-writes under index lag", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const sandbox = yield* Sandbox.make({ meetings: 40, rateLimit: false })
-      yield* withCache(sandbox, "member", join(dir, "c.db"), (cache) =>
+      yield* withCache(sandbox, "member", file, (cache) =>
         Effect.gen(function*() {
           yield* cache.sync()
           yield* sandbox.setIndexLag("1 hour")
@@ -241,11 +239,10 @@ describe("cache over the sandbox: sync", () => {
     }))
 })
 
-describe("cache over the sandbox: privacy", () => {
+describe.each(databases)("cache over the sandbox: privacy ($name)", (db) => {
   it.scopedLive("admin (FULL) and member (FULL/METADATA) on one file never leak, on stored rows and on reads", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
-      const file = join(dir, "c.db")
+      const file = yield* db.fresh
       const sandbox = yield* Sandbox.make({ meetings: 150, rateLimit: false })
       yield* withCache(sandbox, "admin", file, (cache) => Effect.asVoid(cache.sync()))
       const memberMetadata = yield* withCache(sandbox, "member", file, (cache) =>
@@ -294,8 +291,7 @@ describe("cache over the sandbox: privacy", () => {
 
   it.scopedLive("a downgrade to METADATA purges the cached FULL content on resync", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
-      const file = join(dir, "c.db")
+      const file = yield* db.fresh
       const sandbox = yield* Sandbox.make({ meetings: 150, rateLimit: false })
       yield* withCache(sandbox, "member", file, (cache) =>
         Effect.gen(function*() {
@@ -325,11 +321,10 @@ describe("cache over the sandbox: privacy", () => {
     }), { timeout: 60_000 })
 })
 
-describe("cache over the sandbox: outbox", () => {
+describe.each(databases)("cache over the sandbox: outbox ($name)", (db) => {
   it.scopedLive("the outbox survives a restart and replays exactly once against the sandbox", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
-      const file = join(dir, "c.db")
+      const file = yield* db.fresh
       const sandbox = yield* Sandbox.make({ meetings: 10, rateLimit: false })
       yield* sandbox.stop
       const localId = yield* withCache(sandbox, "member", file, (cache) =>
@@ -367,9 +362,9 @@ describe("cache over the sandbox: outbox", () => {
 
   it.scopedLive("a create whose answer was lost (DropAfterCommit) is queued and replayed with the same key: one meeting", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const sandbox = yield* Sandbox.make({ meetings: 5, rateLimit: false })
-      yield* withCache(sandbox, "member", join(dir, "c.db"), (cache) =>
+      yield* withCache(sandbox, "member", file, (cache) =>
         Effect.gen(function*() {
           yield* sandbox.inject({ fault: { _tag: "DropAfterCommit" }, match: "POST /v1/meetings", times: 1 })
           const queued = yield* cache.create(pastMeeting("Dropped answer"))
@@ -386,9 +381,9 @@ describe("cache over the sandbox: outbox", () => {
 
   it.scopedLive("permanent failures are kept as dead letters (403 for a read-only key)", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const sandbox = yield* Sandbox.make({ meetings: 5, rateLimit: false })
-      yield* withCache(sandbox, "readOnly", join(dir, "c.db"), (cache) =>
+      yield* withCache(sandbox, "readOnly", file, (cache) =>
         Effect.gen(function*() {
           const queued = yield* cache.create(pastMeeting("Not allowed"), { offline: true })
           const result = yield* cache.replay
@@ -403,9 +398,9 @@ describe("cache over the sandbox: outbox", () => {
 
   it.scopedLive("replays that hit 422 and 400 become dead letters with their error; later entries still replay", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const sandbox = yield* Sandbox.make({ meetings: 5, rateLimit: false, legacyFileIds: true })
-      yield* withCache(sandbox, "member", join(dir, "c.db"), (cache) =>
+      yield* withCache(sandbox, "member", file, (cache) =>
         Effect.gen(function*() {
           const pendingFile = yield* cache.create(
             { ...pastMeeting("Pending transcript"), relationships: { $transcript: "fil_pending_x" } },
@@ -440,9 +435,9 @@ describe("cache over the sandbox: outbox", () => {
 
   it.scopedLive("with the client's default retries, a create whose answer was dropped is retried with its key: one meeting, empty outbox", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const sandbox = yield* Sandbox.make({ meetings: 5, rateLimit: false })
-      yield* withCache(sandbox, "member", join(dir, "c.db"), (cache) =>
+      yield* withCache(sandbox, "member", file, (cache) =>
         Effect.gen(function*() {
           yield* sandbox.inject({ fault: { _tag: "DropAfterCommit" }, match: "POST /v1/meetings", times: 1 })
           const created = yield* cache.create(pastMeeting("Retried by the client"))

@@ -6,16 +6,16 @@ import { assert, describe, it } from "@effect/vitest"
 import { Meeting } from "@lightfield-effect/core"
 import { Sandbox } from "@lightfield-effect/sandbox"
 import { Chunk, Effect, Schema, Stream } from "effect"
-import { join } from "node:path"
-import { makeFake, many, meeting, tempDir, withCache } from "./fixtures.js"
+import { makeFake, many, meeting, withCache } from "./fixtures.js"
 import { withCache as withSandboxCache } from "./sandbox.js"
+import { databases } from "./databases.js"
 
-describe("a short page never ends a scan as complete", () => {
+describe.each(databases)("a short page never ends a scan as complete ($name)", (db) => {
   it.scopedLive("[regression] a page with fewer items than totalCount says exist: nothing is marked gone (fake network)", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake(many(60))
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           assert.isTrue((yield* cache.sync()).complete)
           fake.state.shortPage = 3
@@ -32,7 +32,7 @@ describe("a short page never ends a scan as complete", () => {
 
   it.scopedLive("[regression] a short first page from the server (sandbox Respond fault, real HTTP): nothing is marked gone", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const sandbox = yield* Sandbox.make({ meetings: 60, rateLimit: false })
       const three = (yield* sandbox.meetings).slice(0, 3)
       const body = JSON.stringify({
@@ -40,7 +40,7 @@ describe("a short page never ends a scan as complete", () => {
         object: "list",
         totalCount: 60
       })
-      yield* withSandboxCache(sandbox, "admin", join(dir, "c.db"), (cache) =>
+      yield* withSandboxCache(sandbox, "admin", file, (cache) =>
         Effect.gen(function*() {
           assert.isTrue((yield* cache.sync()).complete)
           yield* sandbox.inject({ fault: { _tag: "Respond", status: 200, body }, match: "GET /v1/meetings", times: 1 })
@@ -53,10 +53,10 @@ describe("a short page never ends a scan as complete", () => {
     }))
 })
 
-describe("cached pages keep the API's order", () => {
+describe.each(databases)("cached pages keep the API's order ($name)", (db) => {
   it.scopedLive("[regression] meetings created at the same instant are ordered by id ascending, as the API does", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const createdAt = "2026-02-01T09:00:00.000Z"
       // Ten meetings per instant, three instants: ties everywhere, across page and stream boundaries.
       const tied = Array.from({ length: 30 }, (_, i) =>
@@ -64,7 +64,7 @@ describe("cached pages keep the API's order", () => {
           createdAt: new Date(Date.parse(createdAt) + Math.floor(i / 10) * 60_000).toISOString()
         }))
       const fake = makeFake(tied)
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           const remote = yield* cache.list({ limit: 25, offset: 0 }, { policy: "NetworkFirst" })
           const remote2 = yield* cache.list({ limit: 25, offset: 25 }, { policy: "NetworkFirst" })

@@ -2,9 +2,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { TranscriptJournal } from "@lightfield-effect/core"
 import { Effect, Option } from "effect"
-import { join } from "node:path"
 import { TranscriptSteps } from "../src/index.js"
-import { dbLayer, tempDir } from "./fixtures.js"
+import { databaseLayer } from "./fixtures.js"
+import { databases } from "./databases.js"
 
 const step = (fileId: string): TranscriptJournal.TranscriptStep => ({
   source: { filename: "t.txt", mimeType: "text/plain", sizeBytes: 3 },
@@ -12,12 +12,12 @@ const step = (fileId: string): TranscriptJournal.TranscriptStep => ({
   stage: { _tag: "Completed", fileId }
 })
 
-describe("TranscriptSteps", () => {
+describe.each(databases)("TranscriptSteps ($name)", (db) => {
   it.scoped("a step put by one connection is read by the next; principals and keys are apart; remove forgets it", () =>
     Effect.gen(function*() {
-      const file = join(yield* tempDir, "c.db")
+      const file = yield* db.fresh
       const withJournal = <A, E>(principal: string, f: (j: TranscriptJournal.TranscriptJournalShape) => Effect.Effect<A, E>) =>
-        Effect.flatMap(TranscriptSteps.make(principal), f).pipe(Effect.provide(dbLayer(file)))
+        Effect.flatMap(TranscriptSteps.make(principal), f).pipe(Effect.provide(databaseLayer(file)))
       yield* withJournal("alice", (j) => Effect.zipRight(j.put("attach:m1", step("fil_a")), j.put("attach:m1", step("fil_b"))))
       const read = yield* withJournal("alice", (j) => j.get("attach:m1"))
       assert.deepStrictEqual(Option.map(read, (s) => s.stage), Option.some({ _tag: "Completed" as const, fileId: "fil_b" }))

@@ -72,6 +72,12 @@ export const tempDir = Effect.acquireRelease(
 
 export const dbLayer = (filename: string) => Database.layer({ filename })
 
+/** The database at `location`: a `postgres://` URL (a small pool) or a SQLite file name. */
+export const databaseLayer = (location: string) =>
+  /^postgres(ql)?:\/\//.test(location)
+    ? Database.layer({ url: location, maxConnections: 3 })
+    : Database.layer({ filename: location })
+
 /** The owner of the meetings rows (and what it needs) over a database. */
 export const rowsLayer = (db: Layer.Layer<Database.Services, CacheError.CacheError>) =>
   MeetingRows.layer.pipe(Layer.provideMerge(OutboxStore.layer), Layer.provideMerge(db))
@@ -274,9 +280,9 @@ export type Fake = ReturnType<typeof makeFake>
 
 export const fakeLayer = (fake: Fake) => Layer.succeed(Meetings.Meetings, fake.shape)
 
-/** The cache over the fake network and a real SQLite file. */
+/** The cache over the fake network and a real database (a SQLite file or a `postgres://` URL). */
 export const cacheLayer = (file: string, fake: Fake, options: MeetingsCacheOptions = { principal: "tester" }) =>
-  MeetingsCache.layer(options).pipe(Layer.provideMerge(fakeLayer(fake)), Layer.provideMerge(dbLayer(file)))
+  MeetingsCache.layer(options).pipe(Layer.provideMerge(fakeLayer(fake)), Layer.provideMerge(databaseLayer(file)))
 
 export const withCache = <A, E>(
   file: string,

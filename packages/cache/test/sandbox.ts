@@ -6,12 +6,12 @@ import type { MeetingParams } from "@lightfield-effect/core"
 import { Sandbox } from "@lightfield-effect/sandbox"
 import { DateTime, Effect, Layer } from "effect"
 import { MeetingsCache, Principal } from "../src/index.js"
-import { dbLayer } from "./fixtures.js"
+import { databaseLayer } from "./fixtures.js"
 
 export type KeyName = keyof Sandbox.SandboxKeys
 
 /**
- * The cache for one sandbox key, on `file`, over the real HTTP client. By default without client
+ * The cache for one sandbox key, on `file` (a SQLite file or a `postgres://` URL), over the real HTTP client. By default without client
  * retries (tests are quick); `client: "defaultRetries"` keeps the client's default retry policy.
  */
 export const cacheLayer = (
@@ -32,7 +32,7 @@ export const cacheLayer = (
             ...(client === "noRetries" ? { maxRetries: 0 } : {})
           }).pipe(Layer.provide(NodeHttpClient.layerUndici))
         ),
-        Layer.provideMerge(dbLayer(file))
+        Layer.provideMerge(databaseLayer(file))
       ))
   )
 

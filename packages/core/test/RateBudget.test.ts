@@ -1,7 +1,7 @@
 /**
  * Issue 13 #4: the shared rate budget's switch and its typed failures, on a machine with only Node
  * (no Redis needed: an unreachable one is port 1 on loopback). The budget against the real Redis
- * is in the fleet suite (`packages/core/test-fleet`).
+ * is in the fleet suite (`test/fleet/`).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Exit, Layer, Option, Redacted } from "effect"

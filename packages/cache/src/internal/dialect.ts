@@ -1,19 +1,19 @@
 /**
- * THE ONLY MODULE WITH SQLITE-SPECIFIC SQL.
+ * THE ONLY MODULE WITH DIALECT-SPECIFIC SQL (SQLite and PostgreSQL).
  *
  * Everything else in this package uses portable SQL (multi-row `INSERT … ON CONFLICT … DO UPDATE`,
- * `BIGINT`/`TEXT`/`INTEGER` columns, `LIMIT/OFFSET` parameters) that runs unchanged on PostgreSQL
- * through `@effect/sql-pg`. The SQLite-only parts are here:
+ * `BIGINT`/`TEXT`/`INTEGER` columns, `LIMIT/OFFSET` parameters) that runs unchanged on both. The
+ * dialect-specific parts are here:
  *
- * - connection PRAGMAs (busy timeout, synchronous mode; WAL is switched on by `SqliteClient`),
- * - the FTS5 full-text index on title + description (virtual table + triggers),
- * - the `MATCH` condition used by `query({ text })`, and the FTS `rebuild` command,
- * - `PRAGMA data_version` (noticing other connections' commits) and `PRAGMA optimize`.
+ * - connection PRAGMAs (busy timeout, synchronous mode; WAL is switched on by `internal/sqlite.ts`);
+ *   nothing on PostgreSQL,
+ * - the full-text index on title + description: FTS5 (virtual table + triggers) on SQLite; on
+ *   PostgreSQL a generated `tsvector` column with a GIN index, through a text search configuration
+ *   (`lf_search`: `simple` + `unaccent`) that matches FTS5's `unicode61 remove_diacritics 2`,
+ * - the condition used by `query({ text })` (`MATCH` / `@@ to_tsquery`), and the FTS `rebuild`,
+ * - `PRAGMA data_version` (noticing other connections' commits) and `PRAGMA optimize` / `ANALYZE`.
  *
- * (The connection itself, one better-sqlite3 handle under an `SqlClient`, is `internal/sqlite.ts`.)
- *
- * A PostgreSQL backend replaces these with: nothing for the PRAGMAs, a generated `tsvector` column +
- * GIN index for the full-text index, and `to_tsvector(...) @@ plainto_tsquery($1)` for the condition.
+ * (The connections themselves: `internal/sqlite.ts`, `internal/postgres.ts`.)
  */
 import type { SqlClient, SqlError, Statement } from "@effect/sql"
 import { Effect } from "effect"
@@ -66,10 +66,21 @@ export const createFullTextIndex = (sql: SqlClient.SqlClient): Effect.Effect<voi
           INSERT INTO meetings_fts(rowid, title, description) VALUES (new.rowid, new.title, new.description);
         END`
       ], { discard: true }),
+    // The generated column follows title and description: a METADATA copy that replaces FULL
+    // content drops the old terms with no trigger. Prefix queries (`to_tsquery('…':*)`) use the index.
+    pg: () =>
+      Effect.all([
+        sql`CREATE EXTENSION IF NOT EXISTS unaccent`,
+        sql`CREATE TEXT SEARCH CONFIGURATION lf_search (COPY = pg_catalog.simple)`,
+        sql`ALTER TEXT SEARCH CONFIGURATION lf_search ALTER MAPPING FOR hword, hword_part, word WITH unaccent, simple`,
+        sql`ALTER TABLE meetings ADD COLUMN search tsvector GENERATED ALWAYS AS
+          (to_tsvector('lf_search', coalesce(title, '') || ' ' || coalesce(description, ''))) STORED`,
+        sql`CREATE INDEX meetings_search ON meetings USING gin (search)`
+      ], { discard: true }),
     orElse: () => Effect.void
   })
 
-/** Re-derive the full-text index from `meetings` (used by `rebuild`). */
+/** Re-derive the full-text index from `meetings` (used by `rebuild`; PostgreSQL's generated column needs none). */
 export const rebuildFullTextIndex = (sql: SqlClient.SqlClient): Effect.Effect<void, SqlError.SqlError> =>
   sql.onDialectOrElse({
     sqlite: () => Effect.asVoid(sql`INSERT INTO meetings_fts(meetings_fts) VALUES ('rebuild')`),
@@ -90,9 +101,21 @@ export const ftsQuery = (text: string): string | undefined => {
 export const searchWords = (text: string): ReadonlyArray<string> =>
   text.split(/[^\p{L}\p{N}_]+/u).filter((w) => w.length > 0)
 
-/** `WHERE` fragment: the meeting row (alias `m`) matches the full-text query. */
-export const fullTextCondition = (sql: SqlClient.SqlClient, query: string): Statement.Fragment =>
-  sql`m.rowid IN (SELECT rowid FROM meetings_fts WHERE meetings_fts MATCH ${query})`
+/**
+ * A PostgreSQL `tsquery` for `text`: every word a prefix term, all required, as `ftsQuery`. Words
+ * hold only letters, digits and `_`, so quoting them needs no escaping and no tsquery syntax gets in.
+ */
+export const tsQuery = (text: string): string | undefined => {
+  const words = searchWords(text)
+  return words.length === 0 ? undefined : words.map((w) => `'${w}':*`).join(" & ")
+}
+
+/** `WHERE` fragment: the meeting row (alias `m`) matches the full text `text` (which has a word). */
+export const fullTextCondition = (sql: SqlClient.SqlClient, text: string): Statement.Fragment =>
+  sql.onDialectOrElse({
+    pg: () => sql`m.search @@ to_tsquery('lf_search', ${tsQuery(text) ?? ""})`,
+    orElse: () => sql`m.rowid IN (SELECT rowid FROM meetings_fts WHERE meetings_fts MATCH ${ftsQuery(text) ?? ""})`
+  })
 
 /**
  * A number that changes whenever ANOTHER connection commits to the database file (SQLite's
@@ -123,5 +146,6 @@ export const ownChanges = (sql: SqlClient.SqlClient): Effect.Effect<number | nul
 export const optimize = (sql: SqlClient.SqlClient): Effect.Effect<void, SqlError.SqlError> =>
   sql.onDialectOrElse({
     sqlite: () => Effect.asVoid(sql.unsafe("PRAGMA optimize=0x10002")),
+    pg: () => Effect.asVoid(sql`ANALYZE meetings, meeting_attendees`),
     orElse: () => Effect.void
   })

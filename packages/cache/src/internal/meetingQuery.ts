@@ -65,7 +65,7 @@ export const conditions = (
     const match = searchQuery(q.text)
     if (Either.isLeft(match)) return Either.left(match.left)
     // Text without a single word matches nothing.
-    where.push(match.right === undefined ? sql`1 = 0` : Dialect.fullTextCondition(sql, match.right))
+    where.push(match.right === undefined ? sql`1 = 0` : Dialect.fullTextCondition(sql, q.text))
   }
   return Either.right(where)
 }

@@ -23,6 +23,21 @@ export interface StoredMeeting {
   readonly writtenAt: number | null
 }
 
+/** Counts of the mirror of one principal. */
+export interface MirrorStats {
+  readonly meetings: number
+  readonly full: number
+  readonly metadata: number
+  readonly pending: number
+  readonly gone: number
+}
+
+/** The key of a row in the API's order, for keyset pages. */
+export interface PageKey {
+  readonly createdAt: number
+  readonly id: string
+}
+
 /**
  * How an upsert treats what is already stored.
  * - `scan`: a list page; clears the read-your-writes marker, records the scan id; never touches
@@ -109,7 +124,7 @@ const content = set([
  * (`scan`, `fetch`) never overwrites a pending row (the `WHERE`); a METADATA copy meeting a pending
  * FULL row is handled by the caller (`MeetingRows.upsert`), which replaces it redacted.
  */
-const conflictClause: Record<UpsertMode, string> = {
+export const conflictClause: Record<UpsertMode, string> = {
   scan: `DO UPDATE SET ${content}, written_at = NULL, pending = 0, gone = 0, seen_scan = excluded.seen_scan
     WHERE meetings.pending = 0 AND meetings.deleted = 0`,
   fetch: `DO UPDATE SET ${content}, pending = 0, gone = 0, seen_scan = COALESCE(excluded.seen_scan, meetings.seen_scan)

@@ -20,7 +20,8 @@ import type { Principal } from "../Principal.js"
 import * as Dialect from "./dialect.js"
 import * as HotSet from "./hotSet.js"
 import * as Row from "./meetingRow.js"
-import type { StoredMeeting, UpsertOptions } from "./meetingRow.js"
+import type { MirrorStats, PageKey, StoredMeeting, UpsertOptions } from "./meetingRow.js"
+import * as PortableRows from "./meetingRowsPg.js"
 import { conditions, paging } from "./meetingQuery.js"
 import { OutboxStore } from "./outboxStore.js"
 import { applyUpdate, localIdPrefix } from "./provisional.js"
@@ -29,20 +30,7 @@ import { SqliteHandle } from "./sqlite.js"
 
 type MeetingT = Meeting.Meeting
 
-/** Counts of the mirror of one principal. */
-export interface MirrorStats {
-  readonly meetings: number
-  readonly full: number
-  readonly metadata: number
-  readonly pending: number
-  readonly gone: number
-}
-
-/** The key of a row in the API's order, for keyset pages. */
-export interface PageKey {
-  readonly createdAt: number
-  readonly id: string
-}
+export type { MirrorStats, PageKey } from "./meetingRow.js"
 
 export interface MeetingRowsShape {
   /** Upsert meetings (last one wins in a batch) in one transaction (a savepoint inside the caller's). */
@@ -112,7 +100,10 @@ const reportDamaged = (errors: ReadonlyArray<CacheError>) =>
 
 export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  const handle = yield* SqliteHandle
+  // No SQLite handle (PostgreSQL): batches and reads by id go through the `SqlClient` instead.
+  const native = yield* Effect.serviceOption(SqliteHandle)
+  const portable = Option.isNone(native) ? PortableRows.make(sql) : undefined
+  const handle = Option.getOrElse(native, () => PortableRows.noHandle)
   const outbox = yield* OutboxStore
   const hot = HotSet.make(sql, yield* HotSet.HotCacheCapacity)
 
@@ -134,7 +125,7 @@ export const make = Effect.gen(function*() {
 
   /** The upsert statements of one batch (inside a transaction); the pending FULL rows that met a METADATA copy. */
   const write = (principal: Principal, items: ReadonlyArray<Encoded>, mode: Row.UpsertMode) =>
-    handle.use(() => {
+    portable !== undefined ? portable.write(principal, items, mode) : handle.use(() => {
       const upsert = handle.prepare(Row.upsertSql[mode])
       const accessLevel = handle.prepare(statements.accessLevel)
       const deleteAttendees = handle.prepare(statements.deleteAttendees)
@@ -204,10 +195,19 @@ export const make = Effect.gen(function*() {
     return Effect.succeed(Option.some(stored.right))
   }
 
+  const loadPortable = (principal: Principal, id: string) =>
+    Effect.suspend(() => {
+      const before = hot.generation()
+      return (portable ?? PortableRows.make(sql)).findRow(principal, id).pipe(
+        mapSql(`Cannot read meeting ${id}`),
+        Effect.flatMap((row) => settle(principal, id, row, before))
+      )
+    })
+
   // No span and no effect per step: a hot-set miss of a cached `retrieve` is one prepared `get`
   // (~10x cheaper than a statement through `@effect/sql`), run at once when the connection is free.
   const loadById = (principal: Principal, id: string) =>
-    Effect.contextWithEffect((context: Context.Context<never>) => {
+    portable !== undefined ? loadPortable(principal, id) : Effect.contextWithEffect((context: Context.Context<never>) => {
       const before = hot.generation()
       if (!handle.canRunNow(context)) {
         return handle.use(() => handle.prepare(statements.findById).get(principal, id)).pipe(
@@ -391,8 +391,8 @@ export const make = Effect.gen(function*() {
   })
 })
 
-/** The meetings rows owner over the connection (`SqlClient` and `SqliteHandle`) and the outbox. */
-export const layer: Layer.Layer<MeetingRows, never, SqlClient.SqlClient | SqliteHandle | OutboxStore> = Layer.effect(
+/** The meetings rows owner over the connection (`SqlClient`, and `SqliteHandle` when there is one) and the outbox. */
+export const layer: Layer.Layer<MeetingRows, never, SqlClient.SqlClient | OutboxStore> = Layer.effect(
   MeetingRows,
   make
 )

@@ -3,8 +3,8 @@
  * are never edited: a schema change is a new entry with the next number.
  *
  * The SQL is portable (SQLite and PostgreSQL): epoch-millisecond `BIGINT` timestamps, `INTEGER`
- * 0/1 flags, composite primary keys that always start with `principal`. The only SQLite-specific
- * migration is the full-text index, delegated to `dialect.ts`.
+ * 0/1 flags, JSON as `TEXT`, composite primary keys that always start with `principal`. The only
+ * dialect-specific migration is the full-text index, delegated to `dialect.ts`.
  */
 import { SqlClient } from "@effect/sql"
 import * as Migrator from "@effect/sql/Migrator"
@@ -191,10 +191,32 @@ const ensureLatest = Effect.gen(function*() {
   }
 })
 
+/**
+ * On PostgreSQL, the migrations table is created before the Migrator runs, under a transaction-level
+ * advisory lock: the Migrator's own `CREATE TABLE` (run when its `regclass` probe fails, outside any
+ * transaction) races on a fresh database, and the losers fail with a unique violation (23505). Once
+ * the table exists the Migrator serialises the migrations itself (`LOCK TABLE … ACCESS EXCLUSIVE`).
+ * The columns are the ones the Migrator creates.
+ */
+const ensureMigrationsTable = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  sql.onDialectOrElse({
+    pg: () =>
+      sql.withTransaction(Effect.asVoid(Effect.zipRight(
+        sql`SELECT pg_advisory_xact_lock(hashtextextended(${migrationsTable}, 0))`,
+        sql`CREATE TABLE IF NOT EXISTS ${sql(migrationsTable)} (
+          migration_id integer PRIMARY KEY,
+          created_at timestamp with time zone NOT NULL DEFAULT now(),
+          name text NOT NULL
+        )`
+      ))),
+    orElse: () => Effect.void
+  }))
+
 /** Run the migrations with `@effect/sql`'s generic Migrator (needs only `SqlClient`). */
 export const migrate: Effect.Effect<ReadonlyArray<readonly [number, string]>, CacheError, SqlClient.SqlClient> = Migrator
   .make({})({ loader: Migrator.fromRecord(migrations), table: migrationsTable })
   .pipe(
+    (run) => Effect.zipRight(ensureMigrationsTable, run),
     Effect.tap(() => ensureLatest),
     Effect.retry({ schedule: busySchedule, while: isBusy }),
     Effect.catchAllDefect((defect) => Effect.fail(fromCause(defect, "Migration", "A cache migration failed"))),

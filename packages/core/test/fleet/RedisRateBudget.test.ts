@@ -12,8 +12,8 @@ import { once } from "node:events"
 import { createServer } from "node:net"
 import { Clock, Effect, Either, Exit, Layer, Redacted, Scope } from "effect"
 import { Redis } from "ioredis"
-import { Meetings, MeetingsClient } from "../src/index.js"
-import * as RedisRateBudget from "../src/RedisRateBudget.js"
+import { Meetings, MeetingsClient } from "../../src/index.js"
+import * as RedisRateBudget from "../../src/RedisRateBudget.js"
 
 const redisUrl = process.env["LIGHTFIELD_TEST_REDIS_URL"] ?? "redis://127.0.0.1:6379"
 

@@ -14,6 +14,7 @@ import type { Queue, Redacted, Scope } from "effect"
 import type { CacheMiss } from "./CacheError.js"
 import { CacheError } from "./CacheError.js"
 import type * as Database from "./Database.js"
+import { ChangeNotices } from "./internal/changeNotices.js"
 import * as MeetingRows from "./internal/meetingRows.js"
 import type { MirrorStats } from "./internal/meetingRows.js"
 import * as Check from "./internal/options.js"
@@ -268,6 +269,8 @@ export const make = (
     const writes = Writes.make(session)
     // Committed changes of this service, for live queries (see `internal/watch.ts`).
     const changes = yield* PubSub.sliding<void>(1)
+    // Other instances' commits, on a database that tells of them (PostgreSQL).
+    const notices = yield* Effect.serviceOption(ChangeNotices)
     const notifying = <A, E>(self: Effect.Effect<A, E>) => Effect.ensuring(self, PubSub.publish(changes, undefined))
     const notifyingFn = <Args extends ReadonlyArray<unknown>, A, E>(f: (...args: Args) => Effect.Effect<A, E>) =>
     (...args: Args) => notifying(f(...args))
@@ -313,7 +316,7 @@ export const make = (
       create: notifyingFn(writes.create),
       update: notifyingFn(writes.update),
       delete: notifyingFn(writes.delete),
-      watch: Watch.make(session.sql, changes, reads.query),
+      watch: Watch.make(session.sql, changes, reads.query, Option.getOrUndefined(Option.map(notices, (n) => ({ notices: n, principal })))),
       replay: notifying(writes.replay),
       outbox: outbox.pending(principal),
       deadLetters: outbox.deadLetters(principal),

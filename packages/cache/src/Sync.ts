@@ -21,7 +21,10 @@
  * Scans of one principal are serialised across connections and processes by a lease in
  * `sync_state` (renewed with every stored batch, released when the scan ends). A scan whose lease
  * was taken over stops writing, and the reconcile (2 and 3) runs in one transaction only if the scan
- * is still the principal's current scan, so a scan never marks gone what another scan saw.
+ * is still the principal's current scan, so a scan never marks gone what another scan saw. On
+ * PostgreSQL every instance first takes a session advisory lock per principal (released by the
+ * server when a holder's connection ends, so a crashed holder is taken over at once); an instance
+ * that waited while another one's scan completed returns that scan's outcome (`joined`).
  *
  * So a sync that completes leaves exactly the server's set (plus unconfirmed local writes) servable,
  * however many scans were interrupted before it.
@@ -106,6 +109,12 @@ export interface SyncResult {
   /** How many earlier scans had been interrupted (this sync completed them). */
   readonly resumedAfterInterrupted: number
   readonly duration: Duration.Duration
+  /**
+   * PostgreSQL only: this call waited for another instance's scan of the principal, which
+   * completed meanwhile, and returns that scan's outcome instead of scanning again (the mirror is
+   * shared). Absent when this call ran the scan itself.
+   */
+  readonly joined?: boolean
 }
 
 /**

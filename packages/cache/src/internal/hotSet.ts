@@ -2,11 +2,14 @@
  * The hot set: decoded meetings by (principal, id), LRU, bounded, so a repeated read by id costs a
  * map lookup. Writes through this connection invalidate their keys; commits by OTHER connections
  * (another process on the file) are noticed through `PRAGMA data_version`, checked at most every
- * `recheckMillis`.
+ * `recheckMillis`. On PostgreSQL, other instances' commits arrive as change notices
+ * (`changeNotices.ts`): before each read by id, the notices received since drop exactly the copies
+ * they name (or every copy of a principal, or everything after a gap in the notices).
  */
 import type { SqlClient } from "@effect/sql"
 import { Clock, Context, Effect } from "effect"
 import type { Principal } from "../Principal.js"
+import type { ChangeNoticesShape } from "./changeNotices.js"
 import * as Dialect from "./dialect.js"
 import type { StoredMeeting } from "./meetingRow.js"
 
@@ -38,17 +41,40 @@ export interface HotSet {
   readonly checkExternalWrites: Effect.Effect<void>
 }
 
-export const make = (sql: SqlClient.SqlClient, capacity: number): HotSet => {
+export const make = (sql: SqlClient.SqlClient, capacity: number, notices?: ChangeNoticesShape): HotSet => {
   const hot = new Map<string, StoredMeeting>()
   const readOnce = new Set<string>()
   let generation = 0
   let lastCheck = -Infinity
   let dataVersion: number | null = null
-  const key = (principal: Principal, id: string) => `${principal}\u0000${id}`
+  const key = (principal: string, id: string) => `${principal}\u0000${id}`
   const invalidateAll = () => {
     generation++
     hot.clear()
   }
+  const invalidatePrincipal = (principal: string) => {
+    generation++
+    const prefix = `${principal}\u0000`
+    for (const k of [...hot.keys()]) if (k.startsWith(prefix)) hot.delete(k)
+  }
+  let cursor = notices?.cursor() ?? 0
+  /** Apply the change notices received since the last read. */
+  const applyNotices = (received: ChangeNoticesShape) =>
+    Effect.sync(() => {
+      const now = received.cursor()
+      if (now === cursor) return
+      const changes = received.since(cursor)
+      cursor = now
+      if (changes === null) return invalidateAll()
+      for (const { ids, principal } of changes) {
+        if (principal === null) invalidateAll()
+        else if (ids === null) invalidatePrincipal(principal)
+        else {
+          generation++
+          for (const id of ids) hot.delete(key(principal, id))
+        }
+      }
+    })
   return {
     get: (principal, id) => {
       const k = key(principal, id)
@@ -89,7 +115,7 @@ export const make = (sql: SqlClient.SqlClient, capacity: number): HotSet => {
       for (const id of ids) hot.delete(key(principal, id))
     },
     invalidateAll,
-    checkExternalWrites: Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    checkExternalWrites: notices !== undefined ? applyNotices(notices) : Effect.flatMap(Clock.currentTimeMillis, (now) => {
       if (capacity <= 0 || now - lastCheck < recheckMillis) return Effect.void
       lastCheck = now
       return Dialect.dataVersion(sql).pipe(

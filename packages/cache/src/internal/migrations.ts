@@ -10,6 +10,7 @@ import { SqlClient } from "@effect/sql"
 import * as Migrator from "@effect/sql/Migrator"
 import { Effect } from "effect"
 import { CacheError } from "../CacheError.js"
+import * as ChangeNotices from "./changeNotices.js"
 import * as Dialect from "./dialect.js"
 import { busySchedule, fromCause, isBusy } from "./sql.js"
 
@@ -156,6 +157,24 @@ const createTranscriptJournal = Effect.gen(function*() {
   )`
 })
 
+/**
+ * Claims on outbox entries, so several instances sharing one PostgreSQL database replay one queue
+ * with each entry executed once (`outboxClaims.ts`): who holds an entry and until when (epoch ms on
+ * the database's clock). The index serves the per-meeting order check of a claim.
+ */
+const addOutboxClaims = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`ALTER TABLE outbox ADD COLUMN claimed_by TEXT`
+  yield* sql`ALTER TABLE outbox ADD COLUMN claimed_until BIGINT`
+  yield* sql`CREATE INDEX outbox_by_target ON outbox (principal, target_id, seq)`
+})
+
+/** Change notices of the `meetings` table to other instances (PostgreSQL only: `changeNotices.ts`). */
+const notifyMeetingChanges = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* ChangeNotices.createTriggers(sql)
+})
+
 /** All migrations, keyed `NNNN_name` as `Migrator.fromRecord` expects. Append only. */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
   "0001_create_meetings": createMeetings,
@@ -166,7 +185,9 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
   "0006_add_outbox_sends": addOutboxSends,
   "0007_index_api_order": indexApiOrder,
   "0008_add_meeting_deleted": addMeetingDeleted,
-  "0009_create_transcript_journal": createTranscriptJournal
+  "0009_create_transcript_journal": createTranscriptJournal,
+  "0010_add_outbox_claims": addOutboxClaims,
+  "0011_notify_meeting_changes": notifyMeetingChanges
 }
 
 /** The migrations table (the `@effect/sql` default). */

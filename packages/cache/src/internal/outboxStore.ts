@@ -10,8 +10,9 @@ import type { CacheError } from "../CacheError.js"
 import type { OutboxEntry, OutboxOp, OutboxStatus } from "../Outbox.js"
 import { DependencyFailed, OutboxFailure, RecordedError } from "../Outbox.js"
 import { Principal } from "../Principal.js"
+import * as OutboxClaims from "./outboxClaims.js"
 import { isLocalId } from "./provisional.js"
-import { mapSql, retryBusy, transaction } from "./sql.js"
+import { mapSql, retryBusy, transaction, withinTransaction } from "./sql.js"
 
 /** What `enqueue` stores. */
 export interface NewEntry {
@@ -74,6 +75,20 @@ export interface OutboxStoreShape {
   readonly elsewhere: (principal: Principal) => Effect.Effect<ReadonlyArray<PrincipalQueue>, CacheError>
   /** Move every entry and resolved id of `from` to `to`, after `to`'s own (in the caller's transaction). */
   readonly adopt: (from: Principal, to: Principal) => Effect.Effect<number, CacheError>
+  /**
+   * Claim up to `limit` pending entries for `worker` until `ttlMillis` from now, on the database's
+   * clock (`outboxClaims.ts`): oldest first, only the first pending entry of each meeting, none
+   * another worker holds (`FOR UPDATE SKIP LOCKED` on PostgreSQL).
+   */
+  readonly claim: (
+    principal: Principal,
+    worker: string,
+    options: { readonly limit: number; readonly ttlMillis: number }
+  ) => Effect.Effect<ReadonlyArray<OutboxEntry>, CacheError>
+  /** Extend every claim `worker` holds to `ttlMillis` from now. */
+  readonly renewClaims: (principal: Principal, worker: string, ttlMillis: number) => Effect.Effect<void, CacheError>
+  /** Give back every claim `worker` holds. */
+  readonly releaseClaims: (principal: Principal, worker: string) => Effect.Effect<void, CacheError>
 }
 
 export class OutboxStore extends Context.Tag("@lightfield-effect/cache/internal/OutboxStore")<
@@ -139,6 +154,8 @@ const toEntry = (row: typeof OutboxRow.Type): OutboxEntry => ({
   updatedAt: row.updated_at
 })
 
+const decodeRows = Schema.decodeUnknown(Schema.Array(OutboxRow))
+
 const decodeUpdateParams = Schema.decodeUnknownOption(MeetingParams.UpdateMeetingParams)
 
 export const make = Effect.gen(function*() {
@@ -169,24 +186,26 @@ export const make = Effect.gen(function*() {
   /** Move an entry to the end of the queue as a fresh pending entry (a new seq, same key). */
   const requeue = (principal: Principal, seq: number, now: number) =>
     sql<{ seq: number }>`UPDATE outbox SET status = 'pending', attempts = 0, sends = 0, first_sent_at = NULL,
-      last_error = NULL, created_at = ${now}, updated_at = ${now},
+      last_error = NULL, created_at = ${now}, updated_at = ${now}, claimed_by = NULL, claimed_until = NULL,
       seq = (SELECT COALESCE(MAX(o.seq), 0) + 1 FROM outbox o WHERE o.principal = ${principal})
       WHERE principal = ${principal} AND seq = ${seq} AND status = 'dead' RETURNING seq`
   const seqs = (rows: ReadonlyArray<{ readonly seq: number }>) => rows.map((r) => Number(r.seq))
 
+  const claims = OutboxClaims.make(sql, columns)
+
   return OutboxStore.of({
     enqueue: (principal, entry, now) =>
-      // One statement computes the next seq and inserts it, so two connections cannot pick the same one.
-      sql<{ seq: number }>`INSERT INTO outbox
+      // One statement computes the next seq and inserts it (under the queue's lock on PostgreSQL,
+      // where another instance's statement could otherwise pick the same one).
+      withinTransaction(sql, "Cannot enqueue an offline write", Effect.zipRight(claims.lockQueue(principal), sql<{ seq: number }>`INSERT INTO outbox
         (principal, seq, op, target_id, local_id, idempotency_key, params, status, attempts, sends, first_sent_at,
           last_error, created_at, updated_at)
         SELECT ${principal}, COALESCE(MAX(seq), 0) + 1, ${entry.op}, ${entry.targetId}, ${entry.localId},
           ${entry.idempotencyKey}, ${JSON.stringify(entry.params)}, 'pending', 0, ${entry.sent === undefined ? 0 : 1},
           ${entry.sent?.at ?? null}, ${entry.sent === undefined ? null : encodeFailure(entry.sent.error)}, ${now}, ${now}
         FROM outbox WHERE principal = ${principal}
-        RETURNING seq`.pipe(
+        RETURNING seq`)).pipe(
         Effect.map((rows) => Number(rows[0]?.seq ?? 0)),
-        mapSql("Cannot enqueue an offline write"),
         Effect.withSpan("OutboxStore.enqueue")
       ),
     pending: (principal) => byStatus(principal, "pending"),
@@ -255,6 +274,7 @@ export const make = Effect.gen(function*() {
               AND op = 'create' AND local_id = ${entry.target_id} AND status = 'dead'`)
           : []
         let moved = Option.none<number>()
+        yield* claims.lockQueue(principal)
         for (const s of [...before, seq]) {
           const rows = yield* requeue(principal, s, now)
           if (s === seq) moved = Option.map(Option.fromNullable(rows[0]), (r) => Number(r.seq))
@@ -304,7 +324,17 @@ export const make = Effect.gen(function*() {
         yield* sql`UPDATE id_map SET principal = ${to} WHERE principal = ${from}
           AND local_id NOT IN (SELECT local_id FROM id_map WHERE principal = ${to})`
         return moved.length
-      }).pipe(mapSql("Cannot move outbox entries"))
+      }).pipe(mapSql("Cannot move outbox entries")),
+    claim: (principal, worker, options) =>
+      claims.claim(principal, worker, options).pipe(
+        Effect.flatMap(decodeRows),
+        Effect.map((rows) => rows.map(toEntry)),
+        mapSql("Cannot claim outbox entries", "Decode"),
+        Effect.withSpan("OutboxStore.claim")
+      ),
+    renewClaims: (principal, worker, ttlMillis) =>
+      claims.renew(principal, worker, ttlMillis).pipe(mapSql("Cannot renew outbox claims")),
+    releaseClaims: (principal, worker) => claims.release(principal, worker).pipe(mapSql("Cannot release outbox claims"))
   })
 })
 

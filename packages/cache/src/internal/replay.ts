@@ -4,7 +4,7 @@
  * dependency able to stall independent entries.
  */
 import { MeetingParams, MeetingsError, ParamsProblem, Redaction } from "@lightfield-effect/core"
-import { Clock, Effect, Either, Metric, Option } from "effect"
+import { Clock, Context, Duration, Effect, Either, Metric, Option } from "effect"
 import type { CacheError } from "../CacheError.js"
 import * as CacheMetrics from "../CacheMetrics.js"
 import type { OutboxEntry, OutboxFailure, ReplayResult } from "../Outbox.js"
@@ -16,6 +16,18 @@ import { transaction } from "./sql.js"
 
 /** How long after its first send an entry is still safe to resend (keys live 24 h; 1 h margin). */
 export const keySafeLifetimeMillis = 23 * 3_600_000
+
+/**
+ * How long a claim on an outbox entry lasts without renewal (PostgreSQL; default 30 seconds). A
+ * worker renews its claims every third of it; a worker that died holds them this long at most.
+ */
+export class OutboxClaimTtl extends Context.Reference<OutboxClaimTtl>()(
+  "@lightfield-effect/cache/OutboxClaimTtl",
+  { defaultValue: (): Duration.Duration => Duration.seconds(30) }
+) {}
+
+/** How many entries a worker claims at once. */
+const claimBatch = 2
 
 /** A replay's answer, and whether it stopped because the network is down. */
 export interface ReplayRun extends ReplayResult {
@@ -35,14 +47,19 @@ export const make = (session: Session) => {
   const maxReplayAttempts = session.config.maxReplayAttempts
 
   /**
-   * One replay: the pending entries in `seq` order, in passes. An entry is completed or buried
-   * (done), deferred to a later replay (a retryable failure: it blocks its meeting, so later
-   * writes to it keep their order), or waits for a dependency queued after it (an update on a
-   * provisional id whose create has not run yet: tried again in the next pass). Independent entries
-   * never wait for a stuck one. An unreachable network stops the replay at once.
+   * One replay. On SQLite (`passes`): the pending entries in `seq` order, in passes. An entry is
+   * completed or buried (done), deferred to a later replay (a retryable failure: it blocks its
+   * meeting, so later writes to it keep their order), or waits for a dependency queued after it (an
+   * update on a provisional id whose create has not run yet: tried again in the next pass).
+   * Independent entries never wait for a stuck one. An unreachable network stops the replay at once.
+   *
+   * On PostgreSQL (`claims`), where other instances replay the same queue at once: entries are
+   * claimed a few at a time (`outboxClaims.ts`: only the first pending entry of each meeting, none
+   * another worker holds) and handled the same way, until nothing is left to claim. A deferred entry
+   * stays claimed until this replay ends, so it too waits for a later replay.
    */
-  const run: Effect.Effect<ReplayRun, CacheError> = Effect.gen(function*() {
-    const entries = yield* outbox.pending(principal)
+  const replayWith = (mode: "passes" | "claims"): Effect.Effect<ReplayRun, CacheError> => Effect.gen(function*() {
+    const entries = mode === "passes" ? yield* outbox.pending(principal) : []
     const deadLocal = new Set(
       (yield* outbox.deadLetters(principal)).flatMap((e) => e.op === "create" && e.localId !== null ? [e.localId] : [])
     )
@@ -164,7 +181,11 @@ export const make = (session: Session) => {
           } else if (pendingCreates.has(target) && !deferred.has(target)) {
             return "wait"
           } else if (!pendingCreates.has(target)) {
-            const dependency = deadLocal.has(target) ? "DeadLetter" : "Discarded"
+            // Claims: another instance may have buried the create meanwhile.
+            const createDead = mode === "passes" ? deadLocal.has(target) : (yield* outbox.deadLetters(principal)).some(
+              (e) => e.op === "create" && e.localId === target
+            )
+            const dependency = createDead ? "DeadLetter" : "Discarded"
             yield* bury(entry, new DependencyFailed({
               localId: target,
               dependency,
@@ -222,6 +243,7 @@ export const make = (session: Session) => {
         return "done"
       })
 
+    if (mode === "claims") yield* claimed(replayEntry)
     // Each pass settles at least one entry or ends the replay, so there are at most as many as entries.
     passes: for (let pass = 0; pass <= entries.length; pass++) {
       let progressed = false
@@ -240,6 +262,38 @@ export const make = (session: Session) => {
     const remaining = yield* outbox.depth(principal)
     return { replayed, dead, remaining, resolved, stoppedBy, networkDown } satisfies ReplayRun
   }).pipe(Effect.annotateLogs({ service: "cache", operation: "replay" }))
+
+  /**
+   * Claim and replay until nothing is left to claim or the network is down. The claims are renewed
+   * while this runs and given back when it ends, however it ends.
+   */
+  const claimed = (replayEntry: (entry: OutboxEntry) => Effect.Effect<"done" | "wait" | "stop", CacheError>) =>
+    Effect.scoped(Effect.gen(function*() {
+      const ttlMillis = Duration.toMillis(yield* OutboxClaimTtl)
+      const worker = crypto.randomUUID()
+      yield* Effect.addFinalizer(() =>
+        outbox.releaseClaims(principal, worker).pipe(
+          Effect.catchTag("CacheError", (e) => Effect.logWarning("cannot give back outbox claims", e.message))
+        )
+      )
+      yield* Effect.forkScoped(
+        Effect.forever(Effect.zipRight(Effect.sleep(Duration.millis(ttlMillis / 3)), outbox.renewClaims(principal, worker, ttlMillis)))
+          .pipe(Effect.catchTag("CacheError", (e) => Effect.logWarning("cannot renew outbox claims", e.message)))
+      )
+      while (true) {
+        const batch = yield* outbox.claim(principal, worker, { limit: claimBatch, ttlMillis })
+        if (batch.length === 0) return
+        for (const entry of batch) {
+          // "wait" cannot happen here (a claimed entry has no pending predecessor); it stays claimed.
+          if ((yield* replayEntry(entry)) === "stop") return
+        }
+      }
+    }))
+
+  const run: Effect.Effect<ReplayRun, CacheError> = sql.onDialectOrElse({
+    pg: () => replayWith("claims"),
+    orElse: () => replayWith("passes")
+  })
 
   /** A replay on its own (the caller holds the write lock). */
   return { run } as const

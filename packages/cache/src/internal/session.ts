@@ -17,6 +17,7 @@ import type { StoredMeeting } from "./meetingRow.js"
 import { MeetingRows } from "./meetingRows.js"
 import * as Check from "./options.js"
 import { OutboxStore } from "./outboxStore.js"
+import * as PgLease from "./pgLease.js"
 import { isLocalId } from "./provisional.js"
 import { ReadCountsStore } from "./readCounts.js"
 import { transaction } from "./sql.js"
@@ -135,13 +136,17 @@ export const make = (config: SessionConfig) =>
         Effect.withSpan("MeetingsCache.fetch", { attributes: { id } })
       )
 
-    const runSync = (options: SyncOptions): Effect.Effect<SyncResult, MeetingsError.MeetingsError | CacheError> =>
-      SyncRun.run(principal, { ...config.sync, ...options }, (p) => Effect.asVoid(PubSub.publish(progressHub, p))).pipe(
+    const runSync = (options: SyncOptions): Effect.Effect<SyncResult, MeetingsError.MeetingsError | CacheError> => {
+      const merged = { ...config.sync, ...options }
+      const scan = SyncRun.run(principal, merged, (p) => Effect.asVoid(PubSub.publish(progressHub, p))).pipe(
         Effect.provideService(Meetings.Meetings, network),
         Effect.provideService(MeetingRows, rows),
         Effect.provideService(SyncStateStore, syncState),
         Effect.provideService(SqlClient.SqlClient, sql)
       )
+      // On PostgreSQL, the lease across instances (`pgLease.ts`); elsewhere the scan as it is.
+      return PgLease.exclusive(sql, syncState, principal, merged.leaseWait ?? SyncRun.defaultLeaseWait, scan)
+    }
     /** One sync at a time per service. */
     const sync = (options: SyncOptions = {}) => syncLock.withPermits(1)(runSync(options))
 

@@ -27,6 +27,9 @@ const leaseSchedule = (wait: Duration.DurationInput) =>
     Schedule.upTo(wait)
   )
 
+/** How long a sync waits for another connection's scan by default. */
+export const defaultLeaseWait: Duration.DurationInput = "2 minutes"
+
 /** One sync of `principal`; every progress event also goes to `publish`. */
 export const run = (
   principal: Principal,
@@ -49,7 +52,7 @@ export const run = (
     const sql = yield* SqlClient.SqlClient
     const scanId = crypto.randomUUID()
     const leaseMillis = Duration.toMillis(Duration.decode(options.lease ?? "30 seconds"))
-    const leaseWait = options.leaseWait ?? "2 minutes"
+    const leaseWait = options.leaseWait ?? defaultLeaseWait
     let finished = false
     // Registered before the lease is taken (releasing a lease we never got changes nothing), so an
     // interruption at any point gives it back: a scan that does not finish releases its lease.

@@ -9,6 +9,10 @@
  *   own writes, background ones included). So a commit by another process shows within about one
  *   interval plus the query's own time.
  *
+ * On PostgreSQL there is no `data_version`: every committed change of `meetings`, this instance's
+ * included, arrives as a change notice (`changeNotices.ts`), which wakes the watchers of its
+ * principal at once (a gap in the notices wakes every watcher).
+ *
  * A wake-up re-runs the query once (so bursts are coalesced) and emits only when the result differs
  * from the last one emitted (each meeting's redacted JSON and its pending flag): a change to rows the
  * watching principal cannot see, or that leaves its result as it was, emits nothing. Queries are
@@ -20,7 +24,9 @@ import type { Meeting } from "@lightfield-effect/core"
 import { Duration, Effect, PubSub, Queue, Stream } from "effect"
 import type { CacheError } from "../CacheError.js"
 import type { MeetingQuery } from "../MeetingQuery.js"
+import type { Principal } from "../Principal.js"
 import type { Cached } from "../ReadPolicy.js"
+import type { ChangeNoticesShape } from "./changeNotices.js"
 import * as Dialect from "./dialect.js"
 import { mapSql } from "./sql.js"
 
@@ -38,23 +44,45 @@ export interface WatchOptions {
 const signature = (result: Result): string =>
   result.map((c) => `${c.pending ? "P" : "S"}${MeetingCodec.encodeMeetingJson(c.value)}`).join("\n")
 
+/** A version that moves with every change of `principal`'s rows the notices tell of. */
+const noticed = (notices: ChangeNoticesShape, principal: Principal) => {
+  let cursor = notices.cursor()
+  let version = 0
+  return Effect.sync(() => {
+    const changes = notices.since(cursor)
+    cursor = notices.cursor()
+    if (changes === null || changes.some((c) => c.principal === null || c.principal === principal)) version++
+    return `notices:${version}`
+  })
+}
+
 export const make = (
   sql: SqlClient.SqlClient,
   changes: PubSub.PubSub<void>,
-  query: (q: MeetingQuery) => Effect.Effect<Result, CacheError>
+  query: (q: MeetingQuery) => Effect.Effect<Result, CacheError>,
+  external?: { readonly notices: ChangeNoticesShape; readonly principal: Principal }
 ) =>
 (q: MeetingQuery = {}, options: WatchOptions = {}): Stream.Stream<Result, CacheError> =>
   Stream.unwrapScoped(Effect.gen(function*() {
     const interval = Duration.decode(options.pollInterval ?? pollInterval)
     const woken = yield* PubSub.subscribe(changes)
-    const version = Effect.all([Dialect.dataVersion(sql), Dialect.ownChanges(sql)]).pipe(
+    const noticesWoken = external === undefined ? undefined : yield* external.notices.subscribe
+    const version = external !== undefined ? noticed(external.notices, external.principal) : Effect.all([
+      Dialect.dataVersion(sql),
+      Dialect.ownChanges(sql)
+    ]).pipe(
       Effect.map(([other, own]) => `${other}:${own}`),
       mapSql("Cannot watch the cache")
     )
     let seen = yield* version
     const first = yield* query(q)
     let last = signature(first)
-    const wake = Effect.raceFirst(Effect.zipRight(Queue.take(woken), Queue.takeAll(woken)), Effect.sleep(interval))
+    const takeAll = (queue: Queue.Dequeue<void>) => Effect.zipRight(Queue.take(queue), Queue.takeAll(queue))
+    const wake = Effect.raceAll([
+      takeAll(woken),
+      Effect.sleep(interval),
+      ...(noticesWoken === undefined ? [] : [takeAll(noticesWoken)])
+    ])
     // The next differing result: wait for a wake-up, skip it when nothing was committed since.
     const next: Effect.Effect<Result, CacheError> = Effect.gen(function*() {
       while (true) {

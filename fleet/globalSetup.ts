@@ -9,7 +9,7 @@ export const redisUrl = process.env["LIGHTFIELD_TEST_REDIS_URL"] ?? "redis://127
 export default async function setup() {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true, retryStrategy: () => null })
   redis.on("error", () => {})
-  const reached = await redis.connect().then(() => redis.ping()).then((pong) => pong === "PONG", () => false)
+  const reached = await redis.connect().then(() => redis.ping()).then((pong: string) => pong === "PONG", () => false)
   redis.disconnect()
   if (!reached) throw new Error(`pnpm test:fleet needs Redis at ${redisUrl} (set LIGHTFIELD_TEST_REDIS_URL); it could not connect`)
 }

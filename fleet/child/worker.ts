@@ -2,7 +2,7 @@
  * One worker of the fleet: a separate Node process with the cache on the shared PostgreSQL mirror,
  * the HTTP client taking its slots from the shared Redis budget. Long-lived (`serve` protocol of
  * `reliability/child/common.ts`): the first job `open` builds the layers once; every later job
- * (`sync`, `count`, `ids`, `queue`, `replay`) runs on them and answers `DONE <json>`. The parent
+ * (`sync`, `count`, `ids`, `refresh`, `queue`, `replay`) runs on them and answers `DONE <json>`. The parent
  * sends a job to all four workers at once, so "at once" is a write to four pipes, not four starts.
  */
 import { FetchHttpClient } from "@effect/platform"
@@ -31,6 +31,7 @@ export type Job =
   | { readonly op: "sync"; readonly pageSize?: number; readonly concurrency?: number; readonly progress?: boolean }
   | { readonly op: "count" }
   | { readonly op: "ids" }
+  | { readonly op: "refresh"; readonly ids: ReadonlyArray<string> }
   | { readonly op: "queue"; readonly count: number; readonly tag: string }
   | { readonly op: "replay" }
 
@@ -52,7 +53,7 @@ const layerOf = (a: OpenArgs) => {
   )
 }
 
-let runtime: ManagedRuntime.ManagedRuntime<MeetingsCache.MeetingsCache, unknown> | undefined
+let runtime: ManagedRuntime.ManagedRuntime<MeetingsCache.MeetingsCache, Layer.Layer.Error<ReturnType<typeof layerOf>>> | undefined
 
 const cache = Effect.suspend(() =>
   runtime === undefined ? Effect.dieMessage("the first job must be open") : Effect.provide(MeetingsCache.MeetingsCache, runtime)
@@ -71,7 +72,7 @@ const pastMeeting = (title: string) => {
   }
 }
 
-const run = (job: Job) => {
+const run = (job: Job): Effect.Effect<unknown, { readonly _tag: string; readonly message: string }> => {
   switch (job.op) {
     case "open":
       return Effect.gen(function*() {
@@ -96,6 +97,8 @@ const run = (job: Job) => {
     case "ids":
       return Effect.flatMap(cache, (c) =>
         Effect.map(Stream.runCollect(Stream.map(c.streamLocal, (m) => m.id)), (ids) => ({ ids: Chunk.toArray(ids) })))
+    case "refresh":
+      return Effect.flatMap(cache, (c) => Effect.map(c.refresh(job.ids), (r) => ({ refreshed: r.refreshed.length })))
     case "queue":
       return Effect.flatMap(cache, (c) =>
         Effect.map(

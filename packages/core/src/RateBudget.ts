@@ -73,7 +73,7 @@ export interface RedisOptions {
   /** Requests per second per category, for all instances together; default 25 (spec §9). */
   readonly rate?: number
   /**
-   * Burst of the shared bucket; default 10, well below the server's capacity of 25, which leaves
+   * Burst of the shared bucket; default 5, well below the server's capacity of 25, which leaves
    * room for requests that leave late and then bunched up (a busy event loop, network jitter).
    */
   readonly burst?: number

@@ -18,14 +18,14 @@ import { InvalidConfig, MeetingsUnavailable } from "./MeetingsError.js"
 import * as RateBudget from "./RateBudget.js"
 
 /**
- * The defaults of `RateBudget.RedisOptions`: the documented 25 req/s per category, a burst of 10
- * (well below the server's capacity of 25: the slack absorbs requests that a busy event loop
- * sends late and then bunched; 20 still met 429s with four clients and the sandbox in one busy
- * process).
+ * The defaults of `RateBudget.RedisOptions`: the documented 25 req/s per category, a burst of 5
+ * (well below the server's capacity of 25: the slack of 20 tokens, 0.8 s at 25/s, absorbs
+ * requests that a busy event loop sends late and then bunched; with the sandbox and four clients
+ * in one busy process, a burst of 20 met 11 and a burst of 10 met 3 to 7 answers 429 in 160).
  *
  * @since 0.1.0
  */
-export const defaults = { rate: 25, burst: 10, prefix: "lightfield:budget:" } as const
+export const defaults = { rate: 25, burst: 5, prefix: "lightfield:budget:" } as const
 
 /** How long a limit learnt from `X-RateLimit-Limit` holds without being confirmed again. */
 const learntRateTtlMillis = 60_000

@@ -103,7 +103,6 @@ describe("issue 13 #6: four worker processes, one PostgreSQL mirror, one Redis b
       assert.isTrue([...byKey.values()].every((n) => n === 1), JSON.stringify([...byKey]))
       assert.isTrue(posts.every((p) => p.status >= 200 && p.status < 300 && !p.replayed))
       assert.strictEqual(replays.reduce((n, r) => n + r.replayed, 0), 40)
-      console.log(`fleet: replays ${JSON.stringify(replays)}`)
       assert.isTrue(replays.every((r) => r.dead === 0))
       const titles = (yield* sb.meetings).flatMap((m) => {
         const t = m.fields["$title"]?.value

@@ -1,13 +1,55 @@
 /** `pnpm bench`: run the suite at full size, print the table, write bench/results/*.json and the README section. */
+import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import type { FleetConfig, FleetFigures } from "./Fleet.js"
+import { available as fleetAvailable, runFleet } from "./Fleet.js"
+import { fleetFigures, fleetNote, withFleetRows } from "./FleetReport.js"
 import { figures, machine, sourceFingerprint, table, updateReadme, writeResults } from "./Report.js"
 import { benchDir, repoRoot } from "./Paths.js"
 import { fullConfig, runSuite } from "./Suite.js"
 import type { BenchConfig } from "./Suite.js"
 
+const fleetConfig = (log: (line: string) => void): FleetConfig => ({
+  pgMeetings: 20_000,
+  pgReps: 2,
+  concurrency: 4,
+  workerMeetings: 2_000,
+  rate: 25,
+  log
+})
+
+/** `--only fleet`: figures 8 and 9 alone; their rows (and note) in the README are replaced. */
+const mainFleet = async (writeReadme: boolean): Promise<void> => {
+  const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`)
+  if (!(await fleetAvailable())) {
+    console.error("pnpm bench --only fleet needs PostgreSQL (LIGHTFIELD_BENCH_PG_URL, default 127.0.0.1:5432) and Redis")
+    process.exitCode = 1
+    return
+  }
+  const host = machine()
+  const source = sourceFingerprint(repoRoot)
+  const results = await runFleet(fleetConfig(log))
+  const rows = fleetFigures(results)
+  const rendered = table(rows)
+  console.log(`\n${host}; commit ${source.commit}\n\n${rendered}\n`)
+  const { log: _log, ...config } = fleetConfig(log)
+  const file = writeResults(join(benchDir, "results", "fleet"), { machine: host, date: new Date().toISOString(), source, config, figures: rows, results })
+  console.log(`figures written to ${file}`)
+  if (writeReadme) {
+    const readme = join(repoRoot, "README.md")
+    // The rows only: the README table's header and widths come from the full run.
+    const bodyRows = rendered.split("\n").slice(2)
+    writeFileSync(readme, withFleetRows(readFileSync(readme, "utf8"), bodyRows))
+    console.log("README.md ## Benchmarks: rows 8 and 9 replaced")
+  }
+}
+
 export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
   const started = performance.now()
   const writeReadme = !argv.includes("--no-readme")
+  const only = argv.includes("--only") ? argv[argv.indexOf("--only") + 1] : undefined
+  if (only === "fleet") return mainFleet(writeReadme)
+  if (only !== undefined) throw new Error(`--only takes "fleet" (got ${only})`)
   const profileDir = join(benchDir, "results", "profiles")
   const config: BenchConfig = {
     ...fullConfig,
@@ -19,7 +61,11 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
   const source = sourceFingerprint(repoRoot)
   config.log(`bench on ${host}; code ${source.commit} (+${source.dirtyFiles} changed files in packages/, src ${source.packagesSrcSha256})`)
   const results = await runSuite(config)
-  const rows = figures(results, config)
+  // Figures 8 and 9 need PostgreSQL and Redis; without them the run says so and goes on.
+  let fleet: FleetFigures | null = null
+  if (await fleetAvailable()) fleet = await runFleet(fleetConfig(config.log))
+  else config.log("[fleet] skipped: no PostgreSQL at LIGHTFIELD_BENCH_PG_URL (default 127.0.0.1:5432)")
+  const rows = [...figures(results, config), ...(fleet === null ? [] : fleetFigures(fleet))]
   const totalSeconds = (performance.now() - started) / 1000
   const rendered = table(rows)
   console.log(`\n${host}\n\n${rendered}\n`)
@@ -33,7 +79,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     source,
     config: configJson,
     figures: rows,
-    results
+    results: { ...results, fleet }
   })
   console.log(`figures written to ${file}`)
   if (writeReadme) {
@@ -50,6 +96,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
         "by plain `node`, beside `node -e 0`; `get` reads from a warm cache (no request sent); medians of 9 interleaved runs",
         "after a warm-up, with the CPU time (user + sys) of those starts. Flags: `--no-readme`; `--cpu-prof` (profiles of the",
         "RSS children in `bench/results/profiles/`).",
+        ...(fleet === null ? [] : [fleetNote]),
         "Raw figures: `bench/results/latest.json`.",
         "",
         `Last run: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${host}; commit ${source.commit}` +

@@ -11,14 +11,14 @@ import type { BenchConfig } from "./Suite.js"
 
 const fleetConfig = (log: (line: string) => void): FleetConfig => ({
   pgMeetings: 20_000,
-  pgReps: 2,
+  pgReps: 3,
   concurrency: 4,
   workerMeetings: 2_000,
   rate: 25,
   log
 })
 
-/** `--only fleet`: figures 8 and 9 alone; their rows (and note) in the README are replaced. */
+/** `--only fleet`: figures 10 and 11 alone; their rows (and note) in the README are replaced. */
 const mainFleet = async (writeReadme: boolean): Promise<void> => {
   const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`)
   if (!(await fleetAvailable())) {
@@ -40,7 +40,7 @@ const mainFleet = async (writeReadme: boolean): Promise<void> => {
     // The rows only: the README table's header and widths come from the full run.
     const bodyRows = rendered.split("\n").slice(2)
     writeFileSync(readme, withFleetRows(readFileSync(readme, "utf8"), bodyRows))
-    console.log("README.md ## Benchmarks: rows 8 and 9 replaced")
+    console.log("README.md ## Benchmarks: rows 10 and 11 replaced")
   }
 }
 
@@ -61,7 +61,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
   const source = sourceFingerprint(repoRoot)
   config.log(`bench on ${host}; code ${source.commit} (+${source.dirtyFiles} changed files in packages/, src ${source.packagesSrcSha256})`)
   const results = await runSuite(config)
-  // Figures 8 and 9 need PostgreSQL and Redis; without them the run says so and goes on.
+  // Figures 10 and 11 need PostgreSQL and Redis; without them the run says so and goes on.
   let fleet: FleetFigures | null = null
   if (await fleetAvailable()) fleet = await runFleet(fleetConfig(config.log))
   else config.log("[fleet] skipped: no PostgreSQL at LIGHTFIELD_BENCH_PG_URL (default 127.0.0.1:5432)")

@@ -19,7 +19,12 @@ const behaviour = [
   "Principal",
   "DamagedRows",
   "TranscriptSteps",
-  "Sandbox"
+  "Sandbox",
+  "Hardening",
+  "MeetingsStack",
+  "Watch",
+  "Logs",
+  "Options"
 ].map((name) => `packages/cache/test/${name}.test.ts`)
 
 process.env["LIGHTFIELD_TEST_DATABASES"] = "postgres"

@@ -157,9 +157,19 @@ const makeSqlite = (
 export function make(
   options: SqliteOptions
 ): Effect.Effect<Context.Context<SqliteServices>, CacheError, Reactivity.Reactivity | Scope.Scope>
+/**
+ * `make` for either database (a SQLite file or a PostgreSQL URL).
+ *
+ * @since 0.1.0
+ */
 export function make(
   options: DatabaseOptions
 ): Effect.Effect<Context.Context<Services>, CacheError, Reactivity.Reactivity | Scope.Scope>
+/**
+ * `make`'s implementation: PostgreSQL for a `url`, SQLite for a `filename`.
+ *
+ * @since 0.1.0
+ */
 export function make(
   options: DatabaseOptions
 ): Effect.Effect<Context.Context<Services>, CacheError, Reactivity.Reactivity | Scope.Scope> {
@@ -173,7 +183,17 @@ export function make(
  * @since 0.1.0
  */
 export function layer(options: SqliteOptions): Layer.Layer<SqliteServices, CacheError>
+/**
+ * `layer` for either database (a SQLite file or a PostgreSQL URL).
+ *
+ * @since 0.1.0
+ */
 export function layer(options: DatabaseOptions): Layer.Layer<Services, CacheError>
+/**
+ * `layer`'s implementation: `make` as a scoped layer.
+ *
+ * @since 0.1.0
+ */
 export function layer(options: DatabaseOptions): Layer.Layer<Services, CacheError> {
   return Layer.scopedContext(make(options)).pipe(Layer.provide(Reactivity.layer))
 }

@@ -45,6 +45,15 @@ export {
   HotCacheCapacity
 } from "./internal/hotSet.js"
 
+export {
+  /**
+   * PostgreSQL: how long an outbox claim lasts unrenewed (`Context.Reference`, default 30 s).
+   *
+   * @since 0.1.0
+   */
+  OutboxClaimTtl
+} from "./internal/replay.js"
+
 /**
  * Whose rows these are: an API key (fingerprinted, never stored) or an explicit principal.
  *

@@ -1,5 +1,6 @@
 /**
- * The whole stack in one layer: core's HTTP client, the SQLite database and the cache, each read
+ * The whole stack in one layer: core's HTTP client, the database (SQLite, or PostgreSQL with
+ * `LIGHTFIELD_CACHE_URL`) and the cache, each read
  * from `Config`, so a backend job needs a single `Layer.provide`. It composes the public layers
  * (`MeetingsClient.layerConfig`, `Database.layerConfig`, `MeetingsCache.layerConfig`) and nothing
  * else; use those directly for finer control.
@@ -25,7 +26,7 @@ import * as MeetingsCache from "./MeetingsCache.js"
 export interface StackOptions {
   /** Default `MeetingsConfig.config`: `LIGHTFIELD_API_KEY`, `LIGHTFIELD_BASE_URL`, `LIGHTFIELD_TIMEOUT`, … */
   readonly client?: Config.Config<MeetingsConfig.Options>
-  /** Default `Database.config`: `LIGHTFIELD_CACHE_PATH`, `LIGHTFIELD_CACHE_BUSY_TIMEOUT`. */
+  /** Default `Database.config`: `LIGHTFIELD_CACHE_URL` (PostgreSQL), else `LIGHTFIELD_CACHE_PATH`, `LIGHTFIELD_CACHE_BUSY_TIMEOUT`. */
   readonly database?: Config.Config<Database.DatabaseOptions>
   /** Default `MeetingsCache.config`: `LIGHTFIELD_API_KEY` or `LIGHTFIELD_CACHE_PRINCIPAL`, `LIGHTFIELD_CACHE_POLICY`, … */
   readonly cache?: Config.Config<MeetingsCache.MeetingsCacheOptions>

@@ -11,7 +11,10 @@ import { databases } from "./databases.js"
 /** The damage of the issue: one row's title field replaced by JSON `null`. */
 const damage = (id: string) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    sql`UPDATE meetings SET body = json_set(body, '$.fields.$title', json('null')) WHERE id = ${id}`)
+    sql.onDialectOrElse({
+      pg: () => sql`UPDATE meetings SET body = jsonb_set(body::jsonb, '{fields,$title}', 'null')::text WHERE id = ${id}`,
+      orElse: () => sql`UPDATE meetings SET body = json_set(body, '$.fields.$title', json('null')) WHERE id = ${id}`
+    }))
 
 describe.each(databases)("a damaged stored row ($name)", (db) => {
   it.scopedLive("[regression] reading it by id is a Decode CacheError naming it, under every policy that reads the cache", () =>

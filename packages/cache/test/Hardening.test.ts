@@ -6,17 +6,17 @@ import { assert, describe, it } from "@effect/vitest"
 import { MeetingCodec, Meetings, MeetingsError } from "@lightfield-effect/core"
 import { ConfigProvider, Deferred, Duration, Effect, Either, Exit, Fiber, Layer, Option } from "effect"
 import { hostname } from "node:os"
-import { join } from "node:path"
 import { CachedMeetings, MeetingsCache } from "../src/index.js"
 import * as MeetingRow from "../src/internal/meetingRow.js"
-import { cacheLayer, createParams, dbLayer, eventually, fakeLayer, makeFake, many, meeting, tempDir, withCache } from "./fixtures.js"
+import { cacheLayer, createParams, databaseLayer, eventually, fakeLayer, makeFake, many, meeting, withCache } from "./fixtures.js"
+import { databases } from "./databases.js"
 
-describe("sync reconciles only complete scans (B1) and serialises scans across connections (B2)", () => {
+describe.each(databases)("sync reconciles only complete scans (B1) and serialises scans across connections (B2) ($name)", (db) => {
   it.scopedLive("a scan whose stream closed with complete: false marks nothing gone and stays unfinished", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake(many(60))
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           const first = yield* cache.sync()
           assert.isTrue(first.complete)
@@ -40,8 +40,7 @@ describe("sync reconciles only complete scans (B1) and serialises scans across c
 
   it.scopedLive("two connections syncing one principal concurrently: nothing that exists on the server ends up gone", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
-      const file = join(dir, "c.db")
+      const file = yield* db.fresh
       const fake = makeFake(many(300))
       fake.state.pageDelay = "3 millis"
       const run = withCache(file, fake, (cache) => cache.sync({ batchSize: 25, batchWindow: "5 millis" }))
@@ -56,8 +55,7 @@ describe("sync reconciles only complete scans (B1) and serialises scans across c
 
   it.scopedLive("a scan whose lease was taken over stops writing and does not reconcile", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
-      const file = join(dir, "c.db")
+      const file = yield* db.fresh
       const fake = makeFake(many(300))
       fake.state.pageDelay = "10 millis"
       const started = yield* Deferred.make<void>()
@@ -92,26 +90,25 @@ const deadPid = (): number => {
   }
 }
 
-describe("the sync lease", () => {
+describe.each(databases)("the sync lease ($name)", (db) => {
   const holdLease = (file: string, owner: string) =>
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
       yield* sql`INSERT INTO sync_state
         (principal, scan_id, started_at, finished_at, last_complete_at, pages, items, interrupted, lease_until, lease_owner)
         VALUES ('tester', 'other-scan', ${Date.now()}, NULL, NULL, 3, 75, 0, ${Date.now() + 3_600_000}, ${owner})`
-    }).pipe(Effect.provide(dbLayer(file)))
+    }).pipe(Effect.provide(databaseLayer(file)))
 
   it.scopedLive("a lease held by a live scan is waited for (then a Busy CacheError); one held by a dead process is taken over at once", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
       const fake = makeFake(many(30))
-      const live = join(dir, "live.db")
+      const live = yield* db.fresh
       yield* holdLease(live, `${hostname()}/${process.pid}`)
       const busy = yield* Effect.flip(withCache(live, fake, (cache) => cache.sync({ leaseWait: "200 millis" })))
       assert.strictEqual(busy._tag, "CacheError")
       assert.strictEqual(busy._tag === "CacheError" ? busy.reason : "", "Busy")
 
-      const dead = join(dir, "dead.db")
+      const dead = yield* db.fresh
       yield* holdLease(dead, `${hostname()}/${deadPid()}`)
       const started = Date.now()
       const result = yield* withCache(dead, fake, (cache) => cache.sync({ leaseWait: "10 seconds" }))
@@ -122,13 +119,13 @@ describe("the sync lease", () => {
     }))
 })
 
-describe("list (B3, B5, A2)", () => {
+describe.each(databases)("list (B3, B5, A2) ($name)", (db) => {
   it.scopedLive("StaleWhileRevalidate list: one background sync in flight, however many callers", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake(many(100))
       fake.state.pageDelay = "5 millis"
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           yield* cache.sync()
           assert.strictEqual(fake.state.streams, 1)
@@ -149,9 +146,9 @@ describe("list (B3, B5, A2)", () => {
 
   it.scopedLive("list validates its params under every policy (no LIMIT -1 over the mirror)", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake(many(40))
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           yield* cache.sync()
           const before = fake.state.requests.length
@@ -171,9 +168,9 @@ describe("list (B3, B5, A2)", () => {
 
   it.scopedLive("listCached says where the page came from and how old it is", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake(many(30))
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           const remote = yield* cache.listCached({ limit: 10 }, { policy: "NetworkFirst" })
           assert.strictEqual(remote.source, "network")
@@ -188,12 +185,12 @@ describe("list (B3, B5, A2)", () => {
     }))
 })
 
-describe("outbox (B4, B6, B10, B11)", () => {
+describe.each(databases)("outbox (B4, B6, B10, B11) ($name)", (db) => {
   it.scopedLive("an invalid Idempotency-Key is refused before anything is stored or sent", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake([meeting("mtg_1")])
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           yield* cache.retrieve("mtg_1")
           const requests = fake.state.requests.length
@@ -219,9 +216,9 @@ describe("outbox (B4, B6, B10, B11)", () => {
 
   it.scopedLive("a pending FULL row is redacted when the server starts serving the meeting as METADATA", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake([meeting("mtg_1", { description: "Secret pricing notes", transcript: "fil_1" })])
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           yield* cache.retrieve("mtg_1")
           const queued = yield* cache.update("mtg_1", { fields: { $privacySetting: "METADATA" } }, { offline: true })
@@ -253,9 +250,9 @@ describe("outbox (B4, B6, B10, B11)", () => {
 
   it.scopedLive("a retried dead letter goes to the end of the queue (new seq)", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake()
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           yield* cache.create(createParams("Old"), { offline: true })
           fake.state.writeFailure = new MeetingsError.Unprocessable({ message: "no", param: "fields.$startDate" })
@@ -278,9 +275,9 @@ describe("outbox (B4, B6, B10, B11)", () => {
 
   it.scopedLive("rebuild keeps pending update rows (and queued creates)", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake(many(20))
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           yield* cache.sync()
           yield* cache.update("m_00003", { fields: { $privacySetting: "METADATA" } }, { offline: true })
@@ -310,13 +307,13 @@ const partialBody = {
   fields: []
 }
 
-describe("errors are typed (B12, D1, D2, D3)", () => {
+describe.each(databases)("errors are typed (B12, D1, D2, D3) ($name)", (db) => {
   it.scopedLive("layerMeetings: a local cache failure is distinguishable from an API outage", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake([meeting("mtg_1")])
       const live = CachedMeetings.layer({ policy: "CacheOnly" }).pipe(
-        Layer.provide(cacheLayer(join(dir, "c.db"), fake))
+        Layer.provide(cacheLayer(file, fake))
       )
       const error = yield* Effect.flip(Effect.flatMap(Meetings.Meetings, (m) => m.retrieve("mtg_1")).pipe(Effect.provide(live)))
       assert.strictEqual(error._tag, "MeetingsUnavailable")
@@ -331,9 +328,9 @@ describe("errors are typed (B12, D1, D2, D3)", () => {
 
   it.scopedLive("a query with an unparseable date is a typed CacheError naming the field", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake()
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           const from = yield* Effect.flip(cache.query({ from: "yesterday" }))
           assert.strictEqual(from._tag, "CacheError")
@@ -348,17 +345,17 @@ describe("errors are typed (B12, D1, D2, D3)", () => {
 
   it.scopedLive("an invalid explicit principal fails the layer with a typed error, from options and from Config", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake()
-      const exit = yield* Effect.exit(withCache(join(dir, "c.db"), fake, () => Effect.void, { principal: "user 1" }))
+      const exit = yield* Effect.exit(withCache(file, fake, () => Effect.void, { principal: "user 1" }))
       assert.isTrue(Exit.isFailure(exit))
-      const error = yield* Effect.flip(withCache(join(dir, "c.db"), fake, () => Effect.void, { principal: "user 1" }))
+      const error = yield* Effect.flip(withCache(file, fake, () => Effect.void, { principal: "user 1" }))
       assert.strictEqual(error._tag, "CacheError")
       assert.strictEqual(error.reason, "Config")
 
       const fromConfig = MeetingsCache.layerConfig().pipe(
         Layer.provide(fakeLayer(fake)),
-        Layer.provide(dbLayer(join(dir, "c.db"))),
+        Layer.provide(databaseLayer(file)),
         Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["LIGHTFIELD_CACHE_PRINCIPAL", "user 1"]]))))
       )
       const configError = yield* Effect.flip(Effect.provide(Effect.void, fromConfig))
@@ -380,14 +377,13 @@ describe("errors are typed (B12, D1, D2, D3)", () => {
 
   it.scopedLive("a row whose body lacks fields is served as a Decode CacheError, not a defect", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
-      const file = join(dir, "c.db")
+      const file = yield* db.fresh
       const fake = makeFake([meeting("mtg_1")])
       yield* withCache(file, fake, (cache) => Effect.asVoid(cache.retrieve("mtg_1")))
       yield* Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
         yield* sql`UPDATE meetings SET body = ${JSON.stringify(partialBody)}`
-      }).pipe(Effect.provide(dbLayer(file)))
+      }).pipe(Effect.provide(databaseLayer(file)))
       const error = yield* Effect.flip(withCache(file, fake, (cache) => cache.retrieve("mtg_1", { policy: "CacheOnly" })))
       assert.strictEqual(error._tag, "CacheError")
       assert.strictEqual(error._tag === "CacheError" ? error.reason : "", "Decode")

@@ -5,8 +5,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { MeetingsError } from "@lightfield-effect/core"
 import { Effect, Logger, LogLevel } from "effect"
-import { join } from "node:path"
-import { createParams, makeFake, many, tempDir, withCache } from "./fixtures.js"
+import { databases } from "./databases.js"
+import { createParams, makeFake, many, withCache } from "./fixtures.js"
 
 /** Every log line of `self` as `[level, message]`, at every level. */
 const logsOf = <A, E, R>(self: Effect.Effect<A, E, R>) =>
@@ -19,12 +19,12 @@ const logsOf = <A, E, R>(self: Effect.Effect<A, E, R>) =>
     return lines
   })
 
-describe("log levels", () => {
+describe.each(databases)("log levels ($name)", (db) => {
   it.scopedLive("[regression] sync, offline writes, replay and rebuild log at Debug; a dead letter is still a warning", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake(many(30))
-      const lines = yield* logsOf(withCache(join(dir, "c.db"), fake, (cache) =>
+      const lines = yield* logsOf(withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           yield* cache.sync()
           yield* cache.sync()

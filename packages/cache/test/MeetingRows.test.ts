@@ -2,13 +2,13 @@ import { SqlClient } from "@effect/sql"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Meeting, MeetingCodec } from "@lightfield-effect/core"
 import { Effect, Either, Option, Schema } from "effect"
-import { Database, MeetingQuery, Principal } from "../src/index.js"
+import { MeetingQuery, Principal } from "../src/index.js"
 import * as MeetingRow from "../src/internal/meetingRow.js"
 import type { StoredMeeting } from "../src/internal/meetingRow.js"
 import { MeetingRows } from "../src/internal/meetingRows.js"
+import { databases } from "./databases.js"
 import { meeting, rowsLayer } from "./fixtures.js"
 
-const RepoLive = rowsLayer(Database.layerMemory)
 
 const alice = Principal.fromApiKey("sk_lf_alice")
 const bob = Principal.fromApiKey("sk_lf_bob")
@@ -50,122 +50,177 @@ describe("Principal", () => {
   })
 })
 
-layer(RepoLive)("MeetingsRepo queries", (it) => {
-  const seed = Effect.gen(function*() {
-    const repo = yield* MeetingRows
-    yield* repo.upsert(alice, [
-      meeting("q_1", { title: "Quarterly planning", start: "2026-01-05T09:00:00.000Z", organizer: "Olga@acme.test", attendees: ["x@acme.test", "y@acme.test"] }),
-      meeting("q_2", { title: "Customer call", start: "2026-01-15T09:00:00.000Z", organizer: "olga@acme.test", attendees: ["y@acme.test"], description: "Discuss the renewal pricing" }),
-      meeting("q_3", { title: "Retro", start: "2026-02-01T09:00:00.000Z", organizer: "pete@acme.test", attendees: ["x@acme.test"], access: "METADATA" }),
-      meeting("q_4", { title: "Planning poker", start: "2026-02-10T09:00:00.000Z", organizer: "pete@acme.test", attendees: [] })
-    ], { mode: "scan", now: 1000, scanId: "s1" })
-    return repo
+for (const db of databases) {
+  layer(rowsLayer(db.layer))(`MeetingsRepo queries (${db.name})`, (it) => {
+    const seed = Effect.gen(function*() {
+      const repo = yield* MeetingRows
+      yield* repo.upsert(alice, [
+        meeting("q_1", { title: "Quarterly planning", start: "2026-01-05T09:00:00.000Z", organizer: "Olga@acme.test", attendees: ["x@acme.test", "y@acme.test"] }),
+        meeting("q_2", { title: "Customer call", start: "2026-01-15T09:00:00.000Z", organizer: "olga@acme.test", attendees: ["y@acme.test"], description: "Discuss the renewal pricing" }),
+        meeting("q_3", { title: "Retro", start: "2026-02-01T09:00:00.000Z", organizer: "pete@acme.test", attendees: ["x@acme.test"], access: "METADATA" }),
+        meeting("q_4", { title: "Planning poker", start: "2026-02-10T09:00:00.000Z", organizer: "pete@acme.test", attendees: [] })
+      ], { mode: "scan", now: 1000, scanId: "s1" })
+      return repo
+    })
+
+    it.effect("filters by date range, organizer, attendee, access level, text, with limit/offset", () =>
+      Effect.gen(function*() {
+        const repo = yield* seed
+        const ids = (rows: ReadonlyArray<StoredMeeting>) => rows.map((r) => r.meeting.id)
+        assert.deepStrictEqual(ids(yield* repo.query(alice, { order: "asc" })), ["q_1", "q_2", "q_3", "q_4"])
+        assert.deepStrictEqual(
+          ids(yield* repo.query(alice, { from: "2026-01-10T00:00:00Z", to: "2026-02-05T00:00:00Z", order: "asc" })),
+          ["q_2", "q_3"]
+        )
+        assert.deepStrictEqual(ids(yield* repo.query(alice, { organizer: "OLGA@acme.test" })), ["q_2", "q_1"])
+        assert.deepStrictEqual(
+          ids(yield* repo.query(alice, { organizer: "olga@acme.test", from: new Date("2026-01-10T00:00:00Z") })),
+          ["q_2"]
+        )
+        assert.deepStrictEqual(ids(yield* repo.query(alice, { attendee: "x@acme.test", order: "asc" })), ["q_1", "q_3"])
+        assert.deepStrictEqual(ids(yield* repo.query(alice, { accessLevel: "METADATA" })), ["q_3"])
+        assert.deepStrictEqual(ids(yield* repo.query(alice, { text: "planning", order: "asc" })), ["q_1", "q_4"])
+        assert.deepStrictEqual(ids(yield* repo.query(alice, { text: "renewal" })), ["q_2"])
+        assert.deepStrictEqual(ids(yield* repo.query(alice, { text: "plan" , order: "asc"})), ["q_1", "q_4"])
+        assert.deepStrictEqual(ids(yield* repo.query(alice, { text: "\" OR *" })), [])
+        assert.deepStrictEqual(ids(yield* repo.query(alice, { order: "asc", limit: 2, offset: 1 })), ["q_2", "q_3"])
+        assert.strictEqual(yield* repo.count(alice, { organizer: "pete@acme.test" }), 2)
+        // Another principal sees none of it.
+        assert.deepStrictEqual(ids(yield* repo.query(bob, {})), [])
+        assert.isTrue(Option.isNone(yield* repo.findById(bob, "q_1")))
+      }))
   })
+}
 
-  it.effect("filters by date range, organizer, attendee, access level, text, with limit/offset", () =>
-    Effect.gen(function*() {
-      const repo = yield* seed
-      const ids = (rows: ReadonlyArray<StoredMeeting>) => rows.map((r) => r.meeting.id)
-      assert.deepStrictEqual(ids(yield* repo.query(alice, { order: "asc" })), ["q_1", "q_2", "q_3", "q_4"])
-      assert.deepStrictEqual(
-        ids(yield* repo.query(alice, { from: "2026-01-10T00:00:00Z", to: "2026-02-05T00:00:00Z", order: "asc" })),
-        ["q_2", "q_3"]
-      )
-      assert.deepStrictEqual(ids(yield* repo.query(alice, { organizer: "OLGA@acme.test" })), ["q_2", "q_1"])
-      assert.deepStrictEqual(
-        ids(yield* repo.query(alice, { organizer: "olga@acme.test", from: new Date("2026-01-10T00:00:00Z") })),
-        ["q_2"]
-      )
-      assert.deepStrictEqual(ids(yield* repo.query(alice, { attendee: "x@acme.test", order: "asc" })), ["q_1", "q_3"])
-      assert.deepStrictEqual(ids(yield* repo.query(alice, { accessLevel: "METADATA" })), ["q_3"])
-      assert.deepStrictEqual(ids(yield* repo.query(alice, { text: "planning", order: "asc" })), ["q_1", "q_4"])
-      assert.deepStrictEqual(ids(yield* repo.query(alice, { text: "renewal" })), ["q_2"])
-      assert.deepStrictEqual(ids(yield* repo.query(alice, { text: "plan" , order: "asc"})), ["q_1", "q_4"])
-      assert.deepStrictEqual(ids(yield* repo.query(alice, { text: "\" OR *" })), [])
-      assert.deepStrictEqual(ids(yield* repo.query(alice, { order: "asc", limit: 2, offset: 1 })), ["q_2", "q_3"])
-      assert.strictEqual(yield* repo.count(alice, { organizer: "pete@acme.test" }), 2)
-      // Another principal sees none of it.
-      assert.deepStrictEqual(ids(yield* repo.query(bob, {})), [])
-      assert.isTrue(Option.isNone(yield* repo.findById(bob, "q_1")))
-    }))
-})
+for (const db of databases) {
+  layer(rowsLayer(db.layer))(`MeetingsRepo privacy (${db.name})`, (it) => {
+    it.effect("two principals keep separate rows and redaction levels for the same meeting id", () =>
+      Effect.gen(function*() {
+        const repo = yield* MeetingRows
+        yield* repo.upsert(alice, [meeting("p_1", { description: "secret strategy", transcript: "fil_1" })], { mode: "fetch", now: 1 })
+        yield* repo.upsert(bob, [meeting("p_1", { access: "METADATA" })], { mode: "fetch", now: 1 })
+        const a = yield* storedRow(alice, "p_1")
+        const b = yield* storedRow(bob, "p_1")
+        assert.include(a!.body, "secret strategy")
+        assert.strictEqual(a!.description, "secret strategy")
+        assert.notInclude(b!.body, "secret strategy")
+        assert.notInclude(b!.body, "fil_1")
+        assert.isNull(b!.description)
+        assert.strictEqual(b!.access_level, "METADATA")
+        // Full-text search is per principal too.
+        assert.strictEqual((yield* repo.query(alice, { text: "strategy" })).length, 1)
+        assert.strictEqual((yield* repo.query(bob, { text: "strategy" })).length, 0)
+        const read = yield* repo.findById(bob, "p_1")
+        assert.isTrue(Option.isSome(read) && Option.isNone(read.value.meeting.description))
+      }))
 
-layer(RepoLive)("MeetingsRepo privacy", (it) => {
-  it.effect("two principals keep separate rows and redaction levels for the same meeting id", () =>
-    Effect.gen(function*() {
-      const repo = yield* MeetingRows
-      yield* repo.upsert(alice, [meeting("p_1", { description: "secret strategy", transcript: "fil_1" })], { mode: "fetch", now: 1 })
-      yield* repo.upsert(bob, [meeting("p_1", { access: "METADATA" })], { mode: "fetch", now: 1 })
-      const a = yield* storedRow(alice, "p_1")
-      const b = yield* storedRow(bob, "p_1")
-      assert.include(a!.body, "secret strategy")
-      assert.strictEqual(a!.description, "secret strategy")
-      assert.notInclude(b!.body, "secret strategy")
-      assert.notInclude(b!.body, "fil_1")
-      assert.isNull(b!.description)
-      assert.strictEqual(b!.access_level, "METADATA")
-      // Full-text search is per principal too.
-      assert.strictEqual((yield* repo.query(alice, { text: "strategy" })).length, 1)
-      assert.strictEqual((yield* repo.query(bob, { text: "strategy" })).length, 0)
-      const read = yield* repo.findById(bob, "p_1")
-      assert.isTrue(Option.isSome(read) && Option.isNone(read.value.meeting.description))
-    }))
+    it.effect("a METADATA copy replaces FULL content in the stored row and in the full-text index", () =>
+      Effect.gen(function*() {
+        const repo = yield* MeetingRows
+        yield* repo.upsert(alice, [meeting("p_2", { description: "acquisition target zebra", transcript: "fil_9" })], {
+          mode: "fetch",
+          now: 1
+        })
+        assert.strictEqual((yield* repo.query(alice, { text: "zebra" })).length, 1)
+        yield* repo.upsert(alice, [meeting("p_2", { access: "METADATA" })], { mode: "scan", now: 2, scanId: "s" })
+        const row = yield* storedRow(alice, "p_2")
+        assert.notInclude(row!.body, "zebra")
+        assert.notInclude(row!.body, "fil_9")
+        assert.isNull(row!.description)
+        assert.strictEqual((yield* repo.query(alice, { text: "zebra" })).length, 0)
+        const sql = yield* SqlClient.SqlClient
+        const fts = yield* sql.onDialectOrElse({
+          pg: () => sql<{ n: number }>`SELECT COUNT(*) AS n FROM meetings WHERE search @@ to_tsquery('lf_search', 'zebra')`,
+          orElse: () => sql<{ n: number }>`SELECT COUNT(*) AS n FROM meetings_fts WHERE meetings_fts MATCH 'zebra'`
+        })
+        assert.strictEqual(fts[0]!.n, 0)
+      }))
 
-  it.effect("a METADATA copy replaces FULL content in the stored row and in the full-text index", () =>
-    Effect.gen(function*() {
-      const repo = yield* MeetingRows
-      yield* repo.upsert(alice, [meeting("p_2", { description: "acquisition target zebra", transcript: "fil_9" })], {
-        mode: "fetch",
-        now: 1
-      })
-      assert.strictEqual((yield* repo.query(alice, { text: "zebra" })).length, 1)
-      yield* repo.upsert(alice, [meeting("p_2", { access: "METADATA" })], { mode: "scan", now: 2, scanId: "s" })
-      const row = yield* storedRow(alice, "p_2")
-      assert.notInclude(row!.body, "zebra")
-      assert.notInclude(row!.body, "fil_9")
-      assert.isNull(row!.description)
-      assert.strictEqual((yield* repo.query(alice, { text: "zebra" })).length, 0)
-      const sql = yield* SqlClient.SqlClient
-      const fts = yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM meetings_fts WHERE meetings_fts MATCH 'zebra'`
-      assert.strictEqual(fts[0]!.n, 0)
-    }))
+    it.effect("a METADATA copy that still carries content is redacted before it is stored", () =>
+      Effect.gen(function*() {
+        const repo = yield* MeetingRows
+        const leaky = meeting("p_3", { access: "METADATA" })
+        const withContent = Meeting.Meeting.make({
+          ...leaky,
+          fields: { ...leaky.fields, $description: { value: "leaked", valueType: "TEXT" }, notes: { value: "custom", valueType: "TEXT" } },
+          relationships: { $transcript: { cardinality: "has_one", objectType: "file", values: ["fil_x"] } }
+        })
+        yield* repo.upsert(alice, [withContent], { mode: "fetch", now: 1 })
+        const row = yield* storedRow(alice, "p_3")
+        assert.notInclude(row!.body, "leaked")
+        assert.notInclude(row!.body, "fil_x")
+        assert.notInclude(row!.body, "custom")
+      }))
+  })
+}
 
-  it.effect("a METADATA copy that still carries content is redacted before it is stored", () =>
-    Effect.gen(function*() {
-      const repo = yield* MeetingRows
-      const leaky = meeting("p_3", { access: "METADATA" })
-      const withContent = Meeting.Meeting.make({
-        ...leaky,
-        fields: { ...leaky.fields, $description: { value: "leaked", valueType: "TEXT" }, notes: { value: "custom", valueType: "TEXT" } },
-        relationships: { $transcript: { cardinality: "has_one", objectType: "file", values: ["fil_x"] } }
-      })
-      yield* repo.upsert(alice, [withContent], { mode: "fetch", now: 1 })
-      const row = yield* storedRow(alice, "p_3")
-      assert.notInclude(row!.body, "leaked")
-      assert.notInclude(row!.body, "fil_x")
-      assert.notInclude(row!.body, "custom")
-    }))
-})
+for (const db of databases) {
+  layer(rowsLayer(db.layer))(`MeetingsRepo query limits (${db.name})`, (it) => {
+    it.effect("[regression] full-text search caps its terms and length with a typed InvalidQuery error", () =>
+      Effect.gen(function*() {
+        const repo = yield* MeetingRows
+        yield* repo.upsert(alice, [meeting("t_1", { title: "w0 w1 w2" })], { mode: "fetch", now: 1 })
+        const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i}`).join(" ")
+        const tooMany = yield* Effect.flip(repo.query(alice, { text: words(MeetingQuery.maxSearchTerms + 1) }))
+        assert.strictEqual(tooMany.reason, "InvalidQuery")
+        assert.include(tooMany.message, "text")
+        const tooLong = yield* Effect.flip(repo.count(alice, { text: "a".repeat(MeetingQuery.maxSearchLength + 1) }))
+        assert.strictEqual(tooLong.reason, "InvalidQuery")
+        // What an attacker sends (100k words) is refused the same way, before SQLite sees it.
+        const hostile = yield* Effect.flip(repo.query(alice, { text: words(100_000) }))
+        assert.strictEqual(hostile.reason, "InvalidQuery")
+        // Within the limits, search works as before.
+        assert.strictEqual((yield* repo.query(alice, { text: "w0 w1 w2" })).length, 1)
+        assert.strictEqual((yield* repo.query(alice, { text: words(MeetingQuery.maxSearchTerms) })).length, 0)
+      }))
+  })
+}
 
-layer(RepoLive)("MeetingsRepo query limits", (it) => {
-  it.effect("[regression] full-text search caps its terms and length with a typed InvalidQuery error", () =>
-    Effect.gen(function*() {
-      const repo = yield* MeetingRows
-      yield* repo.upsert(alice, [meeting("t_1", { title: "w0 w1 w2" })], { mode: "fetch", now: 1 })
-      const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i}`).join(" ")
-      const tooMany = yield* Effect.flip(repo.query(alice, { text: words(MeetingQuery.maxSearchTerms + 1) }))
-      assert.strictEqual(tooMany.reason, "InvalidQuery")
-      assert.include(tooMany.message, "text")
-      const tooLong = yield* Effect.flip(repo.count(alice, { text: "a".repeat(MeetingQuery.maxSearchLength + 1) }))
-      assert.strictEqual(tooLong.reason, "InvalidQuery")
-      // What an attacker sends (100k words) is refused the same way, before SQLite sees it.
-      const hostile = yield* Effect.flip(repo.query(alice, { text: words(100_000) }))
-      assert.strictEqual(hostile.reason, "InvalidQuery")
-      // Within the limits, search works as before.
-      assert.strictEqual((yield* repo.query(alice, { text: "w0 w1 w2" })).length, 1)
-      assert.strictEqual((yield* repo.query(alice, { text: words(MeetingQuery.maxSearchTerms) })).length, 0)
-    }))
-})
+for (const db of databases) {
+  layer(rowsLayer(db.layer))(`MeetingsRepo full-text search and large batches (${db.name})`, (it) => {
+    it.effect("full-text search: every word a prefix, all required, case and diacritics ignored, query syntax inert", () =>
+      Effect.gen(function*() {
+        const repo = yield* MeetingRows
+        const p = Principal.make("fts")
+        yield* repo.upsert(p, [
+          meeting("f_1", { title: "Café Zürich kick-off" }),
+          meeting("f_2", { title: "Customer sync", description: "Renewal of the contract" }),
+          meeting("f_3", { title: "Cafeteria planning", access: "METADATA" })
+        ], { mode: "scan", now: 1, scanId: "s" })
+        const ids = (text: string) =>
+          Effect.map(repo.query(p, { text, order: "asc" }), (rows) => rows.map((r) => r.meeting.id))
+        assert.deepStrictEqual(yield* ids("cafe zur"), ["f_1"])
+        assert.deepStrictEqual(yield* ids("CAFÉ"), ["f_1", "f_3"])
+        assert.deepStrictEqual(yield* ids("kick-off"), ["f_1"])
+        assert.deepStrictEqual(yield* ids("renew contr"), ["f_2"])
+        assert.deepStrictEqual(yield* ids("cust sync"), ["f_2"])
+        assert.deepStrictEqual(yield* ids("customer zebra"), [])
+        // Search syntax in the input is only words: no error, no operator.
+        assert.deepStrictEqual(yield* ids("cafe:*|cust"), [])
+        assert.deepStrictEqual(yield* ids("\"cafe\" OR & ! ( cust"), [])
+        assert.strictEqual(yield* repo.count(p, { text: "planning" }), 1)
+      }))
+
+    it.effect("a sync batch larger than one statement is stored whole, attendees included; a pending row in it is kept", () =>
+      Effect.gen(function*() {
+        const repo = yield* MeetingRows
+        const p = Principal.make("batch")
+        yield* repo.upsert(p, [meeting("b_01234", { title: "Local edit" })], { mode: "local", now: 1 })
+        const batch = Array.from({ length: 2_500 }, (_, i) =>
+          meeting(`b_${String(i).padStart(5, "0")}`, { attendees: [`a${i % 5}@acme.test`, "all@acme.test"] }))
+        assert.strictEqual(yield* repo.upsert(p, batch, { mode: "scan", now: 2, scanId: "s1" }), 2_500)
+        assert.strictEqual(yield* repo.count(p), 2_500)
+        assert.strictEqual(yield* repo.count(p, { attendee: "all@acme.test" }), 2_499)
+        assert.strictEqual(yield* repo.count(p, { attendee: "a3@acme.test" }), 500)
+        const kept = yield* repo.findById(p, "b_01234")
+        assert.isTrue(Option.isSome(kept) && kept.value.pending)
+        assert.strictEqual(Option.getOrThrow(kept).meeting.title.pipe(Option.getOrNull), "Local edit")
+        const last = yield* repo.findById(p, "b_02499")
+        assert.isTrue(Option.isSome(last) && !last.value.pending && last.value.fetchedAt === 2)
+        assert.deepStrictEqual((yield* repo.stats(p)), { meetings: 2_500, full: 2_500, metadata: 0, pending: 1, gone: 0 })
+      }))
+  })
+}
 
 describe("stored rows are read strictly", () => {
   it("the row decoder accepts exactly what the StoredRow Schema and core's codec accept", () => {

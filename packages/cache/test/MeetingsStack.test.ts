@@ -6,23 +6,21 @@ import { assert, describe, it } from "@effect/vitest"
 import { Sandbox } from "@lightfield-effect/sandbox"
 import { ConfigError, ConfigProvider, Effect, Layer } from "effect"
 import { existsSync } from "node:fs"
-import { join } from "node:path"
 import { MeetingsCache, MeetingsStack } from "../src/index.js"
-import { tempDir } from "./fixtures.js"
+import { databases } from "./databases.js"
 
 const withConfig = (entries: ReadonlyArray<readonly [string, string]>) =>
   Layer.setConfigProvider(ConfigProvider.fromMap(new Map(entries)))
 
-describe("MeetingsStack", () => {
+describe.each(databases)("MeetingsStack ($name)", (db) => {
   it.scopedLive("builds client, database and cache from Config: sync, then a local query", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const sandbox = yield* Sandbox.make({ meetings: 30, rateLimit: false })
-      const file = join(dir, "stack.db")
       const config = withConfig([
         ["LIGHTFIELD_API_KEY", sandbox.keys.admin],
         ["LIGHTFIELD_BASE_URL", yield* sandbox.baseUrl],
-        ["LIGHTFIELD_CACHE_PATH", file]
+        [db.name === "postgres" ? "LIGHTFIELD_CACHE_URL" : "LIGHTFIELD_CACHE_PATH", file]
       ])
       const [synced, rows] = yield* Effect.gen(function*() {
         const cache = yield* MeetingsCache.MeetingsCache
@@ -31,7 +29,7 @@ describe("MeetingsStack", () => {
       }).pipe(Effect.provide(MeetingsStack.layerConfig().pipe(Layer.provide(config))))
       assert.strictEqual(synced.meetings, 30)
       assert.strictEqual(rows.length, 30)
-      assert.isTrue(existsSync(file))
+      if (db.name === "sqlite") assert.isTrue(existsSync(file))
     }))
 
   it.effect("a missing API key fails the layer with a ConfigError naming it", () =>

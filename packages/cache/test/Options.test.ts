@@ -4,10 +4,10 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { join } from "node:path"
 import { Database } from "../src/index.js"
 import type { MeetingsCache, Sync } from "../src/index.js"
-import { createParams, dbLayer, makeFake, many, tempDir, withCache } from "./fixtures.js"
+import { databases } from "./databases.js"
+import { createParams, databaseLayer, makeFake, many, withCache } from "./fixtures.js"
 
 /** Fails the test (instead of hanging it) when a bad option makes the call spin. */
 const bounded = <A, E, R>(self: Effect.Effect<A, E, R>) =>
@@ -15,12 +15,12 @@ const bounded = <A, E, R>(self: Effect.Effect<A, E, R>) =>
 
 const badNumbers = [0, -1, 0.5, Number.NaN, Number.POSITIVE_INFINITY]
 
-describe("sync options", () => {
+describe.each(databases)("sync options ($name)", (db) => {
   it.scopedLive("[regression] batchSize 0, -1, 0.5, NaN, Infinity are InvalidParams before the scan starts", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake(many(30))
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           for (const batchSize of badNumbers) {
             const error = yield* bounded(Effect.flip(cache.sync({ batchSize })))
@@ -35,7 +35,7 @@ describe("sync options", () => {
 
   it.scopedLive("[regression] every other sync option is validated the same way", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake(many(5))
       const cases: ReadonlyArray<readonly [keyof Sync.SyncOptions, Sync.SyncOptions]> = [
         ["pageSize", { pageSize: 0 }],
@@ -51,7 +51,7 @@ describe("sync options", () => {
         ["lease", { lease: "Infinity" as never }],
         ["leaseWait", { leaseWait: -5 }]
       ]
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           for (const [param, options] of cases) {
             const error = yield* bounded(Effect.flip(cache.sync(options)))
@@ -63,9 +63,9 @@ describe("sync options", () => {
 
   it.scopedLive("[regression] the layer's sync defaults are validated when the layer is built", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const error = yield* Effect.flip(
-        withCache(join(dir, "c.db"), makeFake(), () => Effect.void, { principal: "p", sync: { batchSize: 0 } })
+        withCache(file, makeFake(), () => Effect.void, { principal: "p", sync: { batchSize: 0 } })
       )
       assert.strictEqual(error._tag, "CacheError")
       assert.strictEqual(error.reason, "Config")
@@ -73,12 +73,12 @@ describe("sync options", () => {
     }))
 })
 
-describe("read options", () => {
+describe.each(databases)("read options ($name)", (db) => {
   it.scopedLive("[regression] an invalid maxAge or timeout is InvalidParams, under every policy", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake(many(3))
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           yield* cache.sync()
           const requests = fake.state.requests.length
@@ -98,9 +98,9 @@ describe("read options", () => {
 
   it.scopedLive("[regression] a write's timeout is validated before anything is stored or sent", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake()
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           const error = yield* Effect.flip(cache.create(createParams("x"), { timeout: "later" as never }))
           assert.strictEqual(error._tag === "InvalidParams" ? error.param : error._tag, "timeout")
@@ -110,11 +110,11 @@ describe("read options", () => {
     }))
 })
 
-describe("query options", () => {
+describe.each(databases)("query options ($name)", (db) => {
   it.scopedLive("[regression] limit and offset must be non-negative integers (InvalidQuery)", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
-      yield* withCache(join(dir, "c.db"), makeFake(many(3)), (cache) =>
+      const file = yield* db.fresh
+      yield* withCache(file, makeFake(many(3)), (cache) =>
         Effect.gen(function*() {
           yield* cache.sync()
           for (const q of [{ limit: -1 }, { limit: 0.5 }, { limit: Number.NaN }, { offset: -1 }, { offset: 1.5 }]) {
@@ -128,12 +128,12 @@ describe("query options", () => {
     }))
 })
 
-describe("layer options", () => {
+describe.each(databases)("layer options ($name)", (db) => {
   const layerError = (options: Omit<MeetingsCache.MeetingsCacheOptions, "principal" | "apiKey">) =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       return yield* Effect.flip(
-        withCache(join(dir, "c.db"), makeFake(), () => Effect.void, { principal: "p", ...options })
+        withCache(file, makeFake(), () => Effect.void, { principal: "p", ...options })
       )
     })
 
@@ -155,25 +155,28 @@ describe("layer options", () => {
       }
     }))
 
-  it.scopedLive("[regression] Database busyTimeout and prepareCacheSize fail the layer with CacheError{Config}", () =>
+  it.scopedLive("[regression] Database options (SQLite: busyTimeout, prepareCacheSize; PostgreSQL: maxConnections) fail the layer with CacheError{Config}", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
-      for (const options of [{ busyTimeout: -1 }, { busyTimeout: 1.5 }, { prepareCacheSize: 0 }]) {
-        const error = yield* Effect.flip(Layer.build(Database.layer({ filename: join(dir, "d.db"), ...options })))
+      const location = yield* db.fresh
+      const cases: ReadonlyArray<Database.DatabaseOptions> = db.name === "postgres"
+        ? [{ url: location, maxConnections: 0 }, { url: location, maxConnections: 1.5 }]
+        : [{ filename: location, busyTimeout: -1 }, { filename: location, busyTimeout: 1.5 }, { filename: location, prepareCacheSize: 0 }]
+      for (const options of cases) {
+        const error = yield* Effect.flip(Layer.build(Database.layer(options)))
         assert.strictEqual(error.reason, "Config", JSON.stringify(options))
-        assert.include(error.message, Object.keys(options)[0]!)
+        assert.include(error.message, Object.keys(options)[1]!)
       }
-      // Valid options still open the file.
-      yield* Layer.build(dbLayer(join(dir, "d.db")))
+      // Valid options still open the database.
+      yield* Layer.build(databaseLayer(location))
     }))
 })
 
-describe("ids", () => {
+describe.each(databases)("ids ($name)", (db) => {
   it.scopedLive("[regression] path-like ids are InvalidParams before any lookup or request: offline updates and refresh too", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
+      const file = yield* db.fresh
       const fake = makeFake(many(3))
-      yield* withCache(join(dir, "c.db"), fake, (cache) =>
+      yield* withCache(file, fake, (cache) =>
         Effect.gen(function*() {
           for (const id of [".", "..", "a/b", "", "a?b", "%2e%2e"]) {
             const offline = yield* Effect.flip(cache.update(id, { fields: { $privacySetting: "METADATA" } }, { offline: true }))

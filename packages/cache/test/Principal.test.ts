@@ -5,7 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Either, Layer } from "effect"
 import { MeetingsCache, Principal } from "../src/index.js"
-import { createParams, dbLayer, fakeLayer, makeFake, meeting, withCache } from "./fixtures.js"
+import { createParams, databaseLayer, fakeLayer, makeFake, meeting, withCache } from "./fixtures.js"
 import { databases } from "./databases.js"
 
 describe.each(databases)("principal namespaces ($name)", (db) => {
@@ -24,7 +24,7 @@ describe.each(databases)("principal namespaces ($name)", (db) => {
 
       const fromConfig = MeetingsCache.layerConfig().pipe(
         Layer.provide(fakeLayer(fake)),
-        Layer.provide(dbLayer(file)),
+        Layer.provide(databaseLayer(file)),
         Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["LIGHTFIELD_CACHE_PRINCIPAL", admin]]))))
       )
       const configError = yield* Effect.flip(Effect.provide(Effect.void, fromConfig))

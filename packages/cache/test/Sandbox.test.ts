@@ -6,7 +6,7 @@ import { Sandbox } from "@lightfield-effect/sandbox"
 import { Meetings } from "@lightfield-effect/core"
 import { Chunk, Deferred, Effect, Fiber, Layer, Option, Stream } from "effect"
 import { CachedMeetings, MeetingsCache } from "../src/index.js"
-import { dbLayer, eventually } from "./fixtures.js"
+import { databaseLayer, eventually } from "./fixtures.js"
 import { cachedIds, cacheLayer, pastMeeting, principalOf, storedRows, withCache } from "./sandbox.js"
 import { databases } from "./databases.js"
 
@@ -264,9 +264,9 @@ describe.each(databases)("cache over the sandbox: privacy ($name)", (db) => {
           return metadata.map((r) => r.id)
         }))
       // The admin's rows for the same ids keep FULL content, and the member's never got it.
-      const adminRows = yield* storedRows(principalOf(sandbox, "admin")).pipe(Effect.provide(dbLayer(file)))
+      const adminRows = yield* storedRows(principalOf(sandbox, "admin")).pipe(Effect.provide(databaseLayer(file)))
       const adminById = new Map(adminRows.map((r) => [r.id, r]))
-      const memberRows = yield* storedRows(principalOf(sandbox, "member")).pipe(Effect.provide(dbLayer(file)))
+      const memberRows = yield* storedRows(principalOf(sandbox, "member")).pipe(Effect.provide(databaseLayer(file)))
       let compared = 0
       for (const id of memberMetadata) {
         const admin = adminById.get(id)

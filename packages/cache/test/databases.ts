@@ -5,10 +5,12 @@
  * PostgreSQL, each test in a database of its own.
  */
 import { Effect } from "effect"
-import type { Scope } from "effect"
+import type { Layer, Scope } from "effect"
+import type { CacheError } from "../src/index.js"
+import { Database } from "../src/index.js"
 import { join } from "node:path"
 import { tempDir } from "./fixtures.js"
-import { freshPgUrl } from "./fleet/pgDatabase.js"
+import { freshPgUrl, PgTestDatabase } from "./fleet/pgDatabase.js"
 
 export interface TestDatabase {
   readonly name: "sqlite" | "postgres"
@@ -17,11 +19,17 @@ export interface TestDatabase {
    * URL. Pass it where the fixtures take a database location (`withCache`, `databaseLayer`…).
    */
   readonly fresh: Effect.Effect<string, never, Scope.Scope>
+  /** A migrated database as a layer, fresh each time it is built (`:memory:` on SQLite). */
+  readonly layer: Layer.Layer<Database.Services, CacheError.CacheError>
 }
 
-export const sqlite: TestDatabase = { name: "sqlite", fresh: Effect.map(tempDir, (dir) => join(dir, "c.db")) }
+export const sqlite: TestDatabase = {
+  name: "sqlite",
+  fresh: Effect.map(tempDir, (dir) => join(dir, "c.db")),
+  layer: Database.layerMemory
+}
 
-export const postgres: TestDatabase = { name: "postgres", fresh: freshPgUrl() }
+export const postgres: TestDatabase = { name: "postgres", fresh: freshPgUrl(), layer: PgTestDatabase() }
 
 const wanted = (process.env["LIGHTFIELD_TEST_DATABASES"] ?? "sqlite").split(",").map((s) => s.trim())
 

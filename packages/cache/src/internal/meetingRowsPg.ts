@@ -10,7 +10,7 @@
  */
 import type { SqlClient, SqlError } from "@effect/sql"
 import type { Meeting } from "@lightfield-effect/core"
-import { Array as Arr, Effect } from "effect"
+import { Array as Arr, Effect, Order } from "effect"
 import type { Principal } from "../Principal.js"
 import * as Row from "./meetingRow.js"
 import type { SqliteHandleShape } from "./sqlite.js"
@@ -26,6 +26,8 @@ export interface Item extends Row.EncodedMeeting {
 const rowsPerStatement = 1000
 /** Attendee rows per statement (3 columns each). */
 const attendeesPerStatement = 5000
+
+const byId = Order.mapInput(Order.string, (i: Item) => i.row.id as string)
 
 /** What `MeetingRows` runs through the `SqlClient` when there is no SQLite handle. */
 export interface PortableRows {
@@ -72,9 +74,13 @@ export const make = (sql: SqlClient.SqlClient): PortableRows => {
     })
 
   return {
+    // Rows in id order: instances writing overlapping batches lock them in one order (no deadlock).
     write: (principal, items, mode) =>
       Effect.map(
-        Effect.forEach(Arr.chunksOf(items, rowsPerStatement), (chunk) => writeChunk(principal, chunk, mode)),
+        Effect.forEach(
+          Arr.chunksOf(Arr.sort(items, byId), rowsPerStatement),
+          (chunk) => writeChunk(principal, chunk, mode)
+        ),
         (chunks) => chunks.flat()
       ),
     findRow: (principal, id) =>

@@ -54,14 +54,18 @@ export const make = (sql: SqlClient.SqlClient, columns: string) => {
       options: { readonly limit: number; readonly ttlMillis: number }
     ): Effect.Effect<ReadonlyArray<unknown>, SqlError.SqlError> =>
       withNow((now) =>
-        sql`UPDATE outbox SET claimed_by = ${worker}, claimed_until = ${now} + ${options.ttlMillis}
-          WHERE principal = ${principal} AND seq IN (
-            SELECT c.seq FROM outbox c
+        // The pick is a MATERIALIZED CTE, evaluated once: as `seq IN (subquery … LIMIT n SKIP LOCKED)`
+        // PostgreSQL may run the subquery again per outer row, and each run skips the rows the
+        // previous one locked, so more than `n` rows were claimed (seen: two with LIMIT 1).
+        sql`WITH picked AS MATERIALIZED (
+            SELECT c.seq AS picked_seq FROM outbox c
             WHERE c.principal = ${principal} AND c.status = 'pending'
               AND (c.claimed_until IS NULL OR c.claimed_until < ${now})
               AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.principal = c.principal AND p.target_id = c.target_id
                 AND p.status = 'pending' AND p.seq < c.seq)
             ORDER BY c.seq LIMIT ${options.limit} ${skipLocked})
+          UPDATE outbox SET claimed_by = ${worker}, claimed_until = ${now} + ${options.ttlMillis}
+          FROM picked WHERE outbox.principal = ${principal} AND outbox.seq = picked.picked_seq
           RETURNING ${sql.literal(columns)}`
       ).pipe(Effect.map((rows) => [...rows].sort((a, b) => Number(a["seq"]) - Number(b["seq"])))),
     renew: (principal: Principal, worker: string, ttlMillis: number): Effect.Effect<void, SqlError.SqlError> =>

@@ -14,6 +14,8 @@ import { Context, Duration, Effect, Redacted } from "effect"
 import type { Scope } from "effect"
 import Pg from "pg"
 import { CacheError } from "../CacheError.js"
+import { ChangeNotices } from "./changeNotices.js"
+import * as PgChangeNotices from "./pgChangeNotices.js"
 
 /** What the PostgreSQL connection needs. */
 export interface PostgresOptions {
@@ -129,5 +131,7 @@ export const open = (
       Effect.mapError((e) => openFailure(shown, e)),
       Effect.catchAllDefect((defect) => Effect.fail(openFailure(shown, defect)))
     )
-    return Context.make(SqlClient.SqlClient, client)
+    // The change notices between instances on this database (hot sets, live queries): one listener per pool.
+    const notices = yield* PgChangeNotices.make(client)
+    return Context.make(SqlClient.SqlClient, client).pipe(Context.add(ChangeNotices, notices))
   })

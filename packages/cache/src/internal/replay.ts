@@ -26,8 +26,11 @@ export class OutboxClaimTtl extends Context.Reference<OutboxClaimTtl>()(
   { defaultValue: (): Duration.Duration => Duration.seconds(30) }
 ) {}
 
-/** How many entries a worker claims at once. */
-const claimBatch = 2
+/**
+ * How many entries a worker claims at once: one, so a worker alone replays in `seq` order (the
+ * next claim sees the successors the last entry released), as the SQLite replay does.
+ */
+const claimBatch = 1
 
 /** A replay's answer, and whether it stopped because the network is down. */
 export interface ReplayRun extends ReplayResult {
@@ -54,7 +57,7 @@ export const make = (session: Session) => {
    * Independent entries never wait for a stuck one. An unreachable network stops the replay at once.
    *
    * On PostgreSQL (`claims`), where other instances replay the same queue at once: entries are
-   * claimed a few at a time (`outboxClaims.ts`: only the first pending entry of each meeting, none
+   * claimed one at a time (`outboxClaims.ts`: only the first pending entry of each meeting, none
    * another worker holds) and handled the same way, until nothing is left to claim. A deferred entry
    * stays claimed until this replay ends, so it too waits for a later replay.
    */

@@ -7,7 +7,7 @@ import { Cause, Duration, Effect, Schedule } from "effect"
 import type { CacheErrorReason } from "../CacheError.js"
 import { CacheError } from "../CacheError.js"
 
-/** SQLite result codes carried by better-sqlite3's `SqliteError.code`. */
+/** SQLite result codes carried by better-sqlite3's `SqliteError.code` (and PostgreSQL's SQLSTATE on pg's errors). */
 export const sqliteCode = (cause: unknown): string | undefined => {
   if (typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string") {
     return cause.code
@@ -31,17 +31,23 @@ const codeInChain = (error: unknown): string | undefined => {
   return undefined
 }
 
-/** True for `SQLITE_BUSY`, `SQLITE_BUSY_SNAPSHOT`, `SQLITE_LOCKED`…: worth retrying. */
+/** PostgreSQL's retryable codes: serialization failure, deadlock, lock not available. */
+const pgBusyCodes = new Set(["40001", "40P01", "55P03"])
+
+/** True for `SQLITE_BUSY`, `SQLITE_BUSY_SNAPSHOT`, `SQLITE_LOCKED`… (and PostgreSQL's `pgBusyCodes`): worth retrying. */
 export const isBusy = (error: unknown): boolean => {
   if (error instanceof CacheError && error.reason === "Busy") return true
   const code = codeInChain(error)
-  return code !== undefined && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"))
+  return code !== undefined &&
+    (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED") || pgBusyCodes.has(code))
 }
 
 const isCorruptCode = (code: string | undefined): boolean =>
   code !== undefined && (code.startsWith("SQLITE_NOTADB") || code.startsWith("SQLITE_CORRUPT"))
 
-const isFullCode = (code: string | undefined): boolean => code !== undefined && code.startsWith("SQLITE_FULL")
+/** SQLite's full database, PostgreSQL's `disk_full` (53100). */
+const isFullCode = (code: string | undefined): boolean =>
+  code !== undefined && (code.startsWith("SQLITE_FULL") || code === "53100")
 
 /** Classify an underlying failure (a `SqlError`, a `ParseError`, a defect) as a `CacheError`. */
 export const fromCause = (

@@ -9,9 +9,10 @@
  *   own writes, background ones included). So a commit by another process shows within about one
  *   interval plus the query's own time.
  *
- * On PostgreSQL there is no `data_version`: every committed change of `meetings`, this instance's
+ * PostgreSQL has no such counter. There every committed change of `meetings`, this instance's
  * included, arrives as a change notice (`changeNotices.ts`), which wakes the watchers of its
- * principal at once (a gap in the notices wakes every watcher).
+ * principal at once (a gap in the notices wakes every watcher); a database without notices
+ * re-runs the query on each poll instead.
  *
  * A wake-up re-runs the query once (so bursts are coalesced) and emits only when the result differs
  * from the last one emitted (each meeting's redacted JSON and its pending flag): a change to rows the
@@ -40,6 +41,9 @@ export interface WatchOptions {
   /** How often to poll for other connections' commits (default 100 ms). */
   readonly pollInterval?: Duration.DurationInput
 }
+
+/** The version where the dialect counts no commits (`dataVersion` and `ownChanges` are `null`). */
+const uncounted = "null:null"
 
 const signature = (result: Result): string =>
   result.map((c) => `${c.pending ? "P" : "S"}${MeetingCodec.encodeMeetingJson(c.value)}`).join("\n")
@@ -88,7 +92,8 @@ export const make = (
       while (true) {
         yield* wake
         const now = yield* version
-        if (now === seen) continue
+        // Without a commit counter (PostgreSQL) every wake-up may bring a change: the query decides.
+        if (now === seen && now !== uncounted) continue
         seen = now
         const result = yield* query(q)
         const sig = signature(result)

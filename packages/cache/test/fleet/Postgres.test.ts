@@ -86,4 +86,22 @@ describe("Database on PostgreSQL", () => {
         )
       assert.strictEqual(dialect, "pg")
     }))
+
+  it.scopedLive("full-text search is PostgreSQL's own: a generated tsvector column behind a GIN index, used by the query", () =>
+    Effect.gen(function*() {
+      const url = yield* freshPgUrl()
+      const plan = yield* Effect.gen(function*() {
+        const repo = yield* MeetingRows
+        const sql = yield* SqlClient.SqlClient
+        yield* repo.upsert(Principal.make("p"), [meeting("mtg_1", { title: "Café Zürich" })], { mode: "scan", now: 1 })
+        const search = yield* sql<{ search: string }>`SELECT search::text AS search FROM meetings WHERE id = 'mtg_1'`
+        assert.include(search[0]!.search, "'cafe'")
+        assert.include(search[0]!.search, "'zurich'")
+        return yield* sql.withTransaction(Effect.zipRight(
+          sql`SET LOCAL enable_seqscan = off`,
+          sql<{ "QUERY PLAN": string }>`EXPLAIN SELECT id FROM meetings m WHERE m.search @@ to_tsquery('lf_search', ${"'cafe':*"})`
+        ))
+      }).pipe(Effect.provide(rowsLayer(Database.layer({ url, maxConnections: 2 }))))
+      assert.include(plan.map((r) => r["QUERY PLAN"]).join("\n"), "meetings_search")
+    }))
 })

@@ -101,7 +101,6 @@ const reportDamaged = (errors: ReadonlyArray<CacheError>) =>
 
 export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  // No SQLite handle (PostgreSQL): batches and reads by id go through the `SqlClient` instead.
   const native = yield* Effect.serviceOption(SqliteHandle)
   const portable = Option.isNone(native) ? PortableRows.make(sql) : undefined
   const handle = Option.getOrElse(native, () => PortableRows.noHandle)
@@ -126,7 +125,7 @@ export const make = Effect.gen(function*() {
 
   /** The upsert statements of one batch (inside a transaction); the pending FULL rows that met a METADATA copy. */
   const write = (principal: Principal, items: ReadonlyArray<Encoded>, mode: Row.UpsertMode) =>
-    portable !== undefined ? portable.write(principal, items, mode) : handle.use(() => {
+    handle.use(() => {
       const upsert = handle.prepare(Row.upsertSql[mode])
       const accessLevel = handle.prepare(statements.accessLevel)
       const deleteAttendees = handle.prepare(statements.deleteAttendees)
@@ -156,13 +155,13 @@ export const make = Effect.gen(function*() {
       if (items.length === 0) return Effect.succeed(0)
       hot.invalidate(principal, items.map((i) => i.row.id as string))
       return withinTransaction(sql, "Cannot store meetings", Effect.gen(function*() {
-        const downgraded = yield* write(principal, items, options.mode)
+        const downgraded = yield* writeBatch(principal, items, options.mode)
         const at = DateTime.unsafeMake(options.now)
         for (const incoming of downgraded) {
           const queued = yield* outbox.queuedUpdates(principal, incoming.id)
           const meeting = queued.reduce((m, params) => applyUpdate(m, params, at), Redaction.redact(incoming))
           const local = yield* Row.encode(principal, meeting, { mode: "local", now: options.now })
-          yield* write(principal, [{ ...local, meeting }], "local")
+          yield* writeBatch(principal, [{ ...local, meeting }], "local")
         }
         return items.length
       }))
@@ -196,19 +195,10 @@ export const make = Effect.gen(function*() {
     return Effect.succeed(Option.some(stored.right))
   }
 
-  const loadPortable = (principal: Principal, id: string) =>
-    Effect.suspend(() => {
-      const before = hot.generation()
-      return (portable ?? PortableRows.make(sql)).findRow(principal, id).pipe(
-        mapSql(`Cannot read meeting ${id}`),
-        Effect.flatMap((row) => settle(principal, id, row, before))
-      )
-    })
-
   // No span and no effect per step: a hot-set miss of a cached `retrieve` is one prepared `get`
   // (~10x cheaper than a statement through `@effect/sql`), run at once when the connection is free.
   const loadById = (principal: Principal, id: string) =>
-    portable !== undefined ? loadPortable(principal, id) : Effect.contextWithEffect((context: Context.Context<never>) => {
+    Effect.contextWithEffect((context: Context.Context<never>) => {
       const before = hot.generation()
       if (!handle.canRunNow(context)) {
         return handle.use(() => handle.prepare(statements.findById).get(principal, id)).pipe(
@@ -244,7 +234,18 @@ export const make = Effect.gen(function*() {
 
   const keyed = `${Row.storedColumns}, created_at`
 
-  return MeetingRows.of({
+  // Without the SQLite handle, batches and reads by id take the portable paths (`meetingRowsPg.ts`).
+  const writeBatch = portable === undefined ? write : portable.write
+  const findPortable = (store: PortableRows.PortableRows): MeetingRowsShape["findById"] => (principal, id) =>
+    Effect.flatMap(hot.checkExternalWrites, () => {
+      const [cached, before] = [hot.get(principal, id), hot.generation()]
+      return cached !== undefined ? Effect.succeed(Option.some(cached)) : store.findRow(principal, id).pipe(
+        mapSql(`Cannot read meeting ${id}`),
+        Effect.flatMap((row) => settle(principal, id, row, before))
+      )
+    })
+
+  const rows = MeetingRows.of({
     upsert,
     findById: (principal, id) =>
       Effect.flatMap(hot.checkExternalWrites, () => {
@@ -390,6 +391,7 @@ export const make = Effect.gen(function*() {
     rebuildFullText: transaction(sql, "Cannot rebuild the full-text index", Dialect.rebuildFullTextIndex(sql)),
     optimize: Dialect.optimize(sql).pipe(mapSql("Cannot refresh planner statistics"))
   })
+  return portable === undefined ? rows : MeetingRows.of({ ...rows, findById: findPortable(portable) })
 })
 
 /** The meetings rows owner over the connection (`SqlClient`, and `SqliteHandle` when there is one) and the outbox. */

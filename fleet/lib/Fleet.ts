@@ -5,28 +5,10 @@
  */
 import { Effect, Option } from "effect"
 import type { Scope } from "effect"
-import { Redis } from "ioredis"
 import type { Job, OpenArgs } from "../child/worker.js"
 import * as Child from "../../reliability/lib/Child.js"
 
-export const redisUrl = process.env["LIGHTFIELD_TEST_REDIS_URL"] ?? "redis://127.0.0.1:6379"
-
-/** A Redis key prefix of this test's own; its keys are removed when the scope closes. */
-export const redisPrefix = (label: string): Effect.Effect<string, never, Scope.Scope> =>
-  Effect.gen(function*() {
-    const prefix = `lf-test:${label}_${process.pid}_${crypto.randomUUID().slice(0, 8)}:`
-    const redis = yield* Effect.acquireRelease(
-      Effect.sync(() => new Redis(redisUrl, { maxRetriesPerRequest: 1 })),
-      (r) => Effect.promise(() => r.quit())
-    )
-    yield* Effect.addFinalizer(() =>
-      Effect.promise(async () => {
-        const keys = await redis.keys(`${prefix}*`)
-        if (keys.length > 0) await redis.unlink(...keys)
-      })
-    )
-    return prefix
-  })
+export { redisPrefix, redisUrl } from "../../packages/core/test/fleet/redisPrefix.js"
 
 export interface Worker {
   readonly pid: number

@@ -8,9 +8,8 @@ import { Duration, Effect, Option } from "effect"
 import type * as Endpoint from "../Endpoint.js"
 import type { MeetingsUnavailable } from "../MeetingsError.js"
 import * as RateBudget from "../RateBudget.js"
-import type { Answer } from "./answer.js"
 import type * as Limiter from "./limiter.js"
-import type * as RateLimitHeaders from "./rateLimitHeaders.js"
+import type * as RateLimitObserver from "./rateLimitObserver.js"
 
 /** What `caller.ts` uses: a slot per category, and the observer of each answer. */
 export interface Slots {
@@ -18,13 +17,8 @@ export interface Slots {
   readonly observe: Observer
 }
 
-type Observer = (
-  category: Endpoint.Category,
-  answer: Answer,
-  rateLimit: RateLimitHeaders.RateLimitHeaders,
-  now: number,
-  retryAfter: Option.Option<Duration.Duration>
-) => Effect.Effect<void>
+/** What `RateLimitObserver.make` gives: the handler of each answer's rate-limit headers. */
+type Observer = ReturnType<typeof RateLimitObserver.make>
 
 /** The shared budget in the context, if any (read once, when the client is built). */
 export const current: Effect.Effect<RateBudget.RateBudgetShape> = Effect.map(

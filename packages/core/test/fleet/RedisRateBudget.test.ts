@@ -12,26 +12,11 @@ import { once } from "node:events"
 import { createServer } from "node:net"
 import { Clock, Effect, Either, Exit, Layer, Redacted, Scope } from "effect"
 import { Redis } from "ioredis"
+import { redisPrefix, redisUrl } from "./redisPrefix.js"
 import { Meetings, MeetingsClient } from "../../src/index.js"
 import * as RedisRateBudget from "../../src/RedisRateBudget.js"
 
-const redisUrl = process.env["LIGHTFIELD_TEST_REDIS_URL"] ?? "redis://127.0.0.1:6379"
-
-/** A key prefix of this test's own, whose keys are removed when the scope closes. */
-const testPrefix = Effect.gen(function*() {
-  const prefix = `lf-test:core_${process.pid}_${crypto.randomUUID().slice(0, 8)}:`
-  const redis = yield* Effect.acquireRelease(
-    Effect.sync(() => new Redis(redisUrl, { maxRetriesPerRequest: 1 })),
-    (r) => Effect.promise(() => r.quit())
-  )
-  yield* Effect.addFinalizer(() =>
-    Effect.promise(async () => {
-      const keys = await redis.keys(`${prefix}*`)
-      if (keys.length > 0) await redis.unlink(...keys)
-    })
-  )
-  return prefix
-})
+const testPrefix = redisPrefix("core")
 
 /** One instance: its own client, and its own connection to the shared budget. */
 const instance = (prefix: string, url: string = redisUrl, maxRetries = 0) =>

@@ -47,7 +47,10 @@ export interface SqliteOptions {
 export interface PostgresOptions {
   /** `postgres://user[:password]@host[:port]/database`: never shown with its password. */
   readonly url: string | Redacted.Redacted<string>
-  /** Connections in the pool (default 5). */
+  /**
+   * Connections in the pool (default 5). A sync holds one for its lease while it runs, so give it
+   * at least 2; the change-notice listener uses one more, outside the pool.
+   */
   readonly maxConnections?: number
   /** How long connecting may take (default 5 seconds). */
   readonly connectTimeout?: Duration.DurationInput

@@ -7,8 +7,9 @@
  * they name (or every copy of a principal, or everything after a gap in the notices).
  */
 import type { SqlClient } from "@effect/sql"
-import { Clock, Context, Effect } from "effect"
+import { Clock, Context, Effect, Option } from "effect"
 import type { Principal } from "../Principal.js"
+import { ChangeNotices } from "./changeNotices.js"
 import type { ChangeNoticesShape } from "./changeNotices.js"
 import * as Dialect from "./dialect.js"
 import type { StoredMeeting } from "./meetingRow.js"
@@ -22,6 +23,12 @@ export class HotCacheCapacity extends Context.Reference<HotCacheCapacity>()(
   "@lightfield-effect/cache/HotCacheCapacity",
   { defaultValue: () => 5000 }
 ) {}
+
+/** The database's change notices, when it has them (PostgreSQL), for `make`. */
+export const changeNotices: Effect.Effect<ChangeNoticesShape | undefined> = Effect.map(
+  Effect.serviceOption(ChangeNotices),
+  Option.getOrUndefined
+)
 
 /** Commits by other connections are noticed within this many milliseconds. */
 const recheckMillis = 100

@@ -17,7 +17,6 @@ import type { CacheError } from "../CacheError.js"
 import * as CacheMetrics from "../CacheMetrics.js"
 import type { MeetingQuery } from "../MeetingQuery.js"
 import type { Principal } from "../Principal.js"
-import { ChangeNotices } from "./changeNotices.js"
 import * as Dialect from "./dialect.js"
 import * as HotSet from "./hotSet.js"
 import * as Row from "./meetingRow.js"
@@ -105,7 +104,7 @@ export const make = Effect.gen(function*() {
   const portable = Option.isNone(native) ? PortableRows.make(sql) : undefined
   const handle = Option.getOrElse(native, () => PortableRows.noHandle)
   const outbox = yield* OutboxStore
-  const hot = HotSet.make(sql, yield* HotSet.HotCacheCapacity, Option.getOrUndefined(yield* Effect.serviceOption(ChangeNotices)))
+  const hot = HotSet.make(sql, yield* HotSet.HotCacheCapacity, yield* HotSet.changeNotices)
 
   /** Encode a batch, last one winning per id (a row may not appear twice in one batch). */
   const encodeAll = (principal: Principal, meetings: Iterable<MeetingT>, options: UpsertOptions) => {

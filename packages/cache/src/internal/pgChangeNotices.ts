@@ -72,7 +72,7 @@ export const make = (client: PgClient.PgClient): Effect.Effect<ChangeNoticesShap
           error: e._tag === "Silent" ? `no notice for ${e.millis} ms` : e.message
         })
       ),
-      Effect.zipRight(Effect.sleep("200 millis")),
+      Effect.zipRight(Effect.sleep("1 second")),
       Effect.forever,
       Effect.annotateLogs({ service: "cache", operation: "changeNotices" }),
       Effect.forkScoped

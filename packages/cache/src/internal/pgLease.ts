@@ -63,14 +63,8 @@ export const exclusive = <E, R>(
     orElse: () => sync
   })
 
-const onPostgres = <E, R>(
-  sql: SqlClient.SqlClient,
-  state: SyncStateStoreShape,
-  principal: Principal,
-  leaseWait: Duration.DurationInput,
-  sync: Effect.Effect<SyncResult, E, R>
-): Effect.Effect<SyncResult, E | CacheError, R> =>
-  Effect.scoped(Effect.gen(function*() {
+function onPostgres<E, R>(...[sql, state, principal, leaseWait, sync]: Parameters<typeof exclusive<E, R>>) {
+  return Effect.scoped(Effect.gen(function*() {
     const calledAt = yield* Clock.currentTimeMillis
     const before = yield* state.get(principal)
     const conn = yield* mapSql("Cannot reserve a connection for the sync lease")(sql.reserve)
@@ -154,3 +148,4 @@ const onPostgres = <E, R>(
     )
     return yield* Effect.raceFirst(sync, heartbeat)
   }).pipe(Effect.withSpan("MeetingsCache.syncLease", { attributes: { principal } })))
+}

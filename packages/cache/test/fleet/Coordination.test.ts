@@ -45,6 +45,15 @@ const instance = (
 const instances = (n: number, sandbox: Sandbox.SandboxShape, url: string) =>
   Effect.all(Array.from({ length: n }, () => instance(sandbox, url)), { concurrency: "unbounded" })
 
+/** A sandbox with `meetings` and two instances on a fresh database. */
+const pair = (meetings: number) =>
+  Effect.gen(function*() {
+    const sandbox = yield* Sandbox.make({ meetings, rateLimit: false })
+    const url = yield* freshPgUrl()
+    const [a, b] = (yield* instances(2, sandbox, url)) as [Instance, Instance]
+    return { sandbox, url, a, b }
+  })
+
 const listRequests = (sandbox: Sandbox.SandboxShape) =>
   Effect.map(sandbox.requests, (rs) => rs.filter((r) => r.method === "GET" && r.path === "/v1/meetings").length)
 
@@ -198,9 +207,7 @@ describe("one outbox shared by the instances", () => {
 
   it.scopedLive("a dead worker's claims: nobody takes them while they last, another instance replays them once they expire", () =>
     Effect.gen(function*() {
-      const sandbox = yield* Sandbox.make({ meetings: 0, rateLimit: false })
-      const url = yield* freshPgUrl()
-      const [writer, other] = (yield* instances(2, sandbox, url)) as [Instance, Instance]
+      const { a: writer, b: other, sandbox } = yield* pair(0)
       yield* queueForty(writer)
       // A worker that claimed every entry and died: its claims last 1.5 s more on the database clock.
       yield* writer.sql`UPDATE outbox SET claimed_by = 'dead-worker',
@@ -220,16 +227,14 @@ describe("one outbox shared by the instances", () => {
 
   it.scopedLive("a worker whose answers are slow keeps its claims (renewed), so a second worker never sends its entries", () =>
     Effect.gen(function*() {
-      const sandbox = yield* Sandbox.make({ meetings: 0, rateLimit: false })
-      const url = yield* freshPgUrl()
-      const [a, b] = (yield* instances(2, sandbox, url)) as [Instance, Instance]
+      const { a, b, sandbox } = yield* pair(0)
       const localId = yield* a.cache.create(pastMeeting("Slow"), { offline: true })
-      yield* sandbox.inject({ fault: { _tag: "Latency", millis: 1500 }, match: "POST /v1/meetings", times: 1 })
-      // Claims last 600 ms here: without renewal, b would claim the entry while a's request is out.
-      const slow = yield* Effect.fork(Effect.provideService(a.cache.replay, MeetingsCache.OutboxClaimTtl, Duration.millis(600)))
+      yield* sandbox.inject({ fault: { _tag: "Latency", millis: 4000 }, match: "POST /v1/meetings", times: 1 })
+      // Claims last 1.5 s here: without renewal, b would claim the entry while a's request is out.
+      const slow = yield* Effect.fork(Effect.provideService(a.cache.replay, MeetingsCache.OutboxClaimTtl, Duration.millis(1500)))
       yield* until(Effect.map(sandbox.inFlight, (n) => n === 1))
-      yield* Effect.sleep("900 millis")
-      const meanwhile = yield* Effect.provideService(b.cache.replay, MeetingsCache.OutboxClaimTtl, Duration.millis(600))
+      yield* Effect.sleep("2500 millis")
+      const meanwhile = yield* Effect.provideService(b.cache.replay, MeetingsCache.OutboxClaimTtl, Duration.millis(1500))
       assert.strictEqual(meanwhile.replayed, 0)
       assert.strictEqual((yield* Fiber.join(slow)).replayed, 1)
       const creates = (yield* sandbox.requests).filter((r) => r.method === "POST" && r.path === "/v1/meetings")
@@ -241,9 +246,7 @@ describe("one outbox shared by the instances", () => {
 describe("change notices between instances", () => {
   it.scopedLive("a write in instance A: B's hot copy is dropped and B's watch emits within 1 s; notices carry ids, not content", () =>
     Effect.gen(function*() {
-      const sandbox = yield* Sandbox.make({ meetings: 5, rateLimit: false })
-      const url = yield* freshPgUrl()
-      const [a, b] = (yield* instances(2, sandbox, url)) as [Instance, Instance]
+      const { a, b, sandbox, url } = yield* pair(5)
       yield* a.cache.sync()
       const [id] = yield* serverIds(sandbox)
       yield* Effect.sleep("300 millis")
@@ -283,9 +286,7 @@ describe("change notices between instances", () => {
 
   it.scopedLive("B's LISTEN session is killed: the listener notices, listens again and drops every hot copy", () =>
     Effect.gen(function*() {
-      const sandbox = yield* Sandbox.make({ meetings: 3, rateLimit: false })
-      const url = yield* freshPgUrl()
-      const [a, b] = (yield* instances(2, sandbox, url)) as [Instance, Instance]
+      const { a, b, sandbox, url } = yield* pair(3)
       yield* a.cache.sync()
       const [id] = yield* serverIds(sandbox)
       yield* b.cache.retrieve(id!, { policy: "CacheOnly" })

@@ -16,7 +16,7 @@ export default tseslint.config(
     }
   },
   {
-    files: ["apps/**/*.ts", "bench/**/*.ts", "reliability/**/*.ts", "scripts/**", "packages/sandbox/src/bin.ts"],
+    files: ["apps/**/*.ts", "bench/**/*.ts", "reliability/**/*.ts", "fleet/**/*.ts", "scripts/**", "packages/sandbox/src/bin.ts"],
     rules: { "no-console": "off" }
   },
   {

@@ -1,11 +1,13 @@
 import { defineConfig } from "vitest/config"
 
 // The fleet suite (`pnpm test:fleet`): the cache on a real PostgreSQL (127.0.0.1:5432, or
-// LIGHTFIELD_TEST_PG_ADMIN_URL), and what several instances share. Each test makes a database of its
-// own and drops it. It FAILS (globalSetup) when the server cannot be reached: it never skips.
+// LIGHTFIELD_TEST_PG_ADMIN_URL) and Redis (127.0.0.1:6379, or LIGHTFIELD_TEST_REDIS_URL), and
+// what several instances share. Each test makes a database (or Redis key prefix) of its own and
+// drops it. It FAILS (globalSetup) when the server cannot be reached: it never skips.
 //
 // Two kinds of files:
-// - `packages/*/test/fleet/**/*.test.ts`: PostgreSQL/fleet-only tests (`pnpm test` excludes them);
+// - `packages/*/test/fleet/**/*.test.ts`: PostgreSQL/Redis-only tests (`pnpm test` excludes them);
+// - `fleet/**/*.test.ts`: several worker processes on one mirror and one Redis budget;
 // - `behaviour`: the cache's behaviour suites, parameterised by database (`test/databases.ts`),
 //   run here on PostgreSQL only (LIGHTFIELD_TEST_DATABASES=postgres); `pnpm test` runs them on SQLite.
 const behaviour = [
@@ -35,9 +37,9 @@ export default defineConfig({
         extends: true,
         test: {
           name: "fleet",
-          include: ["packages/*/test/fleet/**/*.test.ts", ...behaviour],
+          include: ["packages/*/test/fleet/**/*.test.ts", "fleet/**/*.test.ts", ...behaviour],
           setupFiles: ["./setupTests.ts"],
-          globalSetup: ["./packages/cache/test/fleet/globalSetup.ts"],
+          globalSetup: ["./packages/cache/test/fleet/globalSetup.ts", "./fleet/globalSetup.ts"],
           env: { LIGHTFIELD_TEST_DATABASES: "postgres" }
         }
       }

@@ -57,9 +57,58 @@ export interface BaselineSyncResult {
   readonly elapsedMs: number
 }
 
+/**
+ * The baseline's crawl, shared by the SQLite and PostgreSQL baselines: global `fetch`, `JSON.parse`,
+ * the first page, then the other offsets with `concurrency` pages in flight; each page goes to
+ * `store` as soon as it arrives. Answers the pages fetched.
+ */
+export const crawl = async (
+  options: Pick<BaselineSyncOptions, "baseUrl" | "apiKey" | "concurrency" | "pageSize">,
+  store: (meetings: ReadonlyArray<WireMeeting>) => void | Promise<void>
+): Promise<number> => {
+  const limit = options.pageSize ?? 25
+  const headers = {
+    authorization: `Bearer ${options.apiKey}`,
+    "lightfield-version": "2026-03-01",
+    accept: "application/json"
+  }
+  const fetchPage = async (offset: number): Promise<WirePage> => {
+    const res = await fetch(`${options.baseUrl}/v1/meetings?limit=${limit}&offset=${offset}`, { headers })
+    const text = await res.text()
+    if (!res.ok) throw new Error(`GET /v1/meetings offset ${offset}: HTTP ${res.status} ${text.slice(0, 200)}`)
+    return JSON.parse(text) as WirePage
+  }
+
+  const first = await fetchPage(0)
+  await store(first.data)
+  let pages = 1
+  const offsets: Array<number> = []
+  for (let offset = limit; offset < first.totalCount; offset += limit) offsets.push(offset)
+  let next = 0
+  const worker = async () => {
+    while (next < offsets.length) {
+      const offset = offsets[next++]!
+      const page = await fetchPage(offset)
+      await store(page.data)
+      pages++
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker))
+  return pages
+}
+
+/** The indexed columns of a meeting, as both baselines store them. */
+export const columnsOf = (m: WireMeeting) => {
+  const start = stringField(m, "$startDate")
+  return {
+    startDate: start === null ? null : Date.parse(start),
+    organizer: stringField(m, "$organizerEmail")?.toLowerCase() ?? null,
+    createdAt: Date.parse(m.createdAt)
+  }
+}
+
 export const syncBaseline = async (options: BaselineSyncOptions): Promise<BaselineSyncResult> => {
   const started = performance.now()
-  const limit = options.pageSize ?? 25
   const db = openBaseline(options.filename)
   try {
     const upsert = db.prepare(`INSERT INTO meetings (id, json, start_date, organizer, created_at)
@@ -68,43 +117,11 @@ export const syncBaseline = async (options: BaselineSyncOptions): Promise<Baseli
         organizer = excluded.organizer, created_at = excluded.created_at`)
     const storePage = db.transaction((meetings: ReadonlyArray<WireMeeting>) => {
       for (const m of meetings) {
-        const start = stringField(m, "$startDate")
-        upsert.run(
-          m.id,
-          JSON.stringify(m),
-          start === null ? null : Date.parse(start),
-          stringField(m, "$organizerEmail")?.toLowerCase() ?? null,
-          Date.parse(m.createdAt)
-        )
+        const c = columnsOf(m)
+        upsert.run(m.id, JSON.stringify(m), c.startDate, c.organizer, c.createdAt)
       }
     })
-    const headers = {
-      authorization: `Bearer ${options.apiKey}`,
-      "lightfield-version": "2026-03-01",
-      accept: "application/json"
-    }
-    const fetchPage = async (offset: number): Promise<WirePage> => {
-      const res = await fetch(`${options.baseUrl}/v1/meetings?limit=${limit}&offset=${offset}`, { headers })
-      const text = await res.text()
-      if (!res.ok) throw new Error(`GET /v1/meetings offset ${offset}: HTTP ${res.status} ${text.slice(0, 200)}`)
-      return JSON.parse(text) as WirePage
-    }
-
-    const first = await fetchPage(0)
-    storePage(first.data)
-    let pages = 1
-    const offsets: Array<number> = []
-    for (let offset = limit; offset < first.totalCount; offset += limit) offsets.push(offset)
-    let next = 0
-    const worker = async () => {
-      while (next < offsets.length) {
-        const offset = offsets[next++]!
-        const page = await fetchPage(offset)
-        storePage(page.data)
-        pages++
-      }
-    }
-    await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker))
+    const pages = await crawl(options, storePage)
     const row = db.prepare("SELECT COUNT(*) AS n FROM meetings").get() as { n: number }
     return { pages, stored: row.n, elapsedMs: performance.now() - started }
   } finally {

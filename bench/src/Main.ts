@@ -1,6 +1,10 @@
 /** `pnpm bench`: run the suite at full size, print the table, write bench/results/*.json and the README section. */
 import { loadavg } from "node:os"
+import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import type { FleetConfig, FleetFigures } from "./Fleet.js"
+import { available as fleetAvailable, runFleet } from "./Fleet.js"
+import { fleetFigures, fleetNote, withFleetRows } from "./FleetReport.js"
 import { figures, machine, sourceFingerprint, table, updateReadme, writeResults } from "./Report.js"
 import { benchDir, repoRoot } from "./Paths.js"
 import { benchParts, fullConfig, runSuite } from "./Suite.js"
@@ -19,8 +23,46 @@ export const parseOnly = (argv: ReadonlyArray<string>): ReadonlyArray<BenchPart>
   return names as Array<BenchPart>
 }
 
+const fleetConfig = (log: (line: string) => void): FleetConfig => ({
+  pgMeetings: 20_000,
+  pgReps: 3,
+  concurrency: 4,
+  workerMeetings: 2_000,
+  rate: 25,
+  log
+})
+
+/** `--only fleet`: figures 10 and 11 alone; their rows (and note) in the README are replaced. */
+const mainFleet = async (writeReadme: boolean): Promise<void> => {
+  const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`)
+  if (!(await fleetAvailable())) {
+    console.error("pnpm bench --only fleet needs PostgreSQL (LIGHTFIELD_BENCH_PG_URL, default 127.0.0.1:5432) and Redis")
+    process.exitCode = 1
+    return
+  }
+  const host = machine()
+  const source = sourceFingerprint(repoRoot)
+  const results = await runFleet(fleetConfig(log))
+  const rows = fleetFigures(results)
+  const rendered = table(rows)
+  console.log(`\n${host}; commit ${source.commit}\n\n${rendered}\n`)
+  const { log: _log, ...config } = fleetConfig(log)
+  const file = writeResults(join(benchDir, "results", "fleet"), { machine: host, date: new Date().toISOString(), source, config, figures: rows, results })
+  console.log(`figures written to ${file}`)
+  if (writeReadme) {
+    const readme = join(repoRoot, "README.md")
+    // The rows only: the README table's header and widths come from the full run.
+    const bodyRows = rendered.split("\n").slice(2)
+    writeFileSync(readme, withFleetRows(readFileSync(readme, "utf8"), bodyRows))
+    console.log("README.md ## Benchmarks: rows 10 and 11 replaced")
+  }
+}
+
 export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
   const started = performance.now()
+  const onlyValue = argv.includes("--only") ? argv[argv.indexOf("--only") + 1] : undefined
+  // `--only fleet`: figures 10 and 11 alone (PostgreSQL and Redis), their README rows replaced.
+  if (onlyValue === "fleet") return mainFleet(!argv.includes("--no-readme"))
   // The machine is shared: the 1-minute load average at the start and the end of the run goes with the figures.
   const loadAtStart = loadavg()[0] ?? 0
   const only = parseOnly(argv)
@@ -38,7 +80,12 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
   const source = sourceFingerprint(repoRoot)
   config.log(`bench on ${host}; code ${source.commit} (+${source.dirtyFiles} changed files in packages/, src ${source.packagesSrcSha256})`)
   const results = await runSuite(config)
-  const rows = figures(results, config)
+  // Figures 10 and 11 need PostgreSQL and Redis; without them the run says so and goes on.
+  let fleet: FleetFigures | null = null
+  if (only !== undefined) config.log("[fleet] not run: --only names other parts")
+  else if (await fleetAvailable()) fleet = await runFleet(fleetConfig(config.log))
+  else config.log("[fleet] skipped: no PostgreSQL at LIGHTFIELD_BENCH_PG_URL (default 127.0.0.1:5432)")
+  const rows = [...figures(results, config), ...(fleet === null ? [] : fleetFigures(fleet))]
   const totalSeconds = (performance.now() - started) / 1000
   const load = `load average ${loadAtStart.toFixed(1)} at the start, ${(loadavg()[0] ?? 0).toFixed(1)} at the end`
   const rendered = table(rows)
@@ -54,7 +101,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     source,
     config: configJson,
     figures: rows,
-    results
+    results: { ...results, fleet }
   })
   console.log(`figures written to ${file}`)
   if (writeReadme) {
@@ -75,6 +122,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
         "give each child's own sync CPU. Flags: `--no-readme`; `--cpu-prof` (profiles of the RSS children in",
         "`bench/results/profiles/`); `--only sync,retrieve,rss` (any of sync, retrieve, rss, query, rate, cold, upload, fallback, steady;",
         "results to `bench/results/`, README left alone).",
+        ...(fleet === null ? [] : [fleetNote]),
         "Raw figures: `bench/results/latest.json`.",
         "",
         `Last run: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${host}; commit ${source.commit}` +

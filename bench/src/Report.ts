@@ -250,7 +250,7 @@ export const table = (rows: ReadonlyArray<Figure>): string => {
 
 export const writeResults = (
   dir: string,
-  payload: { readonly machine: string; readonly figures: ReadonlyArray<Figure>; readonly results: SuiteResults } & Record<
+  payload: { readonly machine: string; readonly figures: ReadonlyArray<Figure>; readonly results: object } & Record<
     string,
     unknown
   >

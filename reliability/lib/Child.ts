@@ -41,7 +41,8 @@ export interface ChildHandle {
 
 export type ChildName = "sync" | "replay" | "enqueue" | "attach"
 
-export const spawn = (name: ChildName): Effect.Effect<ChildHandle, never, Scope.Scope> =>
+/** A child of `reliability/child/` by name, or any other entry file (e.g. the fleet suite's worker). */
+export const spawn = (name: ChildName | URL): Effect.Effect<ChildHandle, never, Scope.Scope> =>
   Effect.gen(function*() {
     const exitDeferred = yield* Deferred.make<ChildExit>()
     const lines: Array<string> = []
@@ -54,7 +55,7 @@ export const spawn = (name: ChildName): Effect.Effect<ChildHandle, never, Scope.
     }
     const child: ChildProcess = yield* Effect.acquireRelease(
       Effect.sync(() => {
-        const proc = spawnProcess(process.execPath, ["--import", "tsx", entry(name)], {
+        const proc = spawnProcess(process.execPath, ["--import", "tsx", typeof name === "string" ? entry(name) : fileURLToPath(name)], {
           cwd: repoRoot,
           stdio: ["pipe", "pipe", "pipe"],
           env: { ...process.env, NODE_NO_WARNINGS: "1" }

@@ -16,8 +16,19 @@ import * as Output from "./Output.js"
 import type * as TargetModule from "./Target.js"
 
 const db = Options.text("db").pipe(
-  Options.withPseudoName("file"),
-  Options.withDescription("SQLite cache file (default: LIGHTFIELD_CACHE_PATH, else .lightfield-demo/cache.db)"),
+  Options.withPseudoName("file|url"),
+  Options.withDescription(
+    "SQLite cache file, or a postgres:// URL for a mirror shared by many instances (default: LIGHTFIELD_CACHE_URL, " +
+      "else LIGHTFIELD_CACHE_PATH, else .lightfield-demo/cache.db)"
+  ),
+  Options.optional
+)
+const redis = Options.redacted("redis").pipe(
+  Options.withPseudoName("url"),
+  Options.withDescription(
+    "redis:// URL of the rate budget shared by every instance of the organisation (default: LIGHTFIELD_REDIS_URL; " +
+      "organisation: LIGHTFIELD_ORGANIZATION, else the key's)"
+  ),
   Options.optional
 )
 const json = Options.boolean("json").pipe(Options.withDescription("Same as --format json"))
@@ -40,7 +51,7 @@ const debug = Options.boolean("debug").pipe(
 )
 
 /** Options every cache command takes. */
-const common = { db, json, format, apiKey, baseUrl, debug }
+const common = { db, json, format, apiKey, baseUrl, debug, redis }
 
 interface Common {
   readonly db: Option.Option<string>
@@ -49,6 +60,7 @@ interface Common {
   readonly apiKey: Option.Option<Redacted.Redacted<string>>
   readonly baseUrl: Option.Option<string>
   readonly debug: boolean
+  readonly redis: Option.Option<Redacted.Redacted<string>>
 }
 
 /** What a command body gets: `Target.Session` plus the output format. */
@@ -420,6 +432,18 @@ const sandbox = Command.make("sandbox", {
     return yield* Effect.never
   }).pipe(Effect.scoped)).pipe(Command.withDescription("Serve the sandbox standalone until Ctrl-C"))
 
+// -- fleet: the fleet story ------------------------------------------------------------------------
+const fleet = Command.make("fleet", { db, redis }, (o) =>
+  Effect.gen(function*() {
+    const FleetStory = yield* Effect.promise(() => import("./FleetStory.js"))
+    return yield* FleetStory.run(o)
+  })).pipe(
+  Command.withDescription(
+    "Four instances on one PostgreSQL mirror (a scratch database on --db's server, default 127.0.0.1:5432), " +
+      "one rate budget (--redis), one outbox, against an embedded sandbox"
+  )
+)
+
 // -- root: the story -------------------------------------------------------------------------------
 export const root = Command.make("lightfield-demo", { db }, (o) =>
   Effect.gen(function*() {
@@ -428,7 +452,7 @@ export const root = Command.make("lightfield-demo", { db }, (o) =>
     return yield* Story.run(yield* Target.dbPath(o.db))
   })).pipe(
   Command.withDescription("With no subcommand: the whole story against an embedded sandbox"),
-  Command.withSubcommands([sync, list, watch, get, create, update, remove, transcript, outbox, status, sandbox])
+  Command.withSubcommands([sync, list, watch, get, create, update, remove, transcript, outbox, status, sandbox, fleet])
 )
 
 const fileSize = (file: string): number => {

@@ -14,6 +14,8 @@ export type DemoFailure =
   | Sandbox.SandboxError
   | UsageError
   | CachePathError
+  | FleetNeedsPostgres
+  | MeetingsError.InvalidConfig
   | FilesError.FilesError
   | TranscriptJournal.TranscriptJournalError
 
@@ -25,6 +27,11 @@ export class CachePathError extends Schema.TaggedError<CachePathError>()("CacheP
   path: Schema.String,
   message: Schema.String,
   cause: Schema.optional(Schema.Defect)
+}) {}
+
+/** `pnpm demo fleet` without a PostgreSQL it can reach and create a scratch database on. */
+export class FleetNeedsPostgres extends Schema.TaggedError<FleetNeedsPostgres>()("FleetNeedsPostgres", {
+  message: Schema.String
 }) {}
 
 export const ExitCode = {
@@ -43,6 +50,7 @@ export const ExitCode = {
 export const exitCodeOf = (e: DemoFailure): number => {
   switch (e._tag) {
     case "UsageError":
+    case "InvalidConfig":
     case "InvalidParams":
     case "BadRequest":
     case "Unprocessable":
@@ -61,6 +69,7 @@ export const exitCodeOf = (e: DemoFailure): number => {
     case "RateLimited":
     case "MeetingsUnavailable":
     case "UploadFailed":
+    case "FleetNeedsPostgres":
       return ExitCode.Unavailable
     case "UndecodableResponse":
       return ExitCode.BadResponse
@@ -82,7 +91,8 @@ export const describe = (e: DemoFailure): string => {
 const demoTags: ReadonlySet<string> = new Set([
   "InvalidParams", "BadRequest", "Unauthorized", "Forbidden", "MeetingNotFound", "Conflict", "IdempotencyConflict",
   "Unprocessable", "RateLimited", "MeetingsUnavailable", "UndecodableResponse", "CacheError", "CacheMiss", "SandboxError",
-  "UsageError", "CachePathError", "FileNotFound", "FileNotUsable", "UploadFailed", "TranscriptJournalError"
+  "UsageError", "CachePathError", "FileNotFound", "FileNotUsable", "UploadFailed", "TranscriptJournalError",
+  "FleetNeedsPostgres", "InvalidConfig"
 ])
 
 export const isDemoFailure = (u: unknown): u is DemoFailure =>

@@ -29,7 +29,7 @@ export const run = (dbFile: string) =>
 
     yield* step(1, "Started the sandbox API")
     yield* say(`${baseUrl} with ${Target.embeddedMeetings} seeded meetings, rate limit 25 requests/s per category`)
-    yield* say(`cache file: ${dbFile}`)
+    yield* say(`cache: ${Target.shownDb(dbFile)}`)
 
     // -- 2. sync ---------------------------------------------------------------------------------
     yield* step(2, "Synced the member's meetings into SQLite (under the client's rate limiter)")

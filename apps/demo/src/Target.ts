@@ -8,7 +8,7 @@ import { FetchHttpClient } from "@effect/platform"
 import { NodeFileSystem, NodeHttpClient } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { CachedMeetings, Database, MeetingsCache, TranscriptSteps } from "@lightfield-effect/cache"
-import { FilesClient, MeetingsClient, MeetingsConfig, Transcripts } from "@lightfield-effect/core"
+import { FilesClient, MeetingsClient, MeetingsConfig, RateBudget, Transcripts } from "@lightfield-effect/core"
 import type { MeetingsError } from "@lightfield-effect/core"
 import type { Sandbox } from "@lightfield-effect/sandbox"
 import { Config, Duration, Effect, Layer, Option, Redacted } from "effect"
@@ -27,6 +27,8 @@ export interface Target {
   readonly sandbox: Option.Option<Sandbox.SandboxShape>
   /** `--debug`: log every request and response. */
   readonly debug: boolean
+  /** `--redis`/`LIGHTFIELD_REDIS_URL`: the rate budget shared with every instance of the organisation. */
+  readonly redis: Option.Option<Redacted.Redacted<string>>
 }
 
 /** What the command line says about the server (each falls back to the environment). */
@@ -34,6 +36,7 @@ export interface Connection {
   readonly apiKey: Option.Option<Redacted.Redacted<string>>
   readonly baseUrl: Option.Option<string>
   readonly debug: boolean
+  readonly redis: Option.Option<Redacted.Redacted<string>>
 }
 
 /** Seeded meetings in the embedded sandbox. */
@@ -48,6 +51,11 @@ export const startSandbox = (options: Sandbox.SandboxOptions = {}) =>
 const fromConfig = <A>(config: Config.Config<A>) =>
   Config.option(config).pipe(Effect.orElseSucceed(() => Option.none<A>()))
 
+/** `LIGHTFIELD_REDIS_URL`, if set. */
+export const redisFromEnv: Effect.Effect<Option.Option<Redacted.Redacted<string>>> = fromConfig(
+  Config.redacted("LIGHTFIELD_REDIS_URL")
+)
+
 /**
  * The configured server (flag, else environment), or a fresh embedded sandbox (its admin key) when
  * no key is configured. A base URL without a key is refused: it would silently go unused.
@@ -58,9 +66,10 @@ export const fromEnvironment = (
   Effect.gen(function*() {
     const key = Option.isSome(connection.apiKey) ? connection.apiKey : yield* fromConfig(Config.redacted("LIGHTFIELD_API_KEY"))
     const url = Option.isSome(connection.baseUrl) ? connection.baseUrl : yield* fromConfig(Config.string("LIGHTFIELD_BASE_URL"))
+    const redis = Option.isSome(connection.redis) ? connection.redis : yield* redisFromEnv
     if (Option.isSome(key)) {
       const baseUrl = yield* Input.baseUrl(Option.getOrElse(url, () => MeetingsConfig.DefaultBaseUrl))
-      return { baseUrl, apiKey: key.value, sandbox: Option.none(), debug: connection.debug }
+      return { baseUrl, apiKey: key.value, sandbox: Option.none(), debug: connection.debug, redis }
     }
     if (Option.isSome(connection.baseUrl)) {
       return yield* new UsageError({ message: "--base-url needs an API key: --api-key or LIGHTFIELD_API_KEY" })
@@ -71,20 +80,29 @@ export const fromEnvironment = (
       baseUrl: yield* sandbox.baseUrl,
       apiKey: Redacted.make(sandbox.keys.admin),
       sandbox: Option.some(sandbox),
-      debug: connection.debug
+      debug: connection.debug,
+      redis
     }
   })
 
+/** Whether `--db` names a PostgreSQL server rather than a SQLite file. */
+export const isPostgresUrl = (db: string): boolean => /^postgres(ql)?:\/\//i.test(db)
+
+/** The database for messages: a file as is, a URL without its password. */
+export const shownDb = (db: string): string => (isPostgresUrl(db) ? MeetingsConfig.withoutCredentials(db) : db)
+
 /**
- * The cache file: `--db`, else `LIGHTFIELD_CACHE_PATH`, else `.lightfield-demo/cache.db`; relative
- * paths start at the directory the user ran pnpm from (`INIT_CWD`, which pnpm sets), not apps/demo.
+ * The cache: `--db` (a file, or a `postgres://` URL), else `LIGHTFIELD_CACHE_URL` (PostgreSQL),
+ * else `LIGHTFIELD_CACHE_PATH`, else `.lightfield-demo/cache.db`; relative paths start at the
+ * directory the user ran pnpm from (`INIT_CWD`, which pnpm sets), not apps/demo.
  */
 export const dbPath = (db: Option.Option<string>): Effect.Effect<string> =>
   Effect.gen(function*() {
     const base = yield* Config.string("INIT_CWD").pipe(Effect.orElseSucceed(() => process.cwd()))
+    const server = yield* fromConfig(Config.string("LIGHTFIELD_CACHE_URL"))
     const configured = yield* fromConfig(Config.string("LIGHTFIELD_CACHE_PATH"))
-    const file = Option.getOrElse(Option.orElse(db, () => configured), () => ".lightfield-demo/cache.db")
-    return isAbsolute(file) ? file : resolve(base, file)
+    const file = Option.getOrElse(Option.orElse(Option.orElse(db, () => server), () => configured), () => ".lightfield-demo/cache.db")
+    return isPostgresUrl(file) || isAbsolute(file) ? file : resolve(base, file)
   })
 
 const errorCode = (cause: unknown): string =>
@@ -108,20 +126,46 @@ export const ensureFolder = (file: string): Effect.Effect<void, CachePathError> 
     }
   })
 
+/** What the client layers need of a target. */
+export type ClientTarget = Pick<Target, "baseUrl" | "apiKey"> & {
+  readonly debug?: boolean
+  readonly redis?: Option.Option<Redacted.Redacted<string>>
+}
+
+/**
+ * The shared rate budget on Redis for `--redis`, for the organisation `LIGHTFIELD_ORGANIZATION`
+ * (else a fingerprint of the key); none without a Redis URL. Redis is loaded only then.
+ */
+export const budgetLayer = (target: ClientTarget) =>
+  Layer.scoped(
+    RateBudget.RateBudget,
+    Effect.flatMap(fromConfig(Config.nonEmptyString("LIGHTFIELD_ORGANIZATION")), (organization) =>
+      RateBudget.make(Option.map(target.redis ?? Option.none(), (url) => ({
+        url,
+        organization: Option.getOrElse(organization, () => RateBudget.keyFingerprint(target.apiKey))
+      }))))
+  )
+
 /** The HTTP client for one key (short timeouts: a CLI should not hang for a minute). */
-export const networkLayer = (target: Pick<Target, "baseUrl" | "apiKey"> & { readonly debug?: boolean }) =>
+export const networkLayer = (target: ClientTarget) =>
   MeetingsClient.layer({
     apiKey: target.apiKey,
     baseUrl: target.baseUrl,
     timeout: Duration.seconds(10),
     ...(target.debug === true ? { transformClient: logExchanges } : {})
-  }).pipe(Layer.provide(FetchHttpClient.layer))
+  }).pipe(Layer.provide(Layer.merge(FetchHttpClient.layer, budgetLayer(target))))
 
-/** The SQLite mirror for one key on one file (and the file's connection, for the transcript steps). */
-export const cacheLayer = (target: Pick<Target, "baseUrl" | "apiKey"> & { readonly debug?: boolean }, filename: string) =>
+/** The database of `dbPath`: a SQLite file (its folder created), or a PostgreSQL server. */
+export const databaseLayer = (db: string) =>
+  isPostgresUrl(db)
+    ? Database.layer({ url: Redacted.make(db), maxConnections: 4 })
+    : Layer.unwrapEffect(Effect.as(ensureFolder(db), Database.layer({ filename: db })))
+
+/** The mirror for one key in one database (and its connection, for the transcript steps). */
+export const cacheLayer = (target: ClientTarget, db: string) =>
   MeetingsCache.layer({ apiKey: target.apiKey }).pipe(
     Layer.provide(networkLayer(target)),
-    Layer.provideMerge(Layer.unwrapEffect(Effect.as(ensureFolder(filename), Database.layer({ filename }))))
+    Layer.provideMerge(databaseLayer(db))
   )
 
 /**

@@ -504,4 +504,16 @@ describe("demo CLI", { timeout: 120_000 }, () => {
       assert.match(ran.stdout, /MeetingNotFound handled/)
       assert.match(ran.stdout, /429 then 200/)
     }), { timeout: 90_000 })
+
+  it.effect("[issue 13] fleet without a reachable PostgreSQL says what it needs (exit 6, one line); a bad --redis exits 2", () =>
+    Effect.gen(function*() {
+      const ran = yield* runCli(["fleet", "--db", "postgres://postgres:secret@127.0.0.1:1/postgres"], {})
+      assert.strictEqual(ran.code, 6, ran.stderr)
+      assert.match(ran.stderr.trim(), /^FleetNeedsPostgres: pnpm demo fleet needs PostgreSQL: postgres:\/\/\*\*\*@127\.0\.0\.1:1\/postgres could not be reached/)
+      assert.strictEqual(ran.stderr.trim().split("\n").length, 1)
+      assert.notInclude(ran.stderr, "secret")
+      const badRedis = yield* runCli(["status", "--db", join(dir, "redis.db"), "--redis", "http://127.0.0.1:6379"], {})
+      assert.strictEqual(badRedis.code, 2, badRedis.stderr)
+      assert.match(badRedis.stderr, /InvalidConfig: Redis URL "http:\/\/127\.0\.0\.1:6379" must be a redis: or rediss: URL/)
+    }), { timeout: 60_000 })
 })

@@ -111,11 +111,13 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited"
  * Why `MeetingsUnavailable`: `Server` (5xx, with `status`), `Timeout` (no answer within the
  * timeout), `Transport` (connection refused, reset, dropped) come from the API; `LocalCache` (the
  * local mirror failed; its error is the `cause`) and `NotCached` (the API is unreachable and the
- * mirror does not hold what was asked) come from a cache serving `Meetings`.
+ * mirror does not hold what was asked) come from a cache serving `Meetings`; `RateBudget` (the
+ * shared rate budget's store, e.g. Redis, could not be reached: nothing was sent) comes from
+ * `RateBudget`.
  *
  * @since 0.1.0
  */
-export const UnavailableReason = Schema.Literal("Server", "Timeout", "Transport", "LocalCache", "NotCached")
+export const UnavailableReason = Schema.Literal("Server", "Timeout", "Transport", "LocalCache", "NotCached", "RateBudget")
 
 /**
  * @since 0.1.0
@@ -130,7 +132,8 @@ export type UnavailableReason = typeof UnavailableReason.Type
 /**
  * The meetings could not be had now: the API could not be reached or did not answer in time
  * (`Server`, `Timeout`, `Transport`), or a local mirror standing in for it failed (`LocalCache`) or
- * does not hold the meeting (`NotCached`). See `UnavailableReason`.
+ * does not hold the meeting (`NotCached`), or the shared rate budget could not be consulted
+ * (`RateBudget`). See `UnavailableReason`.
  *
  * @since 0.1.0
  */

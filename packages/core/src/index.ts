@@ -101,6 +101,12 @@ export * as MeetingsError from "./MeetingsError.js"
  */
 export * as ParamsProblem from "./ParamsProblem.js"
 /**
+ * A rate budget shared by every instance of an organisation (the Redis store loads only when configured).
+ *
+ * @since 0.1.0
+ */
+export * as RateBudget from "./RateBudget.js"
+/**
  * What a METADATA view hides (spec §7, §14 #10), written once for every package.
  *
  * @since 0.1.0

@@ -30,6 +30,7 @@ import * as Request from "./request.js"
 import type { Call } from "./request.js"
 import * as Retry from "./retry.js"
 import { retrySchedule } from "./retry.js"
+import * as SharedBudget from "./sharedBudget.js"
 import * as Timeout from "./timeout.js"
 import * as Tracing from "./tracing.js"
 import * as Undecodable from "./undecodable.js"
@@ -83,7 +84,14 @@ export const makeCaller = (
       Search: yield* Limiter.make("Search", paced)
     }
 
-    const observeRateLimit = RateLimitObserver.make(limiters, config.retryAfterCap)
+    // The shared budget (`RateBudget`), if one is in the context, after the in-process limiter.
+    const slots = SharedBudget.slots(
+      limiters,
+      RateLimitObserver.make(limiters, config.retryAfterCap),
+      yield* SharedBudget.current,
+      config.retryAfterCap
+    )
+    const observeRateLimit = slots.observe
 
     const schedule = Option.getOrElse(
       config.retrySchedule,
@@ -108,21 +116,23 @@ export const makeCaller = (
         // The timeout covers the wait for a slot of the client-side limiter too: a caller's
         // timeout is a bound on the whole attempt, whatever the limiter learnt.
         let started: number | undefined
-        const exchange = limiters[call.category].take.pipe(
-          Effect.zipRight(Effect.clockWith((clock) => {
+        const exchange = Effect.zipRight(
+          slots.take(call.category),
+          Effect.clockWith((clock) => {
             started = clock.unsafeCurrentTimeMillis()
             return client.execute(Request.build(config, call, state.idempotencyKey, traceHeaders))
-          })),
-          Effect.flatMap((response) =>
-            Effect.map(Body.read(response, config.maxResponseBytes), (body): Answer => ({
-              status: response.status,
-              headers: response.headers,
-              // An error answer too large to read still maps by its status.
-              text: body._tag === "Text" ? body.text : "",
-              tooLarge: body._tag === "TooLarge" ? body.bytes : undefined
-            }))
-          ),
-          Effect.mapError(fromHttpClientError)
+          }).pipe(
+            Effect.flatMap((response) =>
+              Effect.map(Body.read(response, config.maxResponseBytes), (body): Answer => ({
+                status: response.status,
+                headers: response.headers,
+                // An error answer too large to read still maps by its status.
+                text: body._tag === "Text" ? body.text : "",
+                tooLarge: body._tag === "TooLarge" ? body.bytes : undefined
+              }))
+            ),
+            Effect.mapError(fromHttpClientError)
+          )
         )
         return Effect.zipRight(
           Effect.annotateCurrentSpan("attempt", n),

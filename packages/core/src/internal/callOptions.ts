@@ -87,3 +87,23 @@ const isConnectCause = (cause: unknown, depth: number): boolean => {
  */
 export const isConnectFailure = (error: MeetingsError): boolean =>
   error._tag === "MeetingsUnavailable" && error.reason === "Transport" && isConnectCause(error.cause, 0)
+
+// A pooled keep-alive connection that the server had already closed: undici's "other side closed",
+// a reset or a broken pipe on a reused socket, node's "socket hang up".
+const droppedCodes = new Set(["UND_ERR_SOCKET", "ECONNRESET", "EPIPE", "UND_ERR_CLOSED"])
+
+const isDroppedCause = (cause: unknown, depth: number): boolean => {
+  if (depth > 6 || typeof cause !== "object" || cause === null) return false
+  const { code, message } = cause as { readonly code?: unknown; readonly message?: unknown }
+  if (typeof code === "string" && droppedCodes.has(code)) return true
+  if (typeof message === "string" && /^(other side closed|socket hang up)$/.test(message)) return true
+  return isDroppedCause((cause as { readonly cause?: unknown }).cause, depth + 1)
+}
+
+/**
+ * Whether an attempt failed because its connection dropped before any answer came (typically a
+ * pooled connection the server had closed). The caller makes such an attempt again at once, on a
+ * fresh connection, before the retry policy (and `failFast`) judge the outcome.
+ */
+export const isDroppedConnection = (error: MeetingsError): boolean =>
+  error._tag === "MeetingsUnavailable" && error.reason === "Transport" && isDroppedCause(error.cause, 0)

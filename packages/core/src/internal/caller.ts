@@ -219,6 +219,15 @@ export const makeCaller = (
         ? () => Schedule.whileInput(observedSchedule(call), (error: MeetingsError) => !CallOptions.isConnectFailure(error))
         : () => observedSchedule(call)
 
+    /**
+     * One attempt, made again at once when its connection dropped before any answer (a pooled
+     * connection the server had closed): the next one opens a fresh connection, so waiting for the
+     * policy's backoff first (or, with `failFast`, ending on the refusal after it) helps no one. The
+     * request is the same one (same idempotency key), so a server that did see it answers it once.
+     */
+    const againIfDropped = <A>(self: Effect.Effect<A, MeetingsError>): Effect.Effect<A, MeetingsError> =>
+      Effect.catchIf(self, CallOptions.isDroppedConnection, () => self)
+
     /** `self` within the call's `budget`, if it has one (one timer for the whole call, retries included). */
     const withinBudget = <A>(call: Call<A>, self: Effect.Effect<A, MeetingsError>): Effect.Effect<A, MeetingsError> =>
       Option.match(call.options.budget, {
@@ -249,7 +258,7 @@ export const makeCaller = (
           "lightfield.category": call.category
         }),
         Tracing.withCallSpan((traceHeaders) =>
-          withinBudget(call, Retry.retrying(attempt(call, state, traceHeaders), policyOf(call)))
+          withinBudget(call, Retry.retrying(againIfDropped(attempt(call, state, traceHeaders)), policyOf(call)))
         )
       ).pipe(
         Effect.tapBoth({ onSuccess: () => done("succeeded"), onFailure: (error) => done("failed", error) }),

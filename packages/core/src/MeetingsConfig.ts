@@ -146,6 +146,10 @@ const durationOf = (input: Duration.DurationInput): Option.Option<Duration.Durat
  */
 export const validate = (options: Options): Either.Either<Resolved, InvalidConfig> => {
   const fail = (option: string, message: string) => Either.left(new InvalidConfig({ option, message }))
+  // A bare string (plain JavaScript, a cast) would make `Redacted.value` throw: a defect, not a typed error.
+  if (!Redacted.isRedacted(options.apiKey)) {
+    return fail("apiKey", "apiKey must be a Redacted value (Redacted.make(key)), or use layerWithApiKey / layerConfig")
+  }
   const key = Redacted.value(options.apiKey)
   if (typeof key !== "string" || !tokenPattern.test(key)) {
     return fail(

@@ -22,6 +22,8 @@ describe("issue 10 #9: configuration errors", () => {
           [{ apiKey: Redacted.make("sk_lf_abc\r\nX-Evil: 1"), baseUrl }, "apiKey"],
           [{ apiKey: Redacted.make("sk_lf_\u0000"), baseUrl }, "apiKey"],
           [{ apiKey: Redacted.make(""), baseUrl }, "apiKey"],
+          // From plain JavaScript (or a cast): a bare string where a Redacted belongs.
+          [{ apiKey: "sk_lf_abc" as unknown as Redacted.Redacted<string>, baseUrl }, "apiKey"],
           [{ apiKey: key, baseUrl, userAgent: "ua\nx" }, "userAgent"],
           [{ apiKey: key, baseUrl, rate: 0 }, "rate"],
           [{ apiKey: key, baseUrl, timeout: 0 }, "timeout"],

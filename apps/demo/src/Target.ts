@@ -169,12 +169,19 @@ export const cacheLayer = (target: ClientTarget, db: string) =>
   )
 
 /**
- * The files API for one key (uploads streamed from disk). Node's http client (not fetch: a streamed
- * PUT must carry Content-Length, which fetch drops; undici answered Transport errors from the bundle).
+ * The platform client of the files API: Node's http client (not fetch: a streamed PUT must carry
+ * Content-Length, which fetch drops; undici answered Transport errors from the bundle), over an agent
+ * that keeps connections alive. `NodeHttpClient.layer`'s agent is `new http.Agent()`, which closes
+ * the socket after every answer: one new TCP connection per request.
  */
+export const filesHttpClient = NodeHttpClient.layerWithoutAgent.pipe(
+  Layer.provide(NodeHttpClient.makeAgentLayer({ keepAlive: true }))
+)
+
+/** The files API for one key (uploads streamed from disk). */
 const filesLayer = (target: Pick<Target, "baseUrl" | "apiKey">) =>
   FilesClient.layer({ apiKey: target.apiKey, baseUrl: target.baseUrl, timeout: Duration.seconds(30) }).pipe(
-    Layer.provide(Layer.merge(NodeHttpClient.layer, NodeFileSystem.layer))
+    Layer.provide(Layer.merge(filesHttpClient, NodeFileSystem.layer))
   )
 
 /** What a command body gets: the cache, where it talks to, and the cache file. */

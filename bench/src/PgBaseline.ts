@@ -28,6 +28,9 @@ const schema = `CREATE TABLE IF NOT EXISTS baseline_meetings (
 export const syncPgBaseline = async (options: PgBaselineOptions): Promise<BaselineSyncResult> => {
   const started = performance.now()
   const pool = new pg.Pool({ connectionString: options.url, max: Math.max(1, options.concurrency) })
+  // An idle client the server ends (the scratch database dropped WITH (FORCE) while pool.end() is
+  // still closing it) emits 'error' on the pool: without a listener that crashed the whole bench.
+  pool.on("error", () => undefined)
   try {
     await pool.query(schema)
     const storePage = async (meetings: ReadonlyArray<WireMeeting>) => {

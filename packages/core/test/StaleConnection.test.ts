@@ -1,9 +1,9 @@
 /**
  * A keep-alive connection the server closed while it sat in the pool (a restart, an idle timeout)
- * fails the next request on it before any answer. That attempt is made again at once on a fresh
- * connection instead of waiting for the retry policy's backoff: with `failFast` the backoff came
+ * fails the next request on it before any answer. A `failFast` read makes that attempt again at
+ * once on a fresh connection instead of waiting for the retry policy's backoff: the backoff came
  * before the refused connection that ends the call, so `NetworkFirst` answered from the cache only
- * after it (~0.4 s).
+ * after it (~0.4 s). (Writes keep the policy: a lost answer is retried or queued on its terms.)
  */
 import { FetchHttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"

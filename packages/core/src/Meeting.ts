@@ -129,7 +129,14 @@ export const SystemRelationship = {
   opportunity: "$opportunity"
 } as const
 
-const stringValue = (field: Field | undefined): Option.Option<string> =>
+/**
+ * The string a field holds as the accessors read it (`title`, `organizerEmail`, …): a string value,
+ * or the first of an array of strings; `None` otherwise. Works on the wire form too (a field has the
+ * same shape there).
+ *
+ * @since 0.1.0
+ */
+export const fieldString = (field: { readonly value: unknown } | undefined): Option.Option<string> =>
   field === undefined
     ? Option.none()
     : typeof field.value === "string"
@@ -138,7 +145,12 @@ const stringValue = (field: Field | undefined): Option.Option<string> =>
     ? Option.some(field.value[0])
     : Option.none()
 
-const stringsValue = (field: Field | undefined): Option.Option<ReadonlyArray<string>> =>
+/**
+ * The strings a field holds as `attendeeEmails` reads them: a string as one, an array of strings.
+ *
+ * @since 0.1.0
+ */
+export const fieldStrings = (field: { readonly value: unknown } | undefined): Option.Option<ReadonlyArray<string>> =>
   field === undefined || field.value === null
     ? Option.none()
     : typeof field.value === "string"
@@ -146,6 +158,40 @@ const stringsValue = (field: Field | undefined): Option.Option<ReadonlyArray<str
     : Array.isArray(field.value) && field.value.every((v): v is string => typeof v === "string")
     ? Option.some(field.value)
     : Option.none()
+
+/**
+ * The instant a field holds as `startDate`/`endDate` read it (`fieldString`, parsed by `DateTime.make`).
+ *
+ * @since 0.1.0
+ */
+export const fieldDate = (field: { readonly value: unknown } | undefined): Option.Option<DateTime.Utc> =>
+  Option.flatMap(fieldString(field), (s) => DateTime.make(s)).pipe(Option.map(DateTime.toUtc))
+
+/**
+ * `DateTime.toEpochMillis(DateTime.unsafeMake(s))` for a timestamp string, `null` where it throws,
+ * without building the `DateTime`: a string with a `Z` is parsed by `new Date` as it is (effect's
+ * rule: only a string without a zone gets `Z` appended), the rest goes through `DateTime.make`.
+ *
+ * @since 0.1.0
+ */
+export const epochMillis = (s: string): number | null => {
+  if (s.includes("Z")) {
+    const millis = new Date(s).getTime()
+    return Number.isNaN(millis) ? null : millis
+  }
+  const dt = DateTime.make(s)
+  return Option.isSome(dt) ? DateTime.toEpochMillis(dt.value) : null
+}
+
+/**
+ * The epoch millis of `fieldDate` (`null` for `None`), without building the `DateTime`.
+ *
+ * @since 0.1.0
+ */
+export const fieldMillis = (field: { readonly value: unknown } | undefined): number | null => {
+  const s = fieldString(field)
+  return Option.isSome(s) ? epochMillis(s.value) : null
+}
 
 /**
  * The meeting object (spec §4), with typed accessors for the system fields (each an `Option`).
@@ -168,34 +214,30 @@ export class Meeting extends Schema.Class<Meeting>("Meeting")({
     return Option.fromNullable(this.fields[key])
   }
   get title(): Option.Option<string> {
-    return stringValue(this.fields[SystemField.title])
+    return fieldString(this.fields[SystemField.title])
   }
   get startDate(): Option.Option<DateTime.Utc> {
-    return Option.flatMap(stringValue(this.fields[SystemField.startDate]), (s) => DateTime.make(s)).pipe(
-      Option.map(DateTime.toUtc)
-    )
+    return fieldDate(this.fields[SystemField.startDate])
   }
   get endDate(): Option.Option<DateTime.Utc> {
-    return Option.flatMap(stringValue(this.fields[SystemField.endDate]), (s) => DateTime.make(s)).pipe(
-      Option.map(DateTime.toUtc)
-    )
+    return fieldDate(this.fields[SystemField.endDate])
   }
   /** Content-bearing: `None` when the caller has METADATA access. */
   get description(): Option.Option<string> {
-    return stringValue(this.fields[SystemField.description])
+    return fieldString(this.fields[SystemField.description])
   }
   get meetingUrl(): Option.Option<string> {
-    return stringValue(this.fields[SystemField.meetingUrl])
+    return fieldString(this.fields[SystemField.meetingUrl])
   }
   get organizerEmail(): Option.Option<string> {
-    return stringValue(this.fields[SystemField.organizerEmail])
+    return fieldString(this.fields[SystemField.organizerEmail])
   }
   get attendeeEmails(): Option.Option<ReadonlyArray<string>> {
-    return stringsValue(this.fields[SystemField.attendeeEmails])
+    return fieldStrings(this.fields[SystemField.attendeeEmails])
   }
   get privacySetting(): Option.Option<PrivacySetting> {
     return Option.filter(
-      stringValue(this.fields[SystemField.privacySetting]),
+      fieldString(this.fields[SystemField.privacySetting]),
       (s): s is PrivacySetting => s === "FULL" || s === "METADATA"
     )
   }

@@ -13,6 +13,12 @@
  * a `Meeting` built with validation disabled is written as it is, and reading it back through
  * `decodeMeetingJson` checks it.
  *
+ * `decodeWirePageJson` validates a page by the same rules without building `Meeting`s: its meetings
+ * are the parsed JSON objects themselves when they are already in encoded form (what the API
+ * sends; checked by `internal/wireDecode`'s `isCanonicalMeeting`), else `encodeMeeting` of their
+ * decoding. Either way each equals `encodeMeeting(decodeMeeting(json))`, and a page the Schema
+ * rejects fails with the same `ParseError` as `decodePageJson`.
+ *
  * @since 0.1.0
  */
 import type { ParseResult } from "effect"
@@ -148,3 +154,38 @@ export const encodePage = (page: MeetingListPage): WirePage => ({
  * @since 0.1.0
  */
 export const encodeMeetingJson = (meeting: Meeting): string => JSON.stringify(encodeMeeting(meeting))
+
+/**
+ * A list page as validated wire meetings (see the module's header): the meetings in encoded form,
+ * each equal to `encodeMeeting` of its decoding, or `undefined` when the Schema must decide.
+ */
+const wirePage = (json: unknown): WirePage | undefined => {
+  const envelope = WireDecode.listEnvelope(json)
+  if (envelope === undefined) return undefined
+  const { data, totalCount } = envelope
+  let out: Array<WireMeeting> | undefined
+  for (let i = 0; i < data.length; i++) {
+    const item = data[i]
+    if (WireDecode.isCanonicalMeeting(item)) {
+      if (out !== undefined) out[i] = item
+      continue
+    }
+    const decoded = WireDecode.meeting(item)
+    if (decoded === undefined) return undefined
+    // A copy only for a page that needs one: the canonical meetings before `i` are taken as they are.
+    out ??= data.slice(0, i) as Array<WireMeeting>
+    out[i] = encodeMeeting(decoded)
+  }
+  return { data: out ?? (data as ReadonlyArray<WireMeeting>), object: "list", totalCount }
+}
+
+/**
+ * A list page from JSON text in wire form, its meetings validated but not built (see the module's
+ * header): for callers that store or forward the JSON, such as the cache's sync.
+ *
+ * @since 0.1.0
+ */
+export const decodeWirePageJson: (text: string) => Either.Either<WirePage, ParseResult.ParseError> = fromText(
+  wirePage,
+  (text) => Either.map(slowPageJson(text), encodePage)
+)

@@ -99,6 +99,13 @@ export interface MeetingsShape {
   /** Every meeting the caller can see, each id once, page by page. */
   readonly stream: (options?: StreamOptions) => Stream.Stream<Meeting, MeetingsError>
   /**
+   * `stream`, its meetings in wire form (`MeetingCodec.WireMeeting`): validated by the same rules
+   * (a hostile page is the same typed error) but not built into `Meeting`s, for callers that store
+   * or forward the JSON (the cache's sync). Each equals `MeetingCodec.encodeMeeting` of the meeting
+   * `stream` would give. Optional: callers fall back to `stream` where an implementation has none.
+   */
+  readonly streamWire?: (options?: StreamOptions) => Stream.Stream<typeof Meeting.Encoded, MeetingsError>
+  /**
    * `DELETE /v1/meetings/{id}` (spec §3.5): a soft delete. The meeting as the server last served it
    * (200), or `None` when it answered 204. Deleting again is `MeetingNotFound`. Implemented by
    * `MeetingsClient` and by the cache's mirror (`CachedMeetings`: a tombstone, queued when offline).

@@ -7,7 +7,7 @@
  * answer to a typed `MeetingsError`, and retries transient failures with a replaceable `Schedule`.
  */
 import { HttpClient } from "@effect/platform"
-import type { ConfigError } from "effect"
+import type { ConfigError, ParseResult } from "effect"
 import { Config, Effect, Either, Layer, Option, Redacted, Stream } from "effect"
 import * as Endpoint from "./Endpoint.js"
 import * as IdempotencyKey from "./IdempotencyKey.js"
@@ -20,7 +20,7 @@ import { CreateMeetingParams, ListMeetingsParams, UpdateMeetingParams } from "./
 import type { CallOptions as Options, MeetingsShape, StreamOptions, WriteOptions } from "./Meetings.js"
 import { Meetings } from "./Meetings.js"
 import * as MeetingsConfig from "./MeetingsConfig.js"
-import type { InvalidConfig } from "./MeetingsError.js"
+import type { InvalidConfig, MeetingsError } from "./MeetingsError.js"
 import * as ParamsProblem from "./ParamsProblem.js"
 
 export {
@@ -75,6 +75,7 @@ const validateList = ParamsProblem.validator(ListMeetingsParams)
 
 const decodeMeeting = MeetingCodec.decodeMeetingJson
 const decodePage = MeetingCodec.decodePageJson
+const decodeWirePage = MeetingCodec.decodeWirePageJson
 // Spec §3.5: a delete answers 200 with the meeting as last served, or 204 with no body.
 const decodeDeleted = (text: string) =>
   text.trim() === "" ? Either.right(Option.none()) : Either.map(decodeMeeting(text), Option.some)
@@ -144,8 +145,12 @@ export const make = (
       }
     )
 
-    /** `GET /v1/meetings` with params already checked (by `list`, or built by the stream from a checked page size). */
-    const listChecked = (query: ListMeetingsParams, checked: CallOptions.CheckedCallOptions) => {
+    /**
+     * `GET /v1/meetings` with params already checked (by `list`, or built by the stream from a
+     * checked page size), its answer read by `decode` (to `Meeting`s, or validated wire meetings).
+     */
+    const listWith = <Page>(decode: (text: string) => Either.Either<Page, ParseResult.ParseError>) =>
+    (query: ListMeetingsParams, checked: CallOptions.CheckedCallOptions) => {
       const urlParams: Record<string, string> = {}
       if (query.limit !== undefined) urlParams.limit = String(query.limit)
       if (query.offset !== undefined) urlParams.offset = String(query.offset)
@@ -153,9 +158,11 @@ export const make = (
         ...Request.callOf(Endpoint.Meetings.list),
         urlParams,
         options: checked,
-        decode: decodePage
+        decode
       })
     }
+    const listChecked = listWith(decodePage)
+    const listWire = listWith(decodeWirePage)
 
     const list = Effect.fn("Meetings.list")(
       function*(params?: ListMeetingsParams, options?: Options) {
@@ -181,17 +188,26 @@ export const make = (
     )
 
     // Each page of the stream is a `Meetings.list` span, as before; its params need no decoding.
-    const streamPage = (checked: CallOptions.CheckedCallOptions) => (query: ListMeetingsParams) =>
-      Effect.withSpan(listChecked(query, checked), "Meetings.list", { captureStackTrace: false })
+    const streamPage = <Page>(list: (query: ListMeetingsParams, checked: CallOptions.CheckedCallOptions) => Effect.Effect<Page, MeetingsError>) =>
+    (checked: CallOptions.CheckedCallOptions) =>
+    (query: ListMeetingsParams) => Effect.withSpan(list(query, checked), "Meetings.list", { captureStackTrace: false })
+    const meetingPages = streamPage(listChecked)
+    const wirePages = streamPage(listWire)
 
     // The call options are checked once, before the first page is asked for.
     const stream = (options?: StreamOptions) =>
       Either.match(CallOptions.check(options), {
         onLeft: (error) => Stream.fail(error),
-        onRight: (checked) => scan(streamPage(checked), options)
+        onRight: (checked) => scan(meetingPages(checked), options)
       })
 
-    return { create, update, retrieve, list, stream, delete: remove } satisfies MeetingsShape
+    const streamWire = (options?: StreamOptions) =>
+      Either.match(CallOptions.check(options), {
+        onLeft: (error) => Stream.fail(error),
+        onRight: (checked) => scan(wirePages(checked), options)
+      })
+
+    return { create, update, retrieve, list, stream, streamWire, delete: remove } satisfies MeetingsShape
   })
 
 // ---------------------------------------------------------------------------------------------

@@ -1,8 +1,7 @@
 /**
- * `Meetings.stream`: every meeting once, over offset pages that shift while they are read.
+ * `Meetings.stream` (and `streamWire`): every meeting once, over offset pages that shift while they are read.
  */
 import { Array as Arr, Chunk, Effect, Exit, Fiber, Option, Ref, Stream } from "effect"
-import type { Meeting, MeetingListPage } from "../Meeting.js"
 import type { ListMeetingsParams } from "../MeetingParams.js"
 import { MaxLimit } from "../MeetingParams.js"
 import type { CallOptions, StreamOptions, StreamProgress } from "../Meetings.js"
@@ -100,11 +99,17 @@ const inOrder = <I, A, E>(
  * offset until everything is covered and the end rule (`offset + n >= totalCount`) held for the
  * tail. "Fewer than `limit`" alone does not end the scan: it would let a short page pass as the end.
  */
-export const scan = (
-  /** One page; the scan builds its params from the checked page size (they need no decoding). */
-  list: (params: ListMeetingsParams, options: CallOptions) => Effect.Effect<MeetingListPage, MeetingsError>,
+export const scan = <Item extends { readonly id: string }>(
+  /**
+   * One page; the scan builds its params from the checked page size (they need no decoding). Its
+   * items are `Meeting`s (`Meetings.stream`) or validated wire meetings (`Meetings.streamWire`).
+   */
+  list: (
+    params: ListMeetingsParams,
+    options: CallOptions
+  ) => Effect.Effect<{ readonly data: ReadonlyArray<Item>; readonly totalCount: number }, MeetingsError>,
   options: StreamOptions | undefined
-): Stream.Stream<Meeting, MeetingsError> =>
+): Stream.Stream<Item, MeetingsError> =>
   Stream.unwrap(
     Effect.gen(function*() {
       const limit = options?.pageSize ?? MaxLimit
@@ -133,10 +138,10 @@ export const scan = (
       const onProgress = options?.onProgress
 
       /** One page: its new meetings, and how many items it held. */
-      const fetchPage = (offset: number): Effect.Effect<readonly [Chunk.Chunk<Meeting>, number], MeetingsError> =>
+      const fetchPage = (offset: number): Effect.Effect<readonly [Chunk.Chunk<Item>, number], MeetingsError> =>
         Effect.flatMap(list({ limit, offset }, callOptions), (page) =>
           Effect.flatMap(
-            Ref.modify(state, (s): [readonly [Chunk.Chunk<Meeting>, number, StreamProgress], ScanState] => {
+            Ref.modify(state, (s): [readonly [Chunk.Chunk<Item>, number, StreamProgress], ScanState] => {
               const initialTotal = s.pages === 0 ? page.totalCount : s.initialTotal
               const drift = page.totalCount - initialTotal
               const n = page.data.length
@@ -181,11 +186,11 @@ export const scan = (
           return Stream.paginateChunkEffect(
             { offset: Option.none<number>(), extra: 0 },
             ({ extra, offset }): Effect.Effect<
-              readonly [Chunk.Chunk<Meeting>, Option.Option<{ offset: Option.Option<number>; extra: number }>],
+              readonly [Chunk.Chunk<Item>, Option.Option<{ offset: Option.Option<number>; extra: number }>],
               MeetingsError
             > =>
               Effect.gen(function*() {
-                const [chunk, n] = Option.isSome(offset) ? yield* fetchPage(offset.value) : [Chunk.empty<Meeting>(), -1]
+                const [chunk, n] = Option.isSome(offset) ? yield* fetchPage(offset.value) : [Chunk.empty<Item>(), -1]
                 const next = yield* gapOffset
                 if (Option.isSome(next) && n === 0) {
                   // The server says more exist but answers none where they should be: asking again

@@ -12,6 +12,14 @@
  * and the caller decodes with the schema, which then also produces the error and its path. So the
  * fast path may be stricter than the schema (rare shapes such as an unknown `valueType` carrying an
  * object take the slow path), never looser. `test/WireDecode.test.ts` checks the equivalence.
+ *
+ * `isCanonicalMeeting` is the same check without building anything (for the cache's sync, which
+ * stores the wire JSON and needs no `Meeting`): true only when the schema would accept the object
+ * AND encoding what it decodes gives the object back (same keys, same order, timestamps as
+ * `toISOString` writes them), so the parsed JSON itself is the validated wire meeting. That is what
+ * the API and the sandbox send; anything else (excess keys, another key order, another timestamp
+ * form) is false and the caller decodes it as above. Both walks share the rules below: the
+ * `valueType` table (`valueKind`), the scalar checks of the header, the timestamp rule.
  */
 import { DateTime } from "effect"
 import type { Field } from "../FieldValue.js"
@@ -23,12 +31,14 @@ type Json = Readonly<Record<string, unknown>>
 
 const isObject = (u: unknown): u is Json => typeof u === "object" && u !== null && !Array.isArray(u)
 
-/** A fresh copy of an array of strings, like `Schema.Array(Schema.String)` makes. */
-const strings = (u: unknown): Array<string> | undefined => {
-  if (!Array.isArray(u)) return undefined
-  for (let i = 0; i < u.length; i++) if (typeof u[i] !== "string") return undefined
-  return u.slice() as Array<string>
+const isStrings = (u: unknown): u is Array<string> => {
+  if (!Array.isArray(u)) return false
+  for (let i = 0; i < u.length; i++) if (typeof u[i] !== "string") return false
+  return true
 }
+
+/** A fresh copy of an array of strings, like `Schema.Array(Schema.String)` makes. */
+const strings = (u: unknown): Array<string> | undefined => (isStrings(u) ? u.slice() : undefined)
 
 /** `Schema.DateTimeUtc` from a string: the same constructor, so the same instance shape. */
 const timestamp = (u: unknown): DateTime.Utc | undefined => {
@@ -38,6 +48,17 @@ const timestamp = (u: unknown): DateTime.Utc | undefined => {
   } catch {
     return undefined
   }
+}
+
+/**
+ * Whether `u` is a timestamp exactly as `encodeMeeting` writes it (`DateTime.formatIso`, i.e.
+ * `toISOString`). Such a string ends in `Z`, which `DateTime.unsafeMake` passes to `new Date` as it
+ * is, so it is also one `timestamp` accepts, and decoding and encoding it gives it back.
+ */
+const isCanonicalTimestamp = (u: unknown): boolean => {
+  if (typeof u !== "string") return false
+  const date = new Date(u)
+  return !Number.isNaN(date.getTime()) && date.toISOString() === u
 }
 
 /** The keys of `Address` / `FullName`, in their struct order (the order the schema outputs). */
@@ -68,12 +89,30 @@ const optionalNullables = (
   return out
 }
 
+/**
+ * Whether `u` is what `optionalNullables` would copy unchanged: every key one of the struct's, in
+ * struct order (`stringKeys` then `numberKeys`), each value `null` or of its type.
+ */
+const isCanonicalNullables = (u: unknown, stringKeys: ReadonlyArray<string>, numberKeys: ReadonlyArray<string>): boolean => {
+  if (!isObject(u)) return false
+  let at = 0
+  for (const key in u) {
+    while (at < stringKeys.length + numberKeys.length && (stringKeys[at] ?? numberKeys[at - stringKeys.length]) !== key) at++
+    if (at === stringKeys.length + numberKeys.length || !Object.hasOwn(u, key)) return false
+    const v = u[key]
+    if (v !== null && typeof v !== (at < stringKeys.length ? "string" : "number")) return false
+    at++
+  }
+  return true
+}
+
 /** Marks a value the fast path does not accept (field values may legitimately be `null`). */
 const Invalid: unique symbol = Symbol("wireDecode/Invalid")
 
-/** The value of a field, by its `valueType` (the `Field` union's members, FieldValue.ts). */
-const fieldValue = (valueType: string, v: unknown): unknown => {
-  if (v === null) return null
+/** What a field's `valueType` asks of its value (the `Field` union's members, FieldValue.ts). */
+type ValueKind = "text" | "number" | "boolean" | "strings" | "address" | "name" | "other"
+
+const valueKind = (valueType: string): ValueKind => {
   switch (valueType) {
     case "TEXT":
     case "DATETIME":
@@ -83,24 +122,81 @@ const fieldValue = (valueType: string, v: unknown): unknown => {
     case "SOCIAL_HANDLE":
     case "MARKDOWN":
     case "SINGLE_SELECT":
-      return typeof v === "string" ? v : strings(v) ?? Invalid
+      return "text"
     case "NUMBER":
     case "CURRENCY":
-      return typeof v === "number" ? v : Invalid
+      return "number"
     case "CHECKBOX":
-      return typeof v === "boolean" ? v : Invalid
+      return "boolean"
     case "MULTI_SELECT":
-      return strings(v) ?? Invalid
+      return "strings"
     case "ADDRESS":
-      return optionalNullables(v, addressKeys, coordinateKeys) ?? Invalid
+      return "address"
     case "FULL_NAME":
-      return optionalNullables(v, nameKeys, []) ?? Invalid
+      return "name"
     default:
       // An undocumented type (`OtherField`): scalars are kept as they are; arrays and objects are
       // copied by the schema, so they take the slow path.
-      return typeof v === "string" || typeof v === "number" || typeof v === "boolean" ? v : Invalid
+      return "other"
   }
 }
+
+const isScalar = (v: unknown): boolean => typeof v === "string" || typeof v === "number" || typeof v === "boolean"
+
+/** The value of a field, by its `valueType`. */
+const fieldValue = (valueType: string, v: unknown): unknown => {
+  if (v === null) return null
+  switch (valueKind(valueType)) {
+    case "text":
+      return typeof v === "string" ? v : strings(v) ?? Invalid
+    case "number":
+      return typeof v === "number" ? v : Invalid
+    case "boolean":
+      return typeof v === "boolean" ? v : Invalid
+    case "strings":
+      return strings(v) ?? Invalid
+    case "address":
+      return optionalNullables(v, addressKeys, coordinateKeys) ?? Invalid
+    case "name":
+      return optionalNullables(v, nameKeys, []) ?? Invalid
+    case "other":
+      return isScalar(v) ? v : Invalid
+  }
+}
+
+/** Whether `fieldValue` would return `v` itself (or an equal copy of it, for arrays of strings). */
+const isCanonicalValue = (valueType: string, v: unknown): boolean => {
+  if (v === null) return true
+  switch (valueKind(valueType)) {
+    case "text":
+      return typeof v === "string" || isStrings(v)
+    case "number":
+      return typeof v === "number"
+    case "boolean":
+      return typeof v === "boolean"
+    case "strings":
+      return isStrings(v)
+    case "address":
+      return isCanonicalNullables(v, addressKeys, coordinateKeys)
+    case "name":
+      return isCanonicalNullables(v, nameKeys, [])
+    case "other":
+      return isScalar(v)
+  }
+}
+
+/** Whether the own keys of `u` are exactly `keys`, in that order (`optional` more may follow). */
+const hasKeys = (u: Json, keys: ReadonlyArray<string>, optional = 0): boolean => {
+  let n = 0
+  for (const key in u) {
+    if (n >= keys.length || key !== keys[n] || !Object.hasOwn(u, key)) return false
+    n++
+  }
+  return n >= keys.length - optional
+}
+
+const fieldKeys = ["value", "valueType"] as const
+const relationshipKeys = ["cardinality", "objectType", "values"] as const
 
 const field = (u: unknown): Field | undefined => {
   if (!isObject(u) || !Object.hasOwn(u, "value")) return undefined
@@ -111,6 +207,9 @@ const field = (u: unknown): Field | undefined => {
   return value === Invalid ? undefined : ({ value, valueType } as Field)
 }
 
+const isCanonicalField = (u: unknown): boolean =>
+  isObject(u) && hasKeys(u, fieldKeys) && typeof u.valueType === "string" && isCanonicalValue(u.valueType, u.value)
+
 const relationship = (u: unknown): Relationship | undefined => {
   if (!isObject(u)) return undefined
   const { cardinality, objectType } = u
@@ -118,6 +217,10 @@ const relationship = (u: unknown): Relationship | undefined => {
   const values = strings(u.values)
   return values === undefined ? undefined : { cardinality, objectType, values }
 }
+
+const isCanonicalRelationship = (u: unknown): boolean =>
+  isObject(u) && hasKeys(u, relationshipKeys) && typeof u.cardinality === "string" &&
+  typeof u.objectType === "string" && isStrings(u.values)
 
 /** `Schema.Record({ key: Schema.String, value })`: a fresh object, keys in input order. */
 const record = <A>(u: unknown, value: (u: unknown) => A | undefined): Record<string, A> | undefined => {
@@ -133,6 +236,15 @@ const record = <A>(u: unknown, value: (u: unknown) => A | undefined): Record<str
   return out
 }
 
+/** Whether `record(u, …)` would copy `u` unchanged, each value passing `canonical`. */
+const isCanonicalRecord = (u: unknown, canonical: (u: unknown) => boolean): boolean => {
+  if (!isObject(u)) return false
+  for (const key in u) {
+    if (!Object.hasOwn(u, key) || key === "__proto__" || !canonical(u[key])) return false
+  }
+  return true
+}
+
 /**
  * `new Meeting(props, true)` without the class constructor's generic work: with validation off it
  * copies `props`, merges the defaults of the fields (`Meeting` declares none) and assigns the copy to
@@ -142,14 +254,16 @@ const record = <A>(u: unknown, value: (u: unknown) => A | undefined): Record<str
 const instantiate = (props: ConstructorParameters<typeof Meeting>[0]): Meeting =>
   Object.assign(Object.create(Meeting.prototype) as Meeting, props)
 
+/** The header checks both walks make: the id grammar, the two literals, `httpLink`. */
+const validHeader = (u: Json): boolean => {
+  const { accessLevel, httpLink, id } = u
+  return typeof id === "string" && isMeetingId(id) && (accessLevel === "FULL" || accessLevel === "METADATA") &&
+    u.objectType === "meeting" && (httpLink === null || typeof httpLink === "string")
+}
+
 /** A `Meeting` from parsed JSON, or `undefined` when the schema must decide. */
 export const meeting = (u: unknown): Meeting | undefined => {
-  if (!isObject(u)) return undefined
-  const { accessLevel, httpLink, id } = u
-  if (typeof id !== "string" || !isMeetingId(id)) return undefined
-  if (accessLevel !== "FULL" && accessLevel !== "METADATA") return undefined
-  if (u.objectType !== "meeting") return undefined
-  if (httpLink !== null && typeof httpLink !== "string") return undefined
+  if (!isObject(u) || !validHeader(u)) return undefined
   const createdAt = timestamp(u.createdAt)
   if (createdAt === undefined) return undefined
   const updatedAt = u.updatedAt === null ? null : timestamp(u.updatedAt)
@@ -159,12 +273,12 @@ export const meeting = (u: unknown): Meeting | undefined => {
   const relationships = record(u.relationships, relationship)
   if (relationships === undefined) return undefined
   const props = {
-    // Both checked above (the id grammar is all `MeetingId` asks).
-    id: id as MeetingId,
-    accessLevel: accessLevel as AccessLevel,
+    // Checked by `validHeader` (the id grammar is all `MeetingId` asks).
+    id: u.id as MeetingId,
+    accessLevel: u.accessLevel as AccessLevel,
     createdAt,
     fields,
-    httpLink,
+    httpLink: u.httpLink as string | null,
     objectType: "meeting" as const,
     relationships,
     updatedAt
@@ -175,12 +289,39 @@ export const meeting = (u: unknown): Meeting | undefined => {
   return instantiate({ ...props, externalId })
 }
 
-/** A `MeetingListPage` from parsed JSON, or `undefined` when the schema must decide. */
-export const listPage = (u: unknown): MeetingListPage | undefined => {
+/** The keys of a meeting in the order `encodeMeeting` writes them (`externalId` only when present). */
+const meetingKeys = [
+  "id", "accessLevel", "createdAt", "fields", "httpLink", "objectType", "relationships", "updatedAt", "externalId"
+] as const
+
+/**
+ * True when `u` is a meeting exactly in its encoded form: `meeting(u)` would decode it and
+ * `encodeMeeting` of the result equals `u` (same keys in the same order, nothing dropped). Then `u`
+ * itself is the validated wire meeting; false means "decode it" (it may still be valid).
+ */
+export const isCanonicalMeeting = (u: unknown): u is typeof Meeting.Encoded => {
+  if (!isObject(u) || !hasKeys(u, meetingKeys, 1) || !validHeader(u)) return false
+  if (!isCanonicalTimestamp(u.createdAt) || (u.updatedAt !== null && !isCanonicalTimestamp(u.updatedAt))) return false
+  if (!isCanonicalRecord(u.fields, isCanonicalField) || !isCanonicalRecord(u.relationships, isCanonicalRelationship)) {
+    return false
+  }
+  const externalId = u.externalId
+  return !Object.hasOwn(u, "externalId") || externalId === null || typeof externalId === "string"
+}
+
+/** The envelope of a list page (`object`, `totalCount`, the `data` array), as the schema checks it. */
+export const listEnvelope = (u: unknown): { readonly data: ReadonlyArray<unknown>; readonly totalCount: number } | undefined => {
   if (!isObject(u) || u.object !== "list") return undefined
   const { data, totalCount } = u
   if (typeof totalCount !== "number" || !Number.isInteger(totalCount) || totalCount < 0) return undefined
-  if (!Array.isArray(data)) return undefined
+  return Array.isArray(data) ? { data, totalCount } : undefined
+}
+
+/** A `MeetingListPage` from parsed JSON, or `undefined` when the schema must decide. */
+export const listPage = (u: unknown): MeetingListPage | undefined => {
+  const envelope = listEnvelope(u)
+  if (envelope === undefined) return undefined
+  const { data, totalCount } = envelope
   const meetings = new Array<Meeting>(data.length)
   for (let i = 0; i < data.length; i++) {
     const m = meeting(data[i])

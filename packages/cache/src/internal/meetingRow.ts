@@ -1,10 +1,15 @@
 /**
  * One meeting as a row: the columns extracted for the indexes, the redacted wire JSON as `body`,
  * and the way back (a stored row read strictly: never looser than its Schema).
+ *
+ * A row is built from the wire form (`encodeWire`): the sync's meetings arrive as validated wire
+ * JSON (core's `Meetings.streamWire`) and are stored without building a `Meeting`; a `Meeting` (the
+ * other writes) is encoded first (`encode`). Either way the body is the JSON of core's
+ * `Redaction.redactWire`, which equals `MeetingCodec.encodeMeetingJson(Redaction.redact(m))`, and
+ * the columns read the fields by the accessors' rules (`Meeting.fieldString`, …).
  */
-import { MeetingCodec, Redaction } from "@lightfield-effect/core"
-import type { Meeting } from "@lightfield-effect/core"
-import { Array as Arr, DateTime, Either, Option, Schema } from "effect"
+import { Meeting, MeetingCodec, Redaction } from "@lightfield-effect/core"
+import { Either, Option, Schema } from "effect"
 import { CacheError } from "../CacheError.js"
 import type { Principal } from "../Principal.js"
 
@@ -66,42 +71,61 @@ export const columns = [
 
 export type MeetingRow = { readonly [K in (typeof columns)[number]]: string | number | null }
 
+/** A meeting as it arrives: decoded (`Meeting`), or validated wire JSON (a sync's scan). */
+export type Incoming = MeetingT | MeetingCodec.WireMeeting
+
 export interface EncodedMeeting {
   readonly row: MeetingRow
   readonly attendees: ReadonlyArray<string>
+  /** The copy as it arrived (unredacted): a METADATA copy meeting a pending FULL row is rebuilt from it. */
+  readonly incoming: Incoming
 }
 
-const millisOf = (dt: Option.Option<DateTime.Utc>): number | null =>
-  Option.isSome(dt) ? DateTime.toEpochMillis(dt.value) : null
+const encodeFailed = (id: string, cause: unknown) =>
+  Either.left(new CacheError({ reason: "Encode", message: `Cannot encode meeting ${id}`, cause }))
 
-/** The row of `input` (redacted first: a METADATA row never holds content) and its attendees. */
-export const encode = (
+/**
+ * The row of a wire meeting (redacted first: a METADATA row never holds content) and its attendees.
+ * `input` must be a validated wire meeting (`Meetings.streamWire`, or `MeetingCodec.encodeMeeting`).
+ */
+export const encodeWire = (
   principal: Principal,
-  input: MeetingT,
-  options: UpsertOptions
+  input: MeetingCodec.WireMeeting,
+  options: UpsertOptions,
+  incoming: Incoming = input
 ): Either.Either<EncodedMeeting, CacheError> => {
-  const meeting = Redaction.redact(input)
+  const wire = Redaction.redactWire(input)
   let body: string
   try {
-    body = MeetingCodec.encodeMeetingJson(meeting)
+    body = JSON.stringify(wire)
   } catch (cause) {
-    return Either.left(new CacheError({ reason: "Encode", message: `Cannot encode meeting ${meeting.id}`, cause }))
+    return encodeFailed(wire.id, cause)
   }
-  const attendees = Arr.dedupe(
-    Option.getOrElse(meeting.attendeeEmails, (): ReadonlyArray<string> => []).map((e) => e.trim().toLowerCase())
-  )
+  const createdAt = Meeting.epochMillis(wire.createdAt)
+  const updatedAt = wire.updatedAt === null ? null : Meeting.epochMillis(wire.updatedAt)
+  if (createdAt === null || (wire.updatedAt !== null && updatedAt === null)) {
+    return encodeFailed(wire.id, new Error("not a timestamp"))
+  }
+  const fields = wire.fields
+  const emails = Meeting.fieldStrings(fields[Meeting.SystemField.attendeeEmails])
+  // Normalised, each once (first occurrence first).
+  const attendees = Option.isNone(emails) ? [] : [...new Set(emails.value.map((e) => e.trim().toLowerCase()))]
   return Either.right({
     row: {
       principal,
-      id: meeting.id,
-      title: Option.getOrNull(meeting.title),
-      description: meeting.accessLevel === "FULL" ? Option.getOrNull(meeting.description) : null,
-      start_date: millisOf(meeting.startDate),
-      end_date: millisOf(meeting.endDate),
-      organizer: Option.getOrNull(Option.map(meeting.organizerEmail, (e) => e.trim().toLowerCase())),
-      access_level: meeting.accessLevel,
-      created_at: DateTime.toEpochMillis(meeting.createdAt),
-      updated_at: meeting.updatedAt === null ? null : DateTime.toEpochMillis(meeting.updatedAt),
+      id: wire.id,
+      title: Option.getOrNull(Meeting.fieldString(fields[Meeting.SystemField.title])),
+      description: wire.accessLevel === "FULL"
+        ? Option.getOrNull(Meeting.fieldString(fields[Meeting.SystemField.description]))
+        : null,
+      start_date: Meeting.fieldMillis(fields[Meeting.SystemField.startDate]),
+      end_date: Meeting.fieldMillis(fields[Meeting.SystemField.endDate]),
+      organizer: Option.getOrNull(
+        Option.map(Meeting.fieldString(fields[Meeting.SystemField.organizerEmail]), (e) => e.trim().toLowerCase())
+      ),
+      access_level: wire.accessLevel,
+      created_at: createdAt,
+      updated_at: updatedAt,
       fetched_at: options.now,
       written_at: options.mode === "write" || options.mode === "local" ? options.now : null,
       pending: options.mode === "local" ? 1 : 0,
@@ -109,9 +133,32 @@ export const encode = (
       seen_scan: options.scanId ?? null,
       body
     },
-    attendees
+    attendees,
+    incoming
   })
 }
+
+/** The row of a `Meeting`: its wire form's (`encodeWire`). */
+export const encode = (
+  principal: Principal,
+  input: MeetingT,
+  options: UpsertOptions
+): Either.Either<EncodedMeeting, CacheError> => {
+  let wire: MeetingCodec.WireMeeting
+  try {
+    wire = MeetingCodec.encodeMeeting(input)
+  } catch (cause) {
+    return encodeFailed(input.id, cause)
+  }
+  return encodeWire(principal, wire, options, input)
+}
+
+/** The incoming copy as a `Meeting` (a wire one decoded: it was validated, so this fails only on a bug). */
+export const incomingMeeting = (incoming: Incoming): Either.Either<MeetingT, CacheError> =>
+  incoming instanceof Meeting.Meeting ? Either.right(incoming) : Either.mapLeft(
+    MeetingCodec.decodeMeeting(incoming),
+    (cause) => new CacheError({ reason: "Encode", message: `Cannot decode meeting ${incoming.id}`, cause })
+  )
 
 const set = (names: ReadonlyArray<string>) => names.map((c) => `${c} = excluded.${c}`).join(", ")
 const content = set([

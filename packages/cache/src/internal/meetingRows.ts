@@ -11,7 +11,6 @@
  * not outlive the downgrade.
  */
 import { SqlClient } from "@effect/sql"
-import type { Meeting } from "@lightfield-effect/core"
 import { Redaction } from "@lightfield-effect/core"
 import { Array as Arr, Clock, Context, DateTime, Effect, Either, Layer, Metric, Option } from "effect"
 import type { CacheError } from "../CacheError.js"
@@ -30,8 +29,6 @@ import { SqliteHandle } from "./sqlite.js"
 import { MeetingRows } from "./meetingRowsShape.js"
 import type { MeetingRowsShape } from "./meetingRowsShape.js"
 
-type MeetingT = Meeting.Meeting
-
 export type { MirrorStats, PageKey } from "./meetingRow.js"
 
 export { MeetingRows } from "./meetingRowsShape.js"
@@ -47,9 +44,7 @@ const statements = {
   findById: `SELECT ${Row.storedColumns} FROM meetings WHERE principal = ? AND id = ? AND gone = 0`
 } as const
 
-interface Encoded extends Row.EncodedMeeting {
-  readonly meeting: MeetingT
-}
+type Encoded = Row.EncodedMeeting
 
 /** Damaged rows met by a list: a warning naming each, and the metric. */
 const reportDamaged = (errors: ReadonlyArray<CacheError>) =>
@@ -67,7 +62,12 @@ export const make = Effect.gen(function*() {
   const hot = HotSet.make(sql, yield* HotSet.HotCacheCapacity, yield* HotSet.changeNotices)
 
   /** Encode a batch, last one winning per id (a row may not appear twice in one batch). */
-  const encodeAll = (principal: Principal, meetings: Iterable<MeetingT>, options: UpsertOptions) => {
+  const encodeAll = <A extends { readonly id: string }>(
+    principal: Principal,
+    meetings: Iterable<A>,
+    options: UpsertOptions,
+    encode: (principal: Principal, meeting: A, options: UpsertOptions) => Either.Either<Encoded, CacheError>
+  ) => {
     const items = Arr.fromIterable(meetings)
     const seen = new Set<string>()
     const out: Array<Encoded> = []
@@ -75,9 +75,9 @@ export const make = Effect.gen(function*() {
       const meeting = items[i]!
       if (seen.has(meeting.id)) continue
       seen.add(meeting.id)
-      const encoded = Row.encode(principal, meeting, options)
+      const encoded = encode(principal, meeting, options)
       if (Either.isLeft(encoded)) return Either.left(encoded.left)
-      out.push({ ...encoded.right, meeting })
+      out.push(encoded.right)
     }
     return Either.right(out)
   }
@@ -103,10 +103,11 @@ export const make = Effect.gen(function*() {
         for (const r of answered) written.add(r.id)
         start += n
       }
-      const downgraded: Array<MeetingT> = []
+      const downgraded: Array<Encoded> = []
       const ids: Array<string> = []
       const attendees: Array<readonly [string, string]> = []
-      for (const { attendees: emails, meeting, row } of items) {
+      for (const item of items) {
+        const { attendees: emails, row } = item
         const id = row.id as string
         if (!written.has(id)) {
           // A pending row (the conflict clause skipped it): kept with its attendees, unless its FULL
@@ -114,7 +115,7 @@ export const make = Effect.gen(function*() {
           const stored = handle.prepare(statements.accessLevel).get(principal, id) as
             | { readonly access_level: string }
             | undefined
-          if (stored?.access_level === "FULL" && meeting.accessLevel === "METADATA") downgraded.push(meeting)
+          if (stored?.access_level === "FULL" && row.access_level === "METADATA") downgraded.push(item)
           continue
         }
         ids.push(id)
@@ -125,9 +126,9 @@ export const make = Effect.gen(function*() {
       return downgraded
     })
 
-  const upsert: MeetingRowsShape["upsert"] = (principal, meetings, options) =>
+  /** Upsert encoded meetings (see the header for the privacy rule). */
+  const upsertEncoded = (principal: Principal, encoded: Either.Either<Array<Encoded>, CacheError>, options: UpsertOptions) =>
     Effect.suspend(() => {
-      const encoded = encodeAll(principal, meetings, options)
       if (Either.isLeft(encoded)) return Effect.fail(encoded.left)
       const items = encoded.right
       if (items.length === 0) return Effect.succeed(0)
@@ -135,15 +136,21 @@ export const make = Effect.gen(function*() {
       return withinTransaction(sql, "Cannot store meetings", Effect.gen(function*() {
         const downgraded = yield* writeBatch(principal, items, options.mode)
         const at = DateTime.unsafeMake(options.now)
-        for (const incoming of downgraded) {
+        for (const item of downgraded) {
+          const incoming = yield* Row.incomingMeeting(item.incoming)
           const queued = yield* outbox.queuedUpdates(principal, incoming.id)
           const meeting = queued.reduce((m, params) => applyUpdate(m, params, at), Redaction.redact(incoming))
-          const local = yield* Row.encode(principal, meeting, { mode: "local", now: options.now })
-          yield* writeBatch(principal, [{ ...local, meeting }], "local")
+          yield* writeBatch(principal, [yield* Row.encode(principal, meeting, { mode: "local", now: options.now })], "local")
         }
         return items.length
       }))
     })
+
+  const upsert: MeetingRowsShape["upsert"] = (principal, meetings, options) =>
+    Effect.suspend(() => upsertEncoded(principal, encodeAll(principal, meetings, options, Row.encode), options))
+
+  const upsertWire: MeetingRowsShape["upsertWire"] = (principal, meetings, options) =>
+    Effect.suspend(() => upsertEncoded(principal, encodeAll(principal, meetings, options, Row.encodeWire), options))
 
   const fromRow = (principal: Principal, row: unknown): Either.Either<StoredMeeting, CacheError> => {
     const r = row as Row.StoredRow
@@ -230,6 +237,7 @@ export const make = Effect.gen(function*() {
 
   const rows = MeetingRows.of({
     upsert,
+    upsertWire,
     // One effect for a hit: the clock and the context are read off the fiber; the check for other
     // connections' commits (an SQL statement) runs only when it is due.
     findById: (principal, id) =>

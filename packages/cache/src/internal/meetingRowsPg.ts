@@ -9,18 +9,13 @@
  * PostgreSQL's 65535 parameters per statement.
  */
 import type { SqlClient, SqlError } from "@effect/sql"
-import type { Meeting } from "@lightfield-effect/core"
 import { Array as Arr, Effect, Order } from "effect"
 import type { Principal } from "../Principal.js"
 import * as Row from "./meetingRow.js"
 import type { SqliteHandleShape } from "./sqlite.js"
 
-type MeetingT = Meeting.Meeting
-
 /** One encoded meeting of a batch (as `MeetingRows` encodes it). */
-export interface Item extends Row.EncodedMeeting {
-  readonly meeting: MeetingT
-}
+export type Item = Row.EncodedMeeting
 
 /** Rows per statement: 16 columns × 1000 rows = 16000 parameters (the limit is 65535). */
 const rowsPerStatement = 1000
@@ -36,7 +31,7 @@ export interface PortableRows {
     principal: Principal,
     items: ReadonlyArray<Item>,
     mode: Row.UpsertMode
-  ) => Effect.Effect<Array<MeetingT>, SqlError.SqlError>
+  ) => Effect.Effect<Array<Item>, SqlError.SqlError>
   /** The servable row of `id` as `Row.decode` takes it, or `undefined`. */
   readonly findRow: (principal: Principal, id: string) => Effect.Effect<unknown, SqlError.SqlError>
 }
@@ -48,14 +43,14 @@ export const make = (sql: SqlClient.SqlClient): PortableRows => {
       const written = yield* sql<{ id: string }>`INSERT INTO meetings ${sql.insert(chunk.map((i) => i.row))}
         ON CONFLICT (principal, id) ${sql.literal(Row.conflictClause[mode])} RETURNING id`
       const writtenIds = new Set(written.map((r) => r.id))
-      const downgraded: Array<MeetingT> = []
+      const downgraded: Array<Item> = []
       // Skipped rows (pending, or tombstones): a pending FULL row meeting a METADATA copy is the caller's to replace.
-      const metadata = chunk.filter((i) => !writtenIds.has(i.row.id as string) && i.meeting.accessLevel === "METADATA")
+      const metadata = chunk.filter((i) => !writtenIds.has(i.row.id as string) && i.row.access_level === "METADATA")
       if (metadata.length > 0) {
         const full = yield* sql<{ id: string }>`SELECT id FROM meetings WHERE principal = ${principal}
           AND access_level = 'FULL' AND ${sql.in("id", metadata.map((i) => i.row.id as string))}`
         const fullIds = new Set(full.map((r) => r.id))
-        for (const i of metadata) if (fullIds.has(i.row.id as string)) downgraded.push(i.meeting)
+        for (const i of metadata) if (fullIds.has(i.row.id as string)) downgraded.push(i)
       }
       const kept = chunk.filter((i) => writtenIds.has(i.row.id as string))
       if (kept.length > 0) {

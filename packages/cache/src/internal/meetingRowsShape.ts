@@ -2,7 +2,7 @@
  * The service of the `meetings` rows' owner (`meetingRows.ts`): what the engines may ask of the
  * table, and its tag. Kept apart from the implementation, which is long enough on its own.
  */
-import type { Meeting } from "@lightfield-effect/core"
+import type { Meeting, MeetingCodec } from "@lightfield-effect/core"
 import type { Effect, Option } from "effect"
 import { Context } from "effect"
 import type { CacheError } from "../CacheError.js"
@@ -15,6 +15,12 @@ type MeetingT = Meeting.Meeting
 export interface MeetingRowsShape {
   /** Upsert meetings (last one wins in a batch) in one transaction (a savepoint inside the caller's). */
   readonly upsert: (principal: Principal, meetings: Iterable<MeetingT>, options: UpsertOptions) => Effect.Effect<number, CacheError>
+  /** `upsert` of validated wire meetings (a sync's scan, `Meetings.streamWire`): no `Meeting` is built. */
+  readonly upsertWire: (
+    principal: Principal,
+    meetings: Iterable<MeetingCodec.WireMeeting>,
+    options: UpsertOptions
+  ) => Effect.Effect<number, CacheError>
   /** One servable row by id (gone rows are tombstones: `None`); hot rows are answered from memory. */
   readonly findById: (principal: Principal, id: string) => Effect.Effect<Option.Option<StoredMeeting>, CacheError>
   /** A local query; damaged rows are skipped and reported. */

@@ -4,7 +4,7 @@
  * Everything it needs comes from the context.
  */
 import { SqlClient } from "@effect/sql"
-import { Meetings, MeetingsError } from "@lightfield-effect/core"
+import { MeetingCodec, Meetings, MeetingsError } from "@lightfield-effect/core"
 import { Chunk, Clock, Data, Duration, Effect, Option, Queue, Ref, Schedule, Stream, Take } from "effect"
 import { CacheError } from "../CacheError.js"
 import * as CacheMetrics from "../CacheMetrics.js"
@@ -187,7 +187,11 @@ export const run = (
         if (options.onProgress !== undefined) yield* options.onProgress(p)
       })
 
-    const scanned = yield* network.stream({
+    // The scan's meetings in wire form, validated by core and stored as they are (no `Meeting` is
+    // built); a `Meetings` without `streamWire` has its meetings encoded.
+    const streamWire = network.streamWire ??
+      ((o: Meetings.StreamOptions) => Stream.mapChunks(network.stream(o), Chunk.map(MeetingCodec.encodeMeeting)))
+    const scanned = yield* streamWire({
       pageSize: options.pageSize ?? 25,
       concurrency: options.concurrency ?? 4,
       onProgress: (p) =>
@@ -209,7 +213,9 @@ export const run = (
             Effect.flatMap(
               state.recordProgress(principal, scanId, { pages: page.pages, items: page.items, leaseUntil: now + leaseMillis }),
               (current) =>
-                current ? Effect.map(rows.upsert(principal, items, { mode: "scan", now, scanId }), Option.some) : Effect.succeedNone
+                current
+                  ? Effect.map(rows.upsertWire(principal, items, { mode: "scan", now, scanId }), Option.some)
+                  : Effect.succeedNone
             )
           )
           if (Option.isNone(written)) return yield* new Superseded()

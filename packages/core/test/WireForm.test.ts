@@ -2,13 +2,14 @@
  * The wire path of a list page (`MeetingCodec.decodeWirePageJson`, `isCanonicalMeeting`) and the
  * wire-level redaction: never looser than the Schema, and always the JSON the domain path writes.
  */
-import { assert, describe, it } from "@effect/vitest"
-import { Arbitrary, Either, FastCheck, Schema } from "effect"
+import { assert, describe, it, layer } from "@effect/vitest"
+import { Arbitrary, Chunk, Effect, Either, FastCheck, Schema, Stream } from "effect"
 import * as WireDecode from "../src/internal/wireDecode.js"
 import { Meeting, MeetingListPage } from "../src/Meeting.js"
 import * as MeetingCodec from "../src/MeetingCodec.js"
 import * as Redaction from "../src/Redaction.js"
 import * as fixtures from "./fixtures.js"
+import { clientFor, reset, sandboxLayer } from "./helpers.js"
 
 const schemaMeeting = Schema.decodeUnknownEither(Meeting)
 const json = <A>(value: A): unknown => JSON.parse(JSON.stringify(value))
@@ -184,5 +185,46 @@ describe("MeetingListPage", () => {
       assert.deepStrictEqual(Object.keys(wire.right), ["data", "object", "totalCount"])
       assert.deepStrictEqual(wire.right, Schema.encodeSync(MeetingListPage)(Schema.decodeUnknownSync(MeetingListPage)(json(fixtures.listPage))))
     }
+  })
+})
+
+describe("Meetings.streamWire", () => {
+  layer(sandboxLayer({ meetings: 80, rateLimit: false }), { excludeTestServices: true })("against the sandbox", (it) => {
+    it.effect("yields encodeMeeting of what stream yields, in the same order, for FULL and METADATA views", () =>
+      Effect.gen(function*() {
+        yield* reset
+        for (const key of ["admin", "member"] as const) {
+          const meetings = yield* clientFor(key)
+          const domain = Chunk.toReadonlyArray(yield* Stream.runCollect(meetings.stream({ pageSize: 7, concurrency: 3 })))
+          const wire = Chunk.toReadonlyArray(yield* Stream.runCollect(meetings.streamWire!({ pageSize: 7, concurrency: 3 })))
+          assert.strictEqual(wire.length, 80)
+          assert.strictEqual(JSON.stringify(wire), JSON.stringify(domain.map(MeetingCodec.encodeMeeting)))
+        }
+      }))
+
+    it.effect("a hostile page is UndecodableResponse with the same path as stream's", () =>
+      Effect.gen(function*() {
+        const sandbox = yield* reset
+        const meetings = yield* clientFor("admin")
+        const [one] = yield* sandbox.meetings
+        const wire = MeetingCodec.encodeMeeting(one!)
+        const body = JSON.stringify({
+          data: [wire, { ...wire, fields: { ...wire.fields, $title: { value: 1, valueType: "TEXT" } } }],
+          object: "list",
+          totalCount: 2
+        })
+        const failures = []
+        const drains = [Stream.runDrain(meetings.stream({ concurrency: 1 })), Stream.runDrain(meetings.streamWire!({ concurrency: 1 }))]
+        for (const drain of drains) {
+          yield* sandbox.inject({ fault: { _tag: "Respond", status: 200, body }, match: "GET /v1/meetings", times: 1 })
+          failures.push(yield* Effect.flip(drain))
+        }
+        const [domain, fromWire] = failures
+        assert.strictEqual(fromWire!._tag, "UndecodableResponse")
+        if (fromWire!._tag === "UndecodableResponse" && domain!._tag === "UndecodableResponse") {
+          assert.strictEqual(fromWire!.path, domain!.path)
+          assert.include(fromWire!.path ?? "", "data.1.fields")
+        }
+      }))
   })
 })

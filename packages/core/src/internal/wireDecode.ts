@@ -20,6 +20,12 @@
  * holding its young strings and dates, which each scavenge had to promote (measured after two
  * simulated syncs: ~870 bytes per decoded meeting into the old space and a decode twice as slow;
  * ~130 bytes even in a fresh process; none without those literals).
+ *
+ * `owned`: the input is a tree no one else holds (`JSON.parse` output of `MeetingCodec`'s
+ * `decode*Json`). Its arrays of strings, and its field and relationship objects that already have
+ * exactly the schema's keys in the schema's order, are then taken as they are instead of copied
+ * (the schema's copy would be equal), which halves what a decode allocates. Parsed JSON handed in
+ * by a caller (`decodeMeeting`) is never owned: its copies stay fresh.
  */
 import { DateTime } from "effect"
 import type { Field } from "../FieldValue.js"
@@ -31,12 +37,25 @@ type Json = Readonly<Record<string, unknown>>
 
 const isObject = (u: unknown): u is Json => typeof u === "object" && u !== null && !Array.isArray(u)
 
-/** A fresh copy of an array of strings, like `Schema.Array(Schema.String)` makes. */
-const strings = (u: unknown): Array<string> | undefined => {
+/** An array of strings as `Schema.Array(Schema.String)` makes it: a copy, unless `owned`. */
+const strings = (u: unknown, owned: boolean): Array<string> | undefined => {
   if (!Array.isArray(u)) return undefined
   for (let i = 0; i < u.length; i++) if (typeof u[i] !== "string") return undefined
-  return u.slice() as Array<string>
+  return owned ? u as Array<string> : u.slice() as Array<string>
 }
+
+/** Whether `u` has exactly `keys`, in that order (enumerable ones; parsed JSON has no others). */
+const hasExactly = (u: Json, keys: ReadonlyArray<string>): boolean => {
+  let i = 0
+  for (const key in u) {
+    if (key !== keys[i]) return false
+    i++
+  }
+  return i === keys.length
+}
+
+const fieldKeys = ["value", "valueType"] as const
+const relationshipKeys = ["cardinality", "objectType", "values"] as const
 
 /** `Schema.DateTimeUtc` from a string: the same constructor, so the same instance shape. */
 const timestamp = (u: unknown): DateTime.Utc | undefined => {
@@ -80,7 +99,7 @@ const optionalNullables = (
 const Invalid: unique symbol = Symbol("wireDecode/Invalid")
 
 /** The value of a field, by its `valueType` (the `Field` union's members, FieldValue.ts). */
-const fieldValue = (valueType: string, v: unknown): unknown => {
+const fieldValue = (valueType: string, v: unknown, owned: boolean): unknown => {
   if (v === null) return null
   switch (valueType) {
     case "TEXT":
@@ -91,14 +110,14 @@ const fieldValue = (valueType: string, v: unknown): unknown => {
     case "SOCIAL_HANDLE":
     case "MARKDOWN":
     case "SINGLE_SELECT":
-      return typeof v === "string" ? v : strings(v) ?? Invalid
+      return typeof v === "string" ? v : strings(v, owned) ?? Invalid
     case "NUMBER":
     case "CURRENCY":
       return typeof v === "number" ? v : Invalid
     case "CHECKBOX":
       return typeof v === "boolean" ? v : Invalid
     case "MULTI_SELECT":
-      return strings(v) ?? Invalid
+      return strings(v, owned) ?? Invalid
     case "ADDRESS":
       return optionalNullables(v, addressKeys, coordinateKeys) ?? Invalid
     case "FULL_NAME":
@@ -110,12 +129,13 @@ const fieldValue = (valueType: string, v: unknown): unknown => {
   }
 }
 
-const field = (u: unknown): Field | undefined => {
+const field = (u: unknown, owned: boolean): Field | undefined => {
   if (!isObject(u) || !Object.hasOwn(u, "value")) return undefined
   const valueType = u.valueType
   if (typeof valueType !== "string") return undefined
-  const value = fieldValue(valueType, u.value)
+  const value = fieldValue(valueType, u.value, owned)
   if (value === Invalid) return undefined
+  if (owned && value === u.value && hasExactly(u, fieldKeys)) return u as Field
   // Keys one by one (no allocation site: see the header). The cast stands for the union member the
   // `valueType` selected (checked by `fieldValue`).
   const out: { value?: unknown; valueType?: string } = {}
@@ -124,12 +144,13 @@ const field = (u: unknown): Field | undefined => {
   return out as Field
 }
 
-const relationship = (u: unknown): Relationship | undefined => {
+const relationship = (u: unknown, owned: boolean): Relationship | undefined => {
   if (!isObject(u)) return undefined
   const { cardinality, objectType } = u
   if (typeof cardinality !== "string" || typeof objectType !== "string") return undefined
-  const values = strings(u.values)
+  const values = strings(u.values, owned)
   if (values === undefined) return undefined
+  if (owned && hasExactly(u, relationshipKeys)) return u as Relationship
   const out: { cardinality?: string; objectType?: string; values?: Array<string> } = {}
   out.cardinality = cardinality
   out.objectType = objectType
@@ -137,18 +158,33 @@ const relationship = (u: unknown): Relationship | undefined => {
   return out as Relationship
 }
 
-/** `Schema.Record({ key: Schema.String, value })`: a fresh object, keys in input order. */
-const record = <A>(u: unknown, value: (u: unknown) => A | undefined): Record<string, A> | undefined => {
+/**
+ * `Schema.Record({ key: Schema.String, value })`: a fresh object, keys in input order; when `owned`
+ * and every value is taken as it is, the input itself (the copy would be equal).
+ */
+const record = <A>(
+  u: unknown,
+  value: (u: unknown, owned: boolean) => A | undefined,
+  owned: boolean
+): Record<string, A> | undefined => {
   if (!isObject(u)) return undefined
-  const out: Record<string, A> = {}
+  let out: Record<string, A> | undefined = owned ? undefined : {}
   for (const key in u) {
     // Assigning `__proto__` would set the prototype; leave that oddity to the schema.
     if (!Object.hasOwn(u, key) || key === "__proto__") return undefined
-    const decoded = value(u[key])
+    const decoded = value(u[key], owned)
     if (decoded === undefined) return undefined
-    out[key] = decoded
+    if (out === undefined && decoded !== u[key]) {
+      // The first value that is not taken as it is: copy the ones before it.
+      out = {}
+      for (const before in u) {
+        if (before === key) break
+        out[before] = u[before] as A
+      }
+    }
+    if (out !== undefined) out[key] = decoded
   }
-  return out
+  return out ?? (u as Record<string, A>)
 }
 
 /**
@@ -183,8 +219,8 @@ const instantiate = (
   return m as unknown as Meeting
 }
 
-/** A `Meeting` from parsed JSON, or `undefined` when the schema must decide. */
-export const meeting = (u: unknown): Meeting | undefined => {
+/** A `Meeting` from parsed JSON (`owned`: see the header), or `undefined` when the schema must decide. */
+export const meeting = (u: unknown, owned = false): Meeting | undefined => {
   if (!isObject(u)) return undefined
   const { accessLevel, httpLink, id } = u
   if (typeof id !== "string" || !isMeetingId(id)) return undefined
@@ -195,9 +231,9 @@ export const meeting = (u: unknown): Meeting | undefined => {
   if (createdAt === undefined) return undefined
   const updatedAt = u.updatedAt === null ? null : timestamp(u.updatedAt)
   if (updatedAt === undefined) return undefined
-  const fields = record(u.fields, field)
+  const fields = record(u.fields, field, owned)
   if (fields === undefined) return undefined
-  const relationships = record(u.relationships, relationship)
+  const relationships = record(u.relationships, relationship, owned)
   if (relationships === undefined) return undefined
   const hasExternalId = Object.hasOwn(u, "externalId")
   const externalId = hasExternalId ? u.externalId : undefined
@@ -217,14 +253,14 @@ export const meeting = (u: unknown): Meeting | undefined => {
 }
 
 /** A `MeetingListPage` from parsed JSON, or `undefined` when the schema must decide. */
-export const listPage = (u: unknown): MeetingListPage | undefined => {
+export const listPage = (u: unknown, owned = false): MeetingListPage | undefined => {
   if (!isObject(u) || u.object !== "list") return undefined
   const { data, totalCount } = u
   if (typeof totalCount !== "number" || !Number.isInteger(totalCount) || totalCount < 0) return undefined
   if (!Array.isArray(data)) return undefined
   const meetings = new Array<Meeting>(data.length)
   for (let i = 0; i < data.length; i++) {
-    const m = meeting(data[i])
+    const m = meeting(data[i], owned)
     if (m === undefined) return undefined
     meetings[i] = m
   }

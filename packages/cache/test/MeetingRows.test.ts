@@ -295,4 +295,27 @@ describe("stored rows are read strictly", () => {
       assert.strictEqual(Either.isRight(MeetingRow.decode(sample)), byParts(sample), JSON.stringify(sample)?.slice(0, 80))
     }
   })
+
+  it("a read by id decodes its narrower row (no id, not gone) as the full row decodes", () => {
+    const body = MeetingCodec.encodeMeetingJson(meeting("r_1"))
+    const valid = { body, fetched_at: 5, pending: 0, written_at: null }
+    const samples: ReadonlyArray<Record<string, unknown>> = [
+      valid,
+      { ...valid, pending: 1, written_at: 7 },
+      { ...valid, pending: 2 },
+      { ...valid, fetched_at: "5" },
+      { ...valid, written_at: "7" },
+      { ...valid, body: 42 },
+      { ...valid, body: "{}" },
+      {}
+    ]
+    for (const sample of samples) {
+      const full = MeetingRow.decode({ ...sample, id: "r_1", gone: 0 })
+      const found = MeetingRow.decodeFound("r_1", sample)
+      assert.strictEqual(Either.isRight(found), Either.isRight(full), JSON.stringify(sample).slice(0, 80))
+      if (Either.isRight(found) && Either.isRight(full)) assert.deepStrictEqual(found.right, full.right)
+      if (Either.isLeft(found) && Either.isLeft(full)) assert.strictEqual(found.left.message, full.left.message)
+    }
+    for (const junk of [null, undefined, "row", 42]) assert.isTrue(Either.isLeft(MeetingRow.decodeFound("r_1", junk)))
+  })
 })

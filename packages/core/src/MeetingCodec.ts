@@ -87,7 +87,8 @@ export const decodePage = (json: unknown): Either.Either<MeetingListPage, ParseR
  * @since 0.1.0
  */
 export const decodeMeetingJson: (text: string) => Either.Either<Meeting, ParseResult.ParseError> = fromText(
-  WireDecode.meeting,
+  // The parsed tree is this function's own: the fast path may keep parts of it (no copies).
+  (json) => WireDecode.meeting(json, true),
   slowMeetingJson
 )
 
@@ -97,7 +98,7 @@ export const decodeMeetingJson: (text: string) => Either.Either<Meeting, ParseRe
  * @since 0.1.0
  */
 export const decodePageJson: (text: string) => Either.Either<MeetingListPage, ParseResult.ParseError> = fromText(
-  WireDecode.listPage,
+  (json) => WireDecode.listPage(json, true),
   slowPageJson
 )
 

@@ -61,6 +61,26 @@ describe("WireDecode", () => {
     assert.isUndefined(WireDecode.listPage({ ...json(fixtures.listPage) as object, totalCount: -1 }))
   })
 
+  it("copies a caller's parsed JSON, and keeps an owned tree's parts only when the schema's copy would equal them", () => {
+    const u = json(fixtures.fullMeeting) as { fields: Record<string, { value: unknown }>; relationships: object }
+    const copied = WireDecode.meeting(u)!
+    assert.notStrictEqual(copied.fields, u.fields)
+    assert.notStrictEqual(copied.relationships, u.relationships)
+    for (const [key, f] of Object.entries(copied.fields)) assert.notStrictEqual(f, u.fields[key])
+    const kept = WireDecode.meeting(u, true)!
+    assertSameAsSchema(kept, schemaMeeting(json(fixtures.fullMeeting)))
+    assert.strictEqual(kept.fields.$title, u.fields.$title)
+    assert.strictEqual(kept.relationships, u.relationships)
+    // An extra key: the schema drops it, so the owned field is copied (and the record with it).
+    const extra = json({ ...fixtures.fullMeeting, fields: { a: { value: "x", valueType: "TEXT", extra: 1 }, b: { value: "y", valueType: "TEXT" } } }) as {
+      fields: Record<string, unknown>
+    }
+    const decoded = WireDecode.meeting(extra, true)!
+    assertSameAsSchema(decoded, schemaMeeting(json(extra)))
+    assert.notStrictEqual(decoded.fields, extra.fields)
+    assert.strictEqual(decoded.fields.b, extra.fields.b)
+  })
+
   it("agrees with the schema on generated meetings", () => {
     const wire = Arbitrary.make(Meeting).map((m) => json(Schema.encodeSync(Meeting)(m)))
     let taken = 0
@@ -69,6 +89,8 @@ describe("WireDecode", () => {
         const fast = WireDecode.meeting(u)
         if (fast !== undefined) taken++
         assertSameAsSchema(fast, schemaMeeting(u))
+        // An owned tree (parsed by the codec itself) may be kept in parts: still what the schema gives.
+        assertSameAsSchema(WireDecode.meeting(structuredClone(u), true), schemaMeeting(u))
       }),
       { numRuns: 300 }
     )
@@ -118,6 +140,8 @@ describe("WireDecode", () => {
     ]
     for (const [i, u] of hostile.entries()) {
       assert.isUndefined(WireDecode.meeting(u), `hostile input #${i}`)
+      // (The deeply nested array is too deep to clone; it is not changed by the decoder either way.)
+      assert.isUndefined(WireDecode.meeting(i === hostile.length - 1 ? u : structuredClone(u), true), `hostile input #${i} (owned)`)
       assert.isTrue(Either.isLeft(schemaMeeting(u)), `hostile input #${i}`)
       assert.isTrue(Either.isLeft(MeetingCodec.decodeMeeting(u)))
     }

@@ -41,7 +41,7 @@ const statements = {
     "DELETE FROM meeting_attendees WHERE principal = ? AND meeting_id IN (SELECT value FROM json_each(?))",
   insertAttendees: `INSERT INTO meeting_attendees (principal, meeting_id, email)
     SELECT ?, value ->> 0, value ->> 1 FROM json_each(?) WHERE true ON CONFLICT DO NOTHING`,
-  findById: `SELECT ${Row.storedColumns} FROM meetings WHERE principal = ? AND id = ? AND gone = 0`
+  findById: `SELECT ${Row.foundColumns} FROM meetings WHERE principal = ? AND id = ? AND gone = 0`
 } as const
 
 type Encoded = Row.EncodedMeeting
@@ -171,10 +171,14 @@ export const make = Effect.gen(function*() {
       return damaged.length === 0 ? Effect.succeed(out) : Effect.as(reportDamaged(damaged), out)
     })
 
-  /** The row read by id, decoded and remembered (unless a write happened since `before`). */
-  const settle = (principal: Principal, id: string, row: unknown, before: number) => {
-    if (row === undefined) return Effect.succeed(Option.none<StoredMeeting>())
-    const stored = Row.decode(row)
+  /** The row read by id (decoded), remembered unless a write happened since `before`. */
+  const settle = (
+    principal: Principal,
+    id: string,
+    stored: Either.Either<StoredMeeting, CacheError> | undefined,
+    before: number
+  ) => {
+    if (stored === undefined) return Effect.succeed(Option.none<StoredMeeting>())
     if (Either.isLeft(stored)) return Effect.zipRight(Metric.increment(CacheMetrics.damagedRows), stored.left)
     hot.remember(principal, id, stored.right, before)
     return Effect.succeed(Option.some(stored.right))
@@ -187,7 +191,7 @@ export const make = Effect.gen(function*() {
     if (!handle.canRunNow(context)) {
       return handle.use(() => handle.prepare(statements.findById).get(principal, id)).pipe(
         mapSql(`Cannot read meeting ${id}`),
-        Effect.flatMap((row) => settle(principal, id, row, before))
+        Effect.flatMap((row) => settle(principal, id, row === undefined ? undefined : Row.decodeFound(id, row), before))
       )
     }
     let row: unknown
@@ -196,7 +200,7 @@ export const make = Effect.gen(function*() {
     } catch (cause) {
       return Effect.fail(fromCause(cause, "Query", `Cannot read meeting ${id}`))
     }
-    return settle(principal, id, row, before)
+    return settle(principal, id, row === undefined ? undefined : Row.decodeFound(id, row), before)
   }
 
   /** A read by id in the fiber's context: the hot copy, else the row. */
@@ -231,7 +235,7 @@ export const make = Effect.gen(function*() {
       const [cached, before] = [hot.get(principal, id), hot.generation()]
       return cached !== undefined ? Effect.succeed(Option.some(cached)) : store.findRow(principal, id).pipe(
         mapSql(`Cannot read meeting ${id}`),
-        Effect.flatMap((row) => settle(principal, id, row, before))
+        Effect.flatMap((row) => settle(principal, id, row === undefined ? undefined : Row.decode(row), before))
       )
     })
 

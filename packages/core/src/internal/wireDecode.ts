@@ -20,6 +20,20 @@
  * the API and the sandbox send; anything else (excess keys, another key order, another timestamp
  * form) is false and the caller decodes it as above. Both walks share the rules below: the
  * `valueType` table (`valueKind`), the scalar checks of the header, the timestamp rule.
+ *
+ * The objects it builds start from an empty literal (`{}`, `Object.create`) and get their keys one
+ * by one, never from a literal with keys: V8 tracks an allocation site (and pretenures) only for the
+ * latter. A sync keeps the meetings it decodes alive for a while, so V8 learned to allocate them in
+ * the old generation directly; every meeting a read by id decoded afterwards then went there too,
+ * holding its young strings and dates, which each scavenge had to promote (measured after two
+ * simulated syncs: ~870 bytes per decoded meeting into the old space and a decode twice as slow;
+ * ~130 bytes even in a fresh process; none without those literals).
+ *
+ * `owned`: the input is a tree no one else holds (`JSON.parse` output of `MeetingCodec`'s
+ * `decode*Json`). Its arrays of strings, and its field and relationship objects that already have
+ * exactly the schema's keys in the schema's order, are then taken as they are instead of copied
+ * (the schema's copy would be equal), which halves what a decode allocates. Parsed JSON handed in
+ * by a caller (`decodeMeeting`) is never owned: its copies stay fresh.
  */
 import { DateTime } from "effect"
 import type { Field } from "../FieldValue.js"
@@ -37,8 +51,9 @@ const isStrings = (u: unknown): u is Array<string> => {
   return true
 }
 
-/** A fresh copy of an array of strings, like `Schema.Array(Schema.String)` makes. */
-const strings = (u: unknown): Array<string> | undefined => (isStrings(u) ? u.slice() : undefined)
+/** An array of strings as `Schema.Array(Schema.String)` makes it: a copy, unless `owned`. */
+const strings = (u: unknown, owned: boolean): Array<string> | undefined =>
+  isStrings(u) ? (owned ? u : u.slice()) : undefined
 
 /** `Schema.DateTimeUtc` from a string: the same constructor, so the same instance shape. */
 const timestamp = (u: unknown): DateTime.Utc | undefined => {
@@ -144,17 +159,17 @@ const valueKind = (valueType: string): ValueKind => {
 const isScalar = (v: unknown): boolean => typeof v === "string" || typeof v === "number" || typeof v === "boolean"
 
 /** The value of a field, by its `valueType`. */
-const fieldValue = (valueType: string, v: unknown): unknown => {
+const fieldValue = (valueType: string, v: unknown, owned: boolean): unknown => {
   if (v === null) return null
   switch (valueKind(valueType)) {
     case "text":
-      return typeof v === "string" ? v : strings(v) ?? Invalid
+      return typeof v === "string" ? v : strings(v, owned) ?? Invalid
     case "number":
       return typeof v === "number" ? v : Invalid
     case "boolean":
       return typeof v === "boolean" ? v : Invalid
     case "strings":
-      return strings(v) ?? Invalid
+      return strings(v, owned) ?? Invalid
     case "address":
       return optionalNullables(v, addressKeys, coordinateKeys) ?? Invalid
     case "name":
@@ -198,42 +213,69 @@ const hasKeys = (u: Json, keys: ReadonlyArray<string>, optional = 0): boolean =>
 const fieldKeys = ["value", "valueType"] as const
 const relationshipKeys = ["cardinality", "objectType", "values"] as const
 
-const field = (u: unknown): Field | undefined => {
+const field = (u: unknown, owned: boolean): Field | undefined => {
   if (!isObject(u) || !Object.hasOwn(u, "value")) return undefined
   const valueType = u.valueType
   if (typeof valueType !== "string") return undefined
-  const value = fieldValue(valueType, u.value)
-  // The cast stands for the union member the `valueType` selected (checked by `fieldValue`).
-  return value === Invalid ? undefined : ({ value, valueType } as Field)
+  const value = fieldValue(valueType, u.value, owned)
+  if (value === Invalid) return undefined
+  if (owned && value === u.value && hasKeys(u, fieldKeys)) return u as Field
+  // Keys one by one (no allocation site: see the header). The cast stands for the union member the
+  // `valueType` selected (checked by `fieldValue`).
+  const out: { value?: unknown; valueType?: string } = {}
+  out.value = value
+  out.valueType = valueType
+  return out as Field
 }
 
 const isCanonicalField = (u: unknown): boolean =>
   isObject(u) && hasKeys(u, fieldKeys) && typeof u.valueType === "string" && isCanonicalValue(u.valueType, u.value)
 
-const relationship = (u: unknown): Relationship | undefined => {
+const relationship = (u: unknown, owned: boolean): Relationship | undefined => {
   if (!isObject(u)) return undefined
   const { cardinality, objectType } = u
   if (typeof cardinality !== "string" || typeof objectType !== "string") return undefined
-  const values = strings(u.values)
-  return values === undefined ? undefined : { cardinality, objectType, values }
+  const values = strings(u.values, owned)
+  if (values === undefined) return undefined
+  if (owned && hasKeys(u, relationshipKeys)) return u as Relationship
+  const out: { cardinality?: string; objectType?: string; values?: Array<string> } = {}
+  out.cardinality = cardinality
+  out.objectType = objectType
+  out.values = values
+  return out as Relationship
 }
 
 const isCanonicalRelationship = (u: unknown): boolean =>
   isObject(u) && hasKeys(u, relationshipKeys) && typeof u.cardinality === "string" &&
   typeof u.objectType === "string" && isStrings(u.values)
 
-/** `Schema.Record({ key: Schema.String, value })`: a fresh object, keys in input order. */
-const record = <A>(u: unknown, value: (u: unknown) => A | undefined): Record<string, A> | undefined => {
+/**
+ * `Schema.Record({ key: Schema.String, value })`: a fresh object, keys in input order; when `owned`
+ * and every value is taken as it is, the input itself (the copy would be equal).
+ */
+const record = <A>(
+  u: unknown,
+  value: (u: unknown, owned: boolean) => A | undefined,
+  owned: boolean
+): Record<string, A> | undefined => {
   if (!isObject(u)) return undefined
-  const out: Record<string, A> = {}
+  let out: Record<string, A> | undefined = owned ? undefined : {}
   for (const key in u) {
     // Assigning `__proto__` would set the prototype; leave that oddity to the schema.
     if (!Object.hasOwn(u, key) || key === "__proto__") return undefined
-    const decoded = value(u[key])
+    const decoded = value(u[key], owned)
     if (decoded === undefined) return undefined
-    out[key] = decoded
+    if (out === undefined && decoded !== u[key]) {
+      // The first value that is not taken as it is: copy the ones before it.
+      out = {}
+      for (const before in u) {
+        if (before === key) break
+        out[before] = u[before] as A
+      }
+    }
+    if (out !== undefined) out[key] = decoded
   }
-  return out
+  return out ?? (u as Record<string, A>)
 }
 
 /** Whether `record(u, …)` would copy `u` unchanged, each value passing `canonical`. */
@@ -248,11 +290,34 @@ const isCanonicalRecord = (u: unknown, canonical: (u: unknown) => boolean): bool
 /**
  * `new Meeting(props, true)` without the class constructor's generic work: with validation off it
  * copies `props`, merges the defaults of the fields (`Meeting` declares none) and assigns the copy to
- * the instance, which cost ~1.5 µs of the ~4 µs a meeting takes to decode. The instance is the same
- * (prototype, own keys in the same order, values); `test/WireDecode.test.ts` holds the two equal.
+ * the instance, which cost ~1.5 µs of the ~4 µs a meeting takes to decode. Here the keys are set on
+ * the instance directly, in the schema's order (and no props object is built: see the header). The
+ * instance is the same (prototype, own keys in the same order, values); `test/WireDecode.test.ts`
+ * holds the two equal.
  */
-const instantiate = (props: ConstructorParameters<typeof Meeting>[0]): Meeting =>
-  Object.assign(Object.create(Meeting.prototype) as Meeting, props)
+const instantiate = (
+  id: MeetingId,
+  accessLevel: AccessLevel,
+  createdAt: DateTime.Utc,
+  fields: Record<string, Field>,
+  httpLink: string | null,
+  relationships: Record<string, Relationship>,
+  updatedAt: DateTime.Utc | null,
+  externalId: string | null | undefined,
+  hasExternalId: boolean
+): Meeting => {
+  const m = Object.create(Meeting.prototype) as Record<string, unknown>
+  m.id = id
+  m.accessLevel = accessLevel
+  m.createdAt = createdAt
+  m.fields = fields
+  m.httpLink = httpLink
+  m.objectType = "meeting"
+  m.relationships = relationships
+  m.updatedAt = updatedAt
+  if (hasExternalId) m.externalId = externalId
+  return m as unknown as Meeting
+}
 
 /** The header checks both walks make: the id grammar, the two literals, `httpLink`. */
 const validHeader = (u: Json): boolean => {
@@ -261,32 +326,32 @@ const validHeader = (u: Json): boolean => {
     u.objectType === "meeting" && (httpLink === null || typeof httpLink === "string")
 }
 
-/** A `Meeting` from parsed JSON, or `undefined` when the schema must decide. */
-export const meeting = (u: unknown): Meeting | undefined => {
+/** A `Meeting` from parsed JSON (`owned`: see the header), or `undefined` when the schema must decide. */
+export const meeting = (u: unknown, owned = false): Meeting | undefined => {
   if (!isObject(u) || !validHeader(u)) return undefined
   const createdAt = timestamp(u.createdAt)
   if (createdAt === undefined) return undefined
   const updatedAt = u.updatedAt === null ? null : timestamp(u.updatedAt)
   if (updatedAt === undefined) return undefined
-  const fields = record(u.fields, field)
+  const fields = record(u.fields, field, owned)
   if (fields === undefined) return undefined
-  const relationships = record(u.relationships, relationship)
+  const relationships = record(u.relationships, relationship, owned)
   if (relationships === undefined) return undefined
-  const props = {
-    // Checked by `validHeader` (the id grammar is all `MeetingId` asks).
-    id: u.id as MeetingId,
-    accessLevel: u.accessLevel as AccessLevel,
+  const hasExternalId = Object.hasOwn(u, "externalId")
+  const externalId = hasExternalId ? u.externalId : undefined
+  if (hasExternalId && externalId !== null && typeof externalId !== "string") return undefined
+  // Checked by `validHeader` (the id grammar is all `MeetingId` asks).
+  return instantiate(
+    u.id as MeetingId,
+    u.accessLevel as AccessLevel,
     createdAt,
     fields,
-    httpLink: u.httpLink as string | null,
-    objectType: "meeting" as const,
+    u.httpLink as string | null,
     relationships,
-    updatedAt
-  }
-  if (!Object.hasOwn(u, "externalId")) return instantiate(props)
-  const externalId = u.externalId
-  if (externalId !== null && typeof externalId !== "string") return undefined
-  return instantiate({ ...props, externalId })
+    updatedAt,
+    externalId as string | null | undefined,
+    hasExternalId
+  )
 }
 
 /** The keys of a meeting in the order `encodeMeeting` writes them (`externalId` only when present). */
@@ -318,13 +383,13 @@ export const listEnvelope = (u: unknown): { readonly data: ReadonlyArray<unknown
 }
 
 /** A `MeetingListPage` from parsed JSON, or `undefined` when the schema must decide. */
-export const listPage = (u: unknown): MeetingListPage | undefined => {
+export const listPage = (u: unknown, owned = false): MeetingListPage | undefined => {
   const envelope = listEnvelope(u)
   if (envelope === undefined) return undefined
   const { data, totalCount } = envelope
   const meetings = new Array<Meeting>(data.length)
   for (let i = 0; i < data.length; i++) {
-    const m = meeting(data[i])
+    const m = meeting(data[i], owned)
     if (m === undefined) return undefined
     meetings[i] = m
   }

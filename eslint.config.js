@@ -2,7 +2,7 @@ import js from "@eslint/js"
 import tseslint from "typescript-eslint"
 
 export default tseslint.config(
-  { ignores: ["**/node_modules/**", "**/build/**", "**/dist/**", "**/.tsbuildinfo/**", ".lightfield-demo/**", "apps/demo/.bundle-*/**"] },
+  { ignores: ["**/node_modules/**", "**/build/**", "**/dist/**", "**/.tsbuildinfo/**", ".lightfield-demo/**", "apps/demo/.bundle-*/**", "bench/scratch*/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

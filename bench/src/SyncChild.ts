@@ -6,6 +6,9 @@
  * parent runs this file as a plain-node esbuild bundle (see `ChildRunner.ts`), not through tsx.
  */
 
+import { constants as perfConstants, PerformanceObserver } from "node:perf_hooks"
+import { getHeapSpaceStatistics } from "node:v8"
+
 export type Contender = "ours" | "baseline"
 
 export interface ChildResult {
@@ -23,8 +26,23 @@ export interface ChildResult {
   readonly cpuMs: number
   /** `cpuMs` per 1,000 meetings stored. */
   readonly cpuMsPer1000: number
-  /** `process.memoryUsage()` at the sampled peak (bytes): where the memory was. */
-  readonly atPeak: { readonly heapTotal: number; readonly heapUsed: number; readonly external: number; readonly arrayBuffers: number }
+  /** `process.memoryUsage()` and V8's two generations at the sampled peak (bytes): where the memory was. */
+  readonly atPeak: {
+    readonly heapTotal: number
+    readonly heapUsed: number
+    readonly external: number
+    readonly arrayBuffers: number
+    /** Bytes used in V8's other spaces (old, code, large-object, read-only) at the sampled peak. */
+    readonly oldUsed: number
+    /** Bytes used in V8's young generation (new and new large-object spaces) at the sampled peak. */
+    readonly youngUsed: number
+  }
+  /**
+   * Diagnostics (not a figure): garbage collections over the child's life, by kind. Many major GCs
+   * with a high `oldUsed` at the peak mean short-lived objects outlived the young generation (were
+   * promoted) and piled up in the old one until a mark-compact.
+   */
+  readonly gc: { readonly minor: number; readonly major: number }
 }
 
 export const resultPrefix = "RESULT "
@@ -37,14 +55,30 @@ export const childMain = async (argv: ReadonlyArray<string>): Promise<void> => {
   }
   const concurrency = Number(concurrencyArg ?? 4)
   let peak = 0
-  let atPeak: ChildResult["atPeak"] = { heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 }
+  let atPeak: ChildResult["atPeak"] = { heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0, oldUsed: 0, youngUsed: 0 }
   const sample = () => {
     const rss = process.memoryUsage.rss()
     if (rss <= peak) return
     peak = rss
     const m = process.memoryUsage()
-    atPeak = { heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers }
+    let oldUsed = 0
+    let youngUsed = 0
+    for (const space of getHeapSpaceStatistics()) {
+      if (space.space_name.startsWith("new_")) youngUsed += space.space_used_size
+      else oldUsed += space.space_used_size
+    }
+    atPeak = { heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, oldUsed, youngUsed }
   }
+  const gc = { minor: 0, major: 0 }
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      // A "gc" entry carries `detail.kind` (Node's `NodeGCPerformanceDetail`); the type does not say so.
+      const kind = (entry as { readonly detail?: { readonly kind?: number } }).detail?.kind
+      if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) gc.minor++
+      else if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) gc.major++
+    }
+  })
+  gcObserver.observe({ entryTypes: ["gc"] })
   sample()
   const sampler = setInterval(sample, 10)
   try {
@@ -82,11 +116,13 @@ export const childMain = async (argv: ReadonlyArray<string>): Promise<void> => {
       rssBeforeSyncBytes: before,
       cpuMs,
       cpuMsPer1000: result.stored === 0 ? 0 : (cpuMs * 1000) / result.stored,
-      atPeak
+      atPeak,
+      gc: { ...gc }
     }
     process.stdout.write(`${resultPrefix}${JSON.stringify(out)}\n`)
   } finally {
     clearInterval(sampler)
+    gcObserver.disconnect()
   }
 }
 

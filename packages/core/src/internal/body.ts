@@ -28,16 +28,20 @@ const concat = (chunks: ReadonlyArray<Uint8Array>, bytes: number): Uint8Array =>
   return out
 }
 
-/** Reads `response`'s body, at most `maxBytes` of it. */
+/**
+ * Reads `response`'s body, at most `maxBytes` of it. `headers` are the response's, when the caller
+ * has them already (a platform response may build its `headers` afresh on every access).
+ */
 export const read = (
   response: HttpClientResponse.HttpClientResponse,
-  maxBytes: number
+  maxBytes: number,
+  headers: Headers.Headers = response.headers
 ): Effect.Effect<Body, HttpClientError.ResponseError> => {
   // A compressed body's length says nothing about what it inflates to: count it as it comes.
-  const encoded = Headers.get(response.headers, "content-encoding").pipe(
+  const encoded = Headers.get(headers, "content-encoding").pipe(
     Option.exists((e) => e.trim().toLowerCase() !== "identity")
   )
-  const declared = encoded ? Option.none() : headerNumber(response.headers, "content-length")
+  const declared = encoded ? Option.none() : headerNumber(headers, "content-length")
   if (Option.isSome(declared) && declared.value <= maxBytes) {
     return Effect.map(response.text, (text): Body => ({ _tag: "Text", text }))
   }

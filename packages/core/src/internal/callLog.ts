@@ -1,14 +1,20 @@
 /**
  * The logs of a call. Core logs each operation at Debug and leaves the level to the application;
  * a Debug line is only built (annotations, message) when Debug is on, since the fiber would drop it
- * anyway (it checks the minimum level before any logger). Every line inside a call carries
- * `service` and `call`.
+ * anyway (it checks the minimum level before any logger). Every line core logs for a call carries
+ * `service` and `call` (added where it logs; `caller.ts` sets them around the whole call only
+ * when code other than core's runs inside it).
  */
 import { Headers } from "@effect/platform"
+import type { Fiber } from "effect"
 import { Effect, FiberRef, LogLevel } from "effect"
 
 /** The annotations of every log line inside a call. */
 export const annotations = (call: { readonly name: string }) => ({ service: "lightfield", call: call.name })
+
+/** Whether `fiber` logs at Debug (a Debug line is dropped otherwise, before any logger). */
+export const debugEnabled = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean =>
+  !LogLevel.greaterThan(fiber.getFiberRef(FiberRef.currentMinimumLogLevel), LogLevel.Debug)
 
 /** A Debug line with `extra` annotations, built only when the fiber logs at Debug. */
 export const debug = (
@@ -16,9 +22,7 @@ export const debug = (
   extra: Readonly<Record<string, unknown>>
 ): Effect.Effect<void> =>
   Effect.withFiberRuntime((fiber) =>
-    LogLevel.greaterThan(fiber.getFiberRef(FiberRef.currentMinimumLogLevel), LogLevel.Debug)
-      ? Effect.void
-      : Effect.annotateLogs(Effect.logDebug(message), extra)
+    debugEnabled(fiber) ? Effect.annotateLogs(Effect.logDebug(message), extra) : Effect.void
   )
 
 /**

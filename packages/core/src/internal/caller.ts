@@ -85,10 +85,11 @@ export const makeCaller = (
     }
 
     // The shared budget (`RateBudget`), if one is in the context, after the in-process limiter.
+    const budget = yield* SharedBudget.current
     const slots = SharedBudget.slots(
       limiters,
       RateLimitObserver.make(limiters, config.retryAfterCap),
-      yield* SharedBudget.current,
+      budget,
       config.retryAfterCap
     )
     const observeRateLimit = slots.observe
@@ -109,9 +110,11 @@ export const makeCaller = (
      * success path it is a short chain of effects: everything done with the answer (metrics, span
      * attributes, headers) is plain code, and nothing is built for logs that are off.
      */
-    const attempt = <A>(call: Call<A>, state: CallState, traceHeaders: Headers.Headers | undefined) =>
-      Effect.suspend((): Effect.Effect<A, MeetingsError> => {
+    const attempt = <A>(call: Call<A>, state: CallState, traceHeaders: Headers.Headers | undefined, debug: boolean) => {
+      const once = Effect.withFiberRuntime((fiber): Effect.Effect<A, MeetingsError> => {
         const n = ++state.attempts
+        const span = fiber.currentSpan
+        if (span?._tag === "Span") span.attribute("attempt", n)
         const timeout = Option.getOrElse(call.options.timeout, () => config.timeout)
         // The timeout covers the wait for a slot of the client-side limiter too: a caller's
         // timeout is a bound on the whole attempt, whatever the limiter learnt.
@@ -122,43 +125,46 @@ export const makeCaller = (
             started = clock.unsafeCurrentTimeMillis()
             return client.execute(Request.build(config, call, state.idempotencyKey, traceHeaders))
           }).pipe(
-            Effect.flatMap((response) =>
-              Effect.map(Body.read(response, config.maxResponseBytes), (body): Answer => ({
+            Effect.flatMap((response) => {
+              // Read once: the platform's undici response builds its `Headers` on every access.
+              const headers = response.headers
+              return Effect.map(Body.read(response, config.maxResponseBytes, headers), (body): Answer => ({
                 status: response.status,
-                headers: response.headers,
+                headers,
                 // An error answer too large to read still maps by its status.
                 text: body._tag === "Text" ? body.text : "",
                 tooLarge: body._tag === "TooLarge" ? body.bytes : undefined
               }))
-            ),
+            }),
             Effect.mapError(fromHttpClientError)
           )
         )
-        return Effect.zipRight(
-          Effect.annotateCurrentSpan("attempt", n),
-          Effect.matchEffect(
-            Timeout.timeoutFail(exchange, timeout, () =>
-              new MeetingsUnavailable({
-                reason: "Timeout",
-                message: started === undefined
-                  ? `No ${call.category} slot of the client-side rate limiter within ${Duration.format(timeout)}`
-                  : `No answer within ${Duration.format(timeout)}`
-              })),
-            {
-              onFailure: (error) =>
-                started === undefined || error._tag === "InvalidParams"
-                  ? Effect.fail(error) // never sent: not an HTTP attempt
-                  : Effect.zipRight(
-                    Metric.increment(requestsOf(call, error.reason === "Timeout" ? "timeout" : "transport")),
-                    Effect.fail(error)
-                  ),
-              onSuccess: (answer) => answered(call, answer, started)
-            }
-          )
+        return Effect.matchEffect(
+          Timeout.timeoutFail(exchange, timeout, () =>
+            new MeetingsUnavailable({
+              reason: "Timeout",
+              message: started === undefined
+                ? `No ${call.category} slot of the client-side rate limiter within ${Duration.format(timeout)}`
+                : `No answer within ${Duration.format(timeout)}`
+            })),
+          {
+            onFailure: (error) =>
+              started === undefined || error._tag === "InvalidParams"
+                ? Effect.fail(error) // never sent: not an HTTP attempt
+                : Effect.zipRight(
+                  Metric.increment(requestsOf(call, error.reason === "Timeout" ? "timeout" : "transport")),
+                  Effect.fail(error)
+                ),
+            onSuccess: (answer) => answered(call, answer, started)
+          }
         )
-      }).pipe(
-        Effect.tapError((error) => CallLog.debug("Lightfield attempt failed", { error: error._tag, message: error.message }))
-      )
+      })
+      // The Debug line of a failed attempt, only when Debug is on.
+      return debug
+        ? Effect.tapError(once, (error) =>
+          CallLog.debug("Lightfield attempt failed", { ...CallLog.annotations(call), error: error._tag, message: error.message }))
+        : once
+    }
 
     /** What an attempt makes of an answer: metrics, rate-limit headers, then the result. */
     const answered = <A>(call: Call<A>, answer: Answer, started: number | undefined) =>
@@ -174,10 +180,14 @@ export const makeCaller = (
         const serverNow = serverTime(answer.headers, now)
         const retryAfter = retryAfterFromHeaders(answer.headers, serverNow)
         const rateLimit = RateLimitHeaders.read(answer.headers, serverNow, Duration.toMillis(config.retryAfterCap))
-        return Effect.zipRight(
-          observeRateLimit(call.category, answer, rateLimit, now, retryAfter),
-          Effect.suspend(() => result(call, answer, retryAfter, rateLimit))
-        )
+        const observed = observeRateLimit(call.category, answer, rateLimit, now, retryAfter)
+        // Nearly every answer asks nothing of the limiters: then the result is all there is.
+        return observed === Effect.void
+          ? result(call, answer, retryAfter, rateLimit)
+          : Effect.zipRight(
+            Effect.annotateLogs(observed, CallLog.annotations(call)),
+            Effect.suspend(() => result(call, answer, retryAfter, rateLimit))
+          )
       })
 
     const result = <A>(
@@ -206,7 +216,7 @@ export const makeCaller = (
     const observedSchedule = (call: Call<unknown>) =>
       schedule.pipe(
         Schedule.modifyDelayEffect((_, delay) =>
-          CallLog.debug("Lightfield call retrying", { delay: Duration.format(delay) }).pipe(
+          CallLog.debug("Lightfield call retrying", { ...CallLog.annotations(call), delay: Duration.format(delay) }).pipe(
             Effect.zipRight(Metric.increment(retriesOf(call))),
             Effect.as(delay)
           )
@@ -241,32 +251,43 @@ export const makeCaller = (
             }))
       })
 
+    // Code that is not core's may run inside a call (a transformed client, a custom policy, a
+    // shared budget): then every line logged during the call carries the call's annotations, as
+    // core's own lines always do. Otherwise they are added where core logs, which saves setting
+    // (and restoring) the fiber's log annotations on every call.
+    const foreignCode = Option.isSome(config.transformClient) || Option.isSome(config.retrySchedule) || budget.shared
+
     /** A whole call: retries with the schedule, logging (at Debug) and counting each retry and the outcome. */
-    const run = <A>(call: Call<A>): Effect.Effect<A, MeetingsError> => {
-      const state: CallState = { attempts: 0, idempotencyKey: Option.fromNullable(call.idempotencyKey) }
-      // One Debug line per operation (the application sets the level; nothing here is Info).
-      const done = (outcome: string, error?: MeetingsError) =>
-        CallLog.debug(
-          `Lightfield call ${outcome}`,
-          error === undefined ? { attempts: state.attempts } : { attempts: state.attempts, error: error._tag }
-        )
-      return Effect.zipRight(
+    const run = <A>(call: Call<A>): Effect.Effect<A, MeetingsError> =>
+      Effect.withFiberRuntime((fiber) => {
+        const state: CallState = { attempts: 0, idempotencyKey: Option.fromNullable(call.idempotencyKey) }
         // The span itself comes from `Effect.fn` on the method, so invalid params are traced too.
-        Effect.annotateCurrentSpan({
-          "http.request.method": call.method,
-          "http.route": call.route,
-          "url.path": call.path,
-          "lightfield.category": call.category
-        }),
-        Tracing.withCallSpan((traceHeaders) =>
-          withinBudget(call, Retry.retrying(againIfDropped(call, attempt(call, state, traceHeaders)), policyOf(call)))
+        const span = fiber.currentSpan
+        if (span?._tag === "Span") {
+          span.attribute("http.request.method", call.method)
+          span.attribute("http.route", call.route)
+          span.attribute("url.path", call.path)
+          span.attribute("lightfield.category", call.category)
+        }
+        // Debug lines are built only when the fiber logs at Debug (read once per call).
+        const debug = CallLog.debugEnabled(fiber)
+        const self = Tracing.withCallSpan((traceHeaders) =>
+          withinBudget(call, Retry.retrying(againIfDropped(call, attempt(call, state, traceHeaders, debug)), policyOf(call)))
         )
-      ).pipe(
-        Effect.tapBoth({ onSuccess: () => done("succeeded"), onFailure: (error) => done("failed", error) }),
-        CallLog.withRedactedAuthorization,
-        Effect.annotateLogs(CallLog.annotations(call))
-      )
-    }
+        // One Debug line per operation (the application sets the level; nothing here is Info).
+        const done = (outcome: string, error?: MeetingsError) =>
+          CallLog.debug(
+            `Lightfield call ${outcome}`,
+            error === undefined
+              ? { ...CallLog.annotations(call), attempts: state.attempts }
+              : { ...CallLog.annotations(call), attempts: state.attempts, error: error._tag }
+          )
+        const logged = debug
+          ? Effect.tapBoth(self, { onSuccess: () => done("succeeded"), onFailure: (error) => done("failed", error) })
+          : self
+        const redacted = CallLog.withRedactedAuthorization(logged)
+        return foreignCode ? Effect.annotateLogs(redacted, CallLog.annotations(call)) : redacted
+      })
 
     return { config, platform, run } satisfies Caller
   })

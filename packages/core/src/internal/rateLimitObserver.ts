@@ -3,7 +3,7 @@
  * reset or the server's `Retry-After`, follow a lower `X-RateLimit-Limit`, and log what it ignored.
  */
 import { Headers } from "@effect/platform"
-import { Array as Arr, Duration, Effect, Option } from "effect"
+import { Duration, Effect, Option } from "effect"
 import type * as Endpoint from "../Endpoint.js"
 import type { Answer } from "./answer.js"
 import type * as Limiter from "./limiter.js"
@@ -26,30 +26,34 @@ export const make = (
     rateLimit: RateLimitHeaders.RateLimitHeaders,
     now: number,
     retryAfter: Option.Option<Duration.Duration>
-  ) => {
-    const cap = Duration.toMillis(retryAfterCap)
-    const untilReset = Option.isSome(rateLimit.remaining) && rateLimit.remaining.value <= 0
-      ? rateLimit.untilReset
-      : Option.none()
-    const untilRetry = answer.status === 429 ? Option.map(retryAfter, Duration.toMillis) : Option.none<number>()
-    const waits = Arr.getSomes([untilReset, untilRetry])
-    const pause = waits.length === 0
-      ? Effect.void
-      : limiters[category].pauseUntil(now + Math.min(cap, Math.max(0, ...waits)))
-    // Spec §9: the header is the source of truth at runtime; a lower limit lowers our rate.
-    const limit = Option.match(rateLimit.limit, {
-      onNone: () => Effect.void,
-      onSome: (perSecond) => limiters[category].observeLimit(perSecond)
-    })
-    const rejected = rateLimit.rejected.length === 0 ? Effect.void : Effect.forEach(
-      rateLimit.rejected,
-      (r) =>
+  ): Effect.Effect<void> => {
+    // Worked out as plain code: an ordinary answer (nothing hostile, a bucket not empty, no 429)
+    // asks for no effect at all (with `rate: false`, `observeLimit` is none either).
+    const steps: Array<Effect.Effect<void>> = []
+    for (const r of rateLimit.rejected) {
+      steps.push(
         Effect.logWarning(`Lightfield answer with a hostile header ignored: ${r.header}: ${r.value} (${r.why})`).pipe(
           Effect.annotateLogs({ header: r.header, status: answer.status })
-        ),
-      { discard: true }
-    )
-    return Effect.zipRight(rejected, Effect.zipRight(retryAfterNote(answer, retryAfter), Effect.zipRight(limit, pause)))
+        )
+      )
+    }
+    const note = retryAfterNote(answer, retryAfter)
+    if (note !== Effect.void) steps.push(note)
+    // Spec §9: the header is the source of truth at runtime; a lower limit lowers our rate.
+    if (Option.isSome(rateLimit.limit)) {
+      const limit = limiters[category].observeLimit(rateLimit.limit.value)
+      if (limit !== Effect.void) steps.push(limit)
+    }
+    const untilReset = Option.isSome(rateLimit.remaining) && rateLimit.remaining.value <= 0
+      ? Option.getOrUndefined(rateLimit.untilReset)
+      : undefined
+    const untilRetry = answer.status === 429 && Option.isSome(retryAfter) ? Duration.toMillis(retryAfter.value) : undefined
+    if (untilReset !== undefined || untilRetry !== undefined) {
+      const wait = Math.max(0, untilReset ?? 0, untilRetry ?? 0)
+      steps.push(limiters[category].pauseUntil(now + Math.min(Duration.toMillis(retryAfterCap), wait)))
+    }
+    if (steps.length === 0) return Effect.void
+    return steps.length === 1 ? steps[0]! : Effect.forEach(steps, (step) => step, { discard: true })
   }
 
   /** A `Retry-After` that cannot be read, or asks for more than the cap, is logged (and cut to the cap). */

@@ -24,7 +24,8 @@ const behaviour = [
   "MeetingsStack",
   "Watch",
   "Logs",
-  "Options"
+  "Options",
+  "WireRows"
 ].map((name) => `packages/cache/test/${name}.test.ts`)
 
 process.env["LIGHTFIELD_TEST_DATABASES"] = "postgres"

@@ -38,5 +38,31 @@ describe("logging", () => {
         ])
         assert.isTrue(logs.lines.some((l) => l.message === "Lightfield stream done" && l.annotations.complete === true))
       }))
+
+    it.effect("every line core logs inside a call carries service and call: Debug lines and a hostile header's warning", () =>
+      Effect.gen(function*() {
+        const sandbox = yield* reset
+        const logs = yield* captureLogs
+        const [one] = yield* sandbox.meetings
+        // The default policy: no code but core's runs inside the call.
+        const meetings = yield* clientFor("admin", { maxRetries: 1 })
+        yield* sandbox.inject({
+          fault: { _tag: "Respond", status: 503, headers: { "x-ratelimit-limit": "0.001" } },
+          match: "GET /v1/meetings/*",
+          times: 1
+        })
+        yield* meetings.retrieve(one!.id).pipe(Effect.provide(logs.layer))
+        const inCall = logs.lines.filter((l) => l.message.startsWith("Lightfield call ") || l.level === "WARN")
+        assert.deepStrictEqual(
+          inCall.map((l) => [l.level, l.annotations.service, l.annotations.call]),
+          [
+            ["WARN", "lightfield", "Meetings.retrieve"],
+            ["DEBUG", "lightfield", "Meetings.retrieve"],
+            ["DEBUG", "lightfield", "Meetings.retrieve"]
+          ],
+          JSON.stringify(logs.lines)
+        )
+        assert.isTrue(logs.lines.some((l) => l.message === "Lightfield attempt failed" && l.annotations.call === "Meetings.retrieve"))
+      }))
   })
 })

@@ -251,11 +251,12 @@ export const makeCaller = (
             }))
       })
 
-    // Code that is not core's may run inside a call (a transformed client, a custom policy, a
-    // shared budget): then every line logged during the call carries the call's annotations, as
-    // core's own lines always do. Otherwise they are added where core logs, which saves setting
-    // (and restoring) the fiber's log annotations on every call.
-    const foreignCode = Option.isSome(config.transformClient) || Option.isSome(config.retrySchedule) || budget.shared
+    // Code that is not core's may run inside a call (a transformed client, a shared budget, a
+    // custom retry policy): then every line logged during the call (during its retries, for a
+    // policy) carries the call's annotations, as core's own lines always do. Otherwise they are
+    // added where core logs, which saves setting (and restoring) the fiber's log annotations on
+    // every call.
+    const foreignCode = Option.isSome(config.transformClient) || budget.shared
 
     /** A whole call: retries with the schedule, logging (at Debug) and counting each retry and the outcome. */
     const run = <A>(call: Call<A>): Effect.Effect<A, MeetingsError> =>
@@ -272,7 +273,14 @@ export const makeCaller = (
         // Debug lines are built only when the fiber logs at Debug (read once per call).
         const debug = CallLog.debugEnabled(fiber)
         const self = Tracing.withCallSpan((traceHeaders) =>
-          withinBudget(call, Retry.retrying(againIfDropped(call, attempt(call, state, traceHeaders, debug)), policyOf(call)))
+          withinBudget(
+            call,
+            Retry.retrying(
+              againIfDropped(call, attempt(call, state, traceHeaders, debug)),
+              policyOf(call),
+              (retries) => Effect.annotateLogs(retries, CallLog.annotations(call))
+            )
+          )
         )
         // One Debug line per operation (the application sets the level; nothing here is Info).
         const done = (outcome: string, error?: MeetingsError) =>

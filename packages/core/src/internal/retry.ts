@@ -2,7 +2,7 @@
  * The retry policy of the HTTP client: which failures are worth another attempt, and the default
  * `Schedule` over the failed attempt's error (re-exported by `MeetingsClient`).
  */
-import { Duration, Effect, Option, Ref, Schedule } from "effect"
+import { Duration, Effect, identity, Option, Ref, Schedule } from "effect"
 import * as MeetingsConfig from "../MeetingsConfig.js"
 import type { MeetingsError } from "../MeetingsError.js"
 import { retryAfterOf } from "../MeetingsError.js"
@@ -82,10 +82,12 @@ export const backoff = <E>(
  */
 export const retrying = <A, E, R, Out, R2>(
   self: Effect.Effect<A, E, R>,
-  policy: () => Schedule.Schedule<Out, E, R2>
+  policy: () => Schedule.Schedule<Out, E, R2>,
+  /** Wraps everything after the first failure (the policy's effects and the retries). */
+  afterFirst: (retries: Effect.Effect<A, E, R | R2>) => Effect.Effect<A, E, R | R2> = identity
 ): Effect.Effect<A, E, R | R2> =>
   Effect.catchAll(self, (first) =>
-    Effect.flatMap(Schedule.driver(policy()), (driver) => {
+    afterFirst(Effect.flatMap(Schedule.driver(policy()), (driver) => {
       const again = Effect.provideServiceEffect(self, Schedule.CurrentIterationMetadata, Ref.get(driver.iterationMeta))
       const after = (error: E): Effect.Effect<A, E, R | R2> =>
         Effect.matchEffect(driver.next(error), {
@@ -93,4 +95,4 @@ export const retrying = <A, E, R, Out, R2>(
           onSuccess: () => Effect.catchAll(again, after)
         })
       return after(first)
-    }))
+    })))

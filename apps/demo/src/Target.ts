@@ -5,7 +5,6 @@
  * HTTP client); the sandbox is loaded only when one is started.
  */
 import { FetchHttpClient } from "@effect/platform"
-import { NodeFileSystem, NodeHttpClient } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { CachedMeetings, Database, MeetingsCache, TranscriptSteps } from "@lightfield-effect/cache"
 import { FilesClient, MeetingsClient, MeetingsConfig, RateBudget, Transcripts } from "@lightfield-effect/core"
@@ -172,16 +171,25 @@ export const cacheLayer = (target: ClientTarget, db: string) =>
  * The platform client of the files API: Node's http client (not fetch: a streamed PUT must carry
  * Content-Length, which fetch drops; undici answered Transport errors from the bundle), over an agent
  * that keeps connections alive. `NodeHttpClient.layer`'s agent is `new http.Agent()`, which closes
- * the socket after every answer: one new TCP connection per request.
+ * the socket after every answer: one new TCP connection per request. Loaded when a command first
+ * needs it: the module brings undici with it (~90 ms of every start that never uploads).
  */
-export const filesHttpClient = NodeHttpClient.layerWithoutAgent.pipe(
-  Layer.provide(NodeHttpClient.makeAgentLayer({ keepAlive: true }))
+export const filesHttpClient = Layer.unwrapEffect(
+  Effect.map(
+    Effect.promise(() => import("@effect/platform-node/NodeHttpClient")),
+    (NodeHttpClient) => NodeHttpClient.layerWithoutAgent.pipe(Layer.provide(NodeHttpClient.makeAgentLayer({ keepAlive: true })))
+  )
+)
+
+/** Uploads stream files from disk (loaded with the files client). */
+const fileSystem = Layer.unwrapEffect(
+  Effect.map(Effect.promise(() => import("@effect/platform-node/NodeFileSystem")), (NodeFileSystem) => NodeFileSystem.layer)
 )
 
 /** The files API for one key (uploads streamed from disk). */
 const filesLayer = (target: Pick<Target, "baseUrl" | "apiKey">) =>
   FilesClient.layer({ apiKey: target.apiKey, baseUrl: target.baseUrl, timeout: Duration.seconds(30) }).pipe(
-    Layer.provide(Layer.merge(filesHttpClient, NodeFileSystem.layer))
+    Layer.provide(Layer.merge(filesHttpClient, fileSystem))
   )
 
 /** What a command body gets: the cache, where it talks to, and the cache file. */

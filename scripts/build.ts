@@ -5,7 +5,7 @@
  *   `.d.ts` with declaration maps). `dist/` is wiped first, so a module deleted from `src` never
  *   ships from an old build.
  * - the sandbox's bin `dist/lightfield-sandbox.js` (a shebang line importing the compiled `bin.js`).
- * - apps/demo: one esbuild bundle (`apps/demo/dist/main.cjs`) and its bin `main.js`, run by plain
+ * - apps/demo: one esbuild bundle (`apps/demo/dist/main.cjs`, whitespace and syntax minified: a third less to read at every start) and its bin `main.js`, run by plain
  *   `node` with V8's code cache (see `demoLoader`); the modules only some commands need are
  *   initialised when a command imports them, so `--help` stays quick.
  *
@@ -92,6 +92,8 @@ const buildDemo = async (outdir: string = join(demoDir, "dist")) => {
     outdir,
     outExtension: { ".js": ".cjs" },
     sourcemap: true,
+    minifyWhitespace: true,
+    minifySyntax: true,
     // The native addon is loaded from apps/demo/node_modules at run time.
     external: ["better-sqlite3"],
     // main.ts reads its package.json next to it (`import.meta.url`, which CommonJS lacks).

@@ -2,8 +2,11 @@
  * `--debug`: every request and response on stderr (stdout stays parseable), with the
  * `Authorization` header and other credentials shown as `<redacted>`.
  */
-import { Headers, HttpClient, UrlParams } from "@effect/platform"
-import type { HttpClientError, HttpClientRequest } from "@effect/platform"
+import * as Headers from "@effect/platform/Headers"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as UrlParams from "@effect/platform/UrlParams"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { Console, Effect } from "effect"
 
 const secretHeaders = ["authorization", "cookie", "set-cookie", "x-api-key", "proxy-authorization"]

@@ -4,8 +4,8 @@
  * built on it. Loaded on demand by the commands that need it (it pulls in the cache, SQLite and the
  * HTTP client); the sandbox is loaded only when one is started.
  */
-import { FetchHttpClient } from "@effect/platform"
-import { SqlClient } from "@effect/sql"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { CachedMeetings, Database, MeetingsCache, TranscriptSteps } from "@lightfield-effect/cache"
 import { FilesClient, MeetingsClient, MeetingsConfig, RateBudget, Transcripts } from "@lightfield-effect/core"
 import type { MeetingsError } from "@lightfield-effect/core"

@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import * as Reactivity from "@effect/experimental/Reactivity"
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
 import type { ConfigError, Duration, Scope } from "effect"
 import { CacheError } from "./CacheError.js"

@@ -7,8 +7,8 @@
  *
  * @since 0.1.0
  */
-import { FetchHttpClient } from "@effect/platform"
-import type { HttpClient } from "@effect/platform"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import { MeetingsClient } from "@lightfield-effect/core"
 import type { MeetingsConfig, MeetingsError } from "@lightfield-effect/core"
 import { Layer } from "effect"

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { TranscriptJournal } from "@lightfield-effect/core"
 import { Clock, Effect, Either, Layer, Option, Schema } from "effect"
 import { MeetingsCache } from "./MeetingsCache.js"

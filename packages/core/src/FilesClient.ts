@@ -12,8 +12,8 @@
  *
  * @since 0.1.0
  */
-import type { HttpClient } from "@effect/platform"
-import { FileSystem } from "@effect/platform"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as FileSystem from "@effect/platform/FileSystem"
 import type { ConfigError, ParseResult } from "effect"
 import { Config, Duration, Effect, Either, Layer, Option, Redacted, Schema } from "effect"
 import * as Endpoint from "./Endpoint.js"

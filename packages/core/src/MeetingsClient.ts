@@ -6,7 +6,7 @@
  * client-side rate limiter of its category, sends one attempt with a per-attempt timeout, maps the
  * answer to a typed `MeetingsError`, and retries transient failures with a replaceable `Schedule`.
  */
-import { HttpClient } from "@effect/platform"
+import * as HttpClient from "@effect/platform/HttpClient"
 import type { ConfigError, ParseResult } from "effect"
 import { Config, Effect, Either, Layer, Option, Redacted, Stream } from "effect"
 import * as Endpoint from "./Endpoint.js"

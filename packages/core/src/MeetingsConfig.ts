@@ -2,7 +2,7 @@
  * Options of the HTTP client and the `Config` that reads them from the environment. The API key is
  * `Redacted` here and is only unwrapped when the request is built.
  */
-import type { HttpClient } from "@effect/platform"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import type { Schedule } from "effect"
 import { Config, Duration, Either, Option, Redacted } from "effect"
 import * as Endpoint from "./Endpoint.js"

@@ -8,8 +8,8 @@
  *
  * @since 0.1.0
  */
-import { HttpRouter } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Endpoint } from "@lightfield-effect/core"
 import type { Scope } from "effect"
 import { Context, Duration, Effect, Layer } from "effect"

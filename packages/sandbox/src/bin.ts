@@ -6,7 +6,7 @@
  *
  * Exit codes: 2 for a bad argument (message and usage on stderr), 1 when it cannot listen.
  */
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Console, Effect, Logger, LogLevel } from "effect"
 import * as Cli from "./internal/cli.js"
 import * as Sandbox from "./Sandbox.js"

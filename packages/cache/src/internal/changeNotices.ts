@@ -15,7 +15,8 @@
  * - `m <principal>`: some meetings of this principal changed (too many ids for one notice);
  * - `p <instance>`: a listener's own ping (supervision, see `pgChangeNotices.ts`).
  */
-import type { SqlClient, SqlError } from "@effect/sql"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import type * as SqlError from "@effect/sql/SqlError"
 import { Context, Effect, PubSub } from "effect"
 import type { Queue, Scope } from "effect"
 

@@ -15,7 +15,9 @@
  *
  * (The connections themselves: `internal/sqlite.ts`, `internal/postgres.ts`.)
  */
-import type { SqlClient, SqlError, Statement } from "@effect/sql"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import type * as SqlError from "@effect/sql/SqlError"
+import type * as Statement from "@effect/sql/Statement"
 import { Effect } from "effect"
 
 export interface ConnectionOptions {

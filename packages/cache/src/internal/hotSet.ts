@@ -6,7 +6,7 @@
  * (`changeNotices.ts`): before each read by id, the notices received since drop exactly the copies
  * they name (or every copy of a principal, or everything after a gap in the notices).
  */
-import type { SqlClient } from "@effect/sql"
+import type * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Context, Effect, Option } from "effect"
 import type { Principal } from "../Principal.js"
 import { ChangeNotices } from "./changeNotices.js"

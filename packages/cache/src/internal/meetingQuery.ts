@@ -3,7 +3,8 @@
  * that is not a date, text over the limits, a negative limit) is `CacheError{reason: "InvalidQuery"}`
  * naming the field, before SQLite sees anything.
  */
-import type { SqlClient, Statement } from "@effect/sql"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import type * as Statement from "@effect/sql/Statement"
 import { DateTime, Either, Option } from "effect"
 import { CacheError } from "../CacheError.js"
 import type { MeetingQuery } from "../MeetingQuery.js"

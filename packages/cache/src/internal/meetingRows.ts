@@ -10,7 +10,7 @@
  * replaces it redacted (its queued updates re-applied), so content the caller may no longer see does
  * not outlive the downgrade.
  */
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Redaction } from "@lightfield-effect/core"
 import { Array as Arr, Clock, Context, DateTime, Effect, Either, Layer, Metric, Option } from "effect"
 import type { CacheError } from "../CacheError.js"

@@ -8,7 +8,8 @@
  * skipped, exactly where the single-row statement reports no change. Chunks stay far below
  * PostgreSQL's 65535 parameters per statement.
  */
-import type { SqlClient, SqlError } from "@effect/sql"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import type * as SqlError from "@effect/sql/SqlError"
 import { Array as Arr, Effect, Order } from "effect"
 import type { Principal } from "../Principal.js"
 import * as Row from "./meetingRow.js"

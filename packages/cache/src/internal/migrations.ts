@@ -6,7 +6,7 @@
  * 0/1 flags, JSON as `TEXT`, composite primary keys that always start with `principal`. The only
  * dialect-specific migration is the full-text index, delegated to `dialect.ts`.
  */
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import * as Migrator from "@effect/sql/Migrator"
 import { Effect } from "effect"
 import { CacheError } from "../CacheError.js"

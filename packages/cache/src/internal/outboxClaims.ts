@@ -19,7 +19,9 @@
  * holding the entry's row lock would block on. On SQLite (one writer) the same SQL runs without
  * `SKIP LOCKED` and on the application's clock; the SQLite replay does not use claims.
  */
-import type { SqlClient, SqlError, Statement } from "@effect/sql"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import type * as SqlError from "@effect/sql/SqlError"
+import type * as Statement from "@effect/sql/Statement"
 import { Clock, Effect } from "effect"
 import type { Principal } from "../Principal.js"
 

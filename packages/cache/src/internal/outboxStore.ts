@@ -3,7 +3,8 @@
  * Every statement filters on `principal`. Rows are read through `SqlSchema` with the row's Schema;
  * errors are stored encoded with `OutboxFailure` and read back typed.
  */
-import { SqlClient, SqlSchema } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import { MeetingParams } from "@lightfield-effect/core"
 import { Context, Effect, Either, Layer, Option, Schema } from "effect"
 import type { CacheError } from "../CacheError.js"

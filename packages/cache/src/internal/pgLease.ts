@@ -16,8 +16,9 @@
  * wait to cancel). One that waited while another instance's scan COMPLETED does not scan again: it
  * returns that scan's outcome (`joined: true`), so N concurrent syncs cost one scan of list requests.
  */
-import type { SqlError, Statement } from "@effect/sql"
-import { SqlClient } from "@effect/sql"
+import type * as SqlError from "@effect/sql/SqlError"
+import type * as Statement from "@effect/sql/Statement"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Data, Duration, Effect, Option, Schedule } from "effect"
 import { CacheError } from "../CacheError.js"
 import type { Principal } from "../Principal.js"

@@ -8,7 +8,7 @@
  * `@effect/sql-pg` nor `pg`.
  */
 import type * as Reactivity from "@effect/experimental/Reactivity"
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { Context, Duration, Effect, Redacted } from "effect"
 import type { Scope } from "effect"

@@ -2,7 +2,8 @@
  * The owner of the `read_stats` table: each principal's cache reads (hits, of which stale, and
  * misses), persisted so a hit ratio survives the process.
  */
-import { SqlClient, SqlSchema } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import type { CacheError } from "../CacheError.js"
 import type { Principal } from "../Principal.js"

@@ -3,7 +3,7 @@
  * took from the context, the locks and background fibers of the layer, and the few steps every part
  * uses (store a network answer, find a row by a possibly provisional id, run a sync).
  */
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Meetings, MeetingsError, Redaction } from "@lightfield-effect/core"
 import type { Meeting } from "@lightfield-effect/core"
 import { Clock, Duration, Effect, Either, FiberSet, Option, PubSub } from "effect"

@@ -2,7 +2,8 @@
  * SQL helpers shared by every table's owner: lock contention waited out asynchronously, and write
  * transactions whose every failure (a failed COMMIT included) is a typed `CacheError`.
  */
-import { SqlClient, SqlError } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlError from "@effect/sql/SqlError"
 import { Cause, Duration, Effect, Schedule } from "effect"
 import type { CacheErrorReason } from "../CacheError.js"
 import { CacheError } from "../CacheError.js"

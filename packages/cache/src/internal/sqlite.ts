@@ -11,7 +11,9 @@
  * a COMMIT that fails is rolled back on the spot, before the connection is released.
  */
 import * as Reactivity from "@effect/experimental/Reactivity"
-import { SqlClient, SqlError, Statement } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlError from "@effect/sql/SqlError"
+import * as Statement from "@effect/sql/Statement"
 import type { Connection } from "@effect/sql/SqlConnection"
 import BetterSqlite from "better-sqlite3"
 import { Context, Effect, Scope } from "effect"

@@ -3,7 +3,7 @@
  * through core's stream, batched upserts that renew the lease, and the reconcile of a complete scan.
  * Everything it needs comes from the context.
  */
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { MeetingCodec, Meetings, MeetingsError } from "@lightfield-effect/core"
 import { Chunk, Clock, Data, Duration, Effect, Option, Queue, Ref, Schedule, Stream, Take } from "effect"
 import { CacheError } from "../CacheError.js"

@@ -3,7 +3,8 @@
  * items, interrupted scans) and the sync lease that serialises scans across connections and
  * processes. Rows are read through `SqlSchema` with the row's Schema.
  */
-import { SqlClient, SqlSchema } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import type { CacheError } from "../CacheError.js"
 import type { Principal } from "../Principal.js"

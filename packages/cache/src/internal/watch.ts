@@ -19,7 +19,7 @@
  * watching principal cannot see, or that leaves its result as it was, emits nothing. Queries are
  * scoped by principal, like every read.
  */
-import type { SqlClient } from "@effect/sql"
+import type * as SqlClient from "@effect/sql/SqlClient"
 import { MeetingCodec } from "@lightfield-effect/core"
 import type { Meeting } from "@lightfield-effect/core"
 import { Duration, Effect, PubSub, Queue, Stream } from "effect"

@@ -3,8 +3,8 @@
  * server's clock and requested delay, the status-to-error mapping (spec §8.2), and which platform
  * failures are `Transport`.
  */
-import type { HttpClientError } from "@effect/platform"
-import { Headers } from "@effect/platform"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as Headers from "@effect/platform/Headers"
 import { Duration, Option, Schema } from "effect"
 import * as ErrorBody from "../ErrorBody.js"
 import type { MeetingsError } from "../MeetingsError.js"

@@ -5,8 +5,9 @@
  * bytes are counted, and abandoned as soon as they pass the cap. Nothing larger than the cap is
  * ever held.
  */
-import type { HttpClientError, HttpClientResponse } from "@effect/platform"
-import { Headers } from "@effect/platform"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Headers from "@effect/platform/Headers"
 import { Effect, Option, Stream } from "effect"
 import { headerNumber } from "./rateLimitHeaders.js"
 

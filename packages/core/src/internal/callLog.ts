@@ -5,7 +5,7 @@
  * `service` and `call` (added where it logs; `caller.ts` sets them around the whole call only
  * when code other than core's runs inside it).
  */
-import { Headers } from "@effect/platform"
+import * as Headers from "@effect/platform/Headers"
 import type { Fiber } from "effect"
 import { Effect, FiberRef, LogLevel } from "effect"
 

@@ -2,8 +2,8 @@
  * The call machinery shared by the meetings and files clients: validated options, auth and version
  * headers, rate limiting by category, per-attempt timeout, typed errors and retries.
  */
-import type { Headers } from "@effect/platform"
-import { HttpClient } from "@effect/platform"
+import type * as Headers from "@effect/platform/Headers"
+import * as HttpClient from "@effect/platform/HttpClient"
 import {
   Clock,
   Context,

@@ -13,7 +13,8 @@
  * for it to drain, before pulling far past it); one that kept the whole body would send a corrupt
  * file, which `complete` refuses (storage's MD5 differs from the one computed here).
  */
-import type { FileSystem, Error as PlatformError } from "@effect/platform"
+import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as PlatformError from "@effect/platform/Error"
 import { Effect, Option, Stream } from "effect"
 
 /** Memory of one upload's ring (the slots are allocated as the reads need them). */

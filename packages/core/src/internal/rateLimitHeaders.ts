@@ -3,7 +3,7 @@
  * front of it) can send anything; a value outside the bounds is ignored, and named in `rejected`
  * so the client can log it, instead of pacing a whole category by it.
  */
-import { Headers } from "@effect/platform"
+import * as Headers from "@effect/platform/Headers"
 import { Option } from "effect"
 
 /** Bucket capacities (requests per second) the client will pace itself by. */

@@ -2,7 +2,7 @@
  * What the client does with each answer's rate-limit headers: pause a category until its bucket's
  * reset or the server's `Retry-After`, follow a lower `X-RateLimit-Limit`, and log what it ignored.
  */
-import { Headers } from "@effect/platform"
+import * as Headers from "@effect/platform/Headers"
 import { Duration, Effect, Option } from "effect"
 import type * as Endpoint from "../Endpoint.js"
 import type { Answer } from "./answer.js"

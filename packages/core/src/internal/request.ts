@@ -2,8 +2,8 @@
  * Request building and auth: what one call sends (from the endpoint table), and the request with
  * the bearer token, the version header, the user agent and the idempotency key.
  */
-import type { Headers } from "@effect/platform"
-import { HttpClientRequest } from "@effect/platform"
+import type * as Headers from "@effect/platform/Headers"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type { Either, ParseResult } from "effect"
 import { Option, Redacted } from "effect"
 import * as Endpoint from "../Endpoint.js"

@@ -8,8 +8,9 @@
  * instead, as the platform would have sent them (unless propagation is off). With a tracer
  * installed the platform's span per attempt is kept as it is.
  */
-import { HttpClient, HttpTraceContext } from "@effect/platform"
-import type { Headers } from "@effect/platform"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
+import type * as Headers from "@effect/platform/Headers"
 import type { Fiber } from "effect"
 import { Context, DefaultServices, Effect, FiberRef, Tracer } from "effect"
 

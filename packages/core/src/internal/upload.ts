@@ -6,8 +6,10 @@
  * `fileChunks.ts`). A transient storage failure (5xx, 408, 429, a dropped connection, a
  * timeout) starts the upload again from byte 0, with backoff, while the URL lives.
  */
-import type { FileSystem } from "@effect/platform"
-import { HttpBody, HttpClient, HttpClientRequest } from "@effect/platform"
+import type * as FileSystem from "@effect/platform/FileSystem"
+import * as HttpBody from "@effect/platform/HttpBody"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { Clock, DateTime, Duration, Effect, Option, Ref, Stream } from "effect"
 import type { UploadOptions, UploadSource, Uploaded, UploadTarget } from "../Files.js"
 import { UploadFailed } from "../FilesError.js"

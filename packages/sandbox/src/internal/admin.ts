@@ -2,7 +2,9 @@
  * `/__sandbox/*`: steering endpoints for another process (the demo CLI, a crash-test child).
  * No auth, no rate limits, not logged. Bodies are JSON; answers are JSON.
  */
-import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import type { ParseResult } from "effect"
 import { Duration, Effect, Either, Schema } from "effect"
 import * as Faults from "../Faults.js"

@@ -3,9 +3,9 @@
  * headers, or what an answer fault makes of it (a rewritten body, extra headers, a padded body
  * streamed in chunks, a destroyed socket).
  */
-import type { HttpServerRequest } from "@effect/platform"
-import { HttpServerResponse } from "@effect/platform"
-import { NodeHttpServerRequest } from "@effect/platform-node"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { Duration, Effect, Stream } from "effect"
 import type * as Auth from "./auth.js"
 import type { Fault } from "../Faults.js"

@@ -1,7 +1,7 @@
 /**
  * An API request as the pipeline sees it: method, path, query, headers and the body text, read once.
  */
-import { HttpServerRequest } from "@effect/platform"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import { Effect } from "effect"
 
 /** The parsed request as the pipeline sees it. */

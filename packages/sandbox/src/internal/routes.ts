@@ -3,7 +3,8 @@
  * logged and answered (`internal/answer.ts`). The rate-limit headers go on every response, and every
  * request is logged (one whose client leaves before the answer as 499).
  */
-import { HttpRouter, HttpServerRequest } from "@effect/platform"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import { Endpoint, IdempotencyKey } from "@lightfield-effect/core"
 import { Effect } from "effect"
 import type { Outcome } from "./answer.js"

@@ -6,9 +6,12 @@
  * its `Content-Length`; the bytes are streamed to a temporary file (MD5 and count on the way), so
  * nothing is held whole. Answers are S3-like XML errors; every request is logged with its headers.
  */
-import type { HttpServerRequest as ServerRequest } from "@effect/platform"
-import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { NodeHttpServerRequest, NodeStream } from "@effect/platform-node"
+import type * as ServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
+import * as NodeStream from "@effect/platform-node/NodeStream"
 import { Duration, Effect, Stream } from "effect"
 import { createHash } from "node:crypto"
 import { createReadStream } from "node:fs"

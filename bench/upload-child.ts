@@ -4,7 +4,8 @@
  * core's `Transcripts` (files API, streamed upload, complete, update) against the sandbox at
  * argv[2] (admin key argv[3]), sampling RSS every 5 ms. Prints one JSON line.
  */
-import { NodeFileSystem, NodeHttpClient } from "@effect/platform-node"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { FilesClient, Meetings, MeetingsClient, Transcripts } from "@lightfield-effect/core"
 import { Effect, Layer } from "effect"
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs"

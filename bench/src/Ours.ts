@@ -4,7 +4,7 @@
  * A `ManagedRuntime` keeps the layer alive across the timed calls (the bench is an app-like entry
  * point, so it is allowed to run effects).
  */
-import { NodeHttpClient } from "@effect/platform-node"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Database, MeetingQuery, MeetingsCache } from "@lightfield-effect/cache"
 import { MeetingsClient } from "@lightfield-effect/core"
 import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Redacted } from "effect"

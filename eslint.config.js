@@ -16,6 +16,17 @@ export default tseslint.config(
     }
   },
   {
+    // Library code imports these packages' modules by path: their index modules load every module
+    // (servers, clusters, the HTTP API docs pages), tens of MB in a process run with plain node.
+    files: ["packages/*/src/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        paths: ["@effect/platform", "@effect/platform-node", "@effect/sql", "@effect/sql-pg", "@effect/sql-sqlite-node", "@effect/experimental"]
+          .map((name) => ({ name, message: `import ${name}/<Module> instead (the index module loads every module)` }))
+      }]
+    }
+  },
+  {
     files: ["apps/**/*.ts", "bench/**/*.ts", "reliability/**/*.ts", "fleet/**/*.ts", "scripts/**", "packages/sandbox/src/bin.ts"],
     rules: { "no-console": "off" }
   },

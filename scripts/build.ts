@@ -5,9 +5,10 @@
  *   `.d.ts` with declaration maps). `dist/` is wiped first, so a module deleted from `src` never
  *   ships from an old build.
  * - the sandbox's bin `dist/lightfield-sandbox.js` (a shebang line importing the compiled `bin.js`).
- * - apps/demo: one esbuild bundle (`apps/demo/dist/main.cjs`, whitespace and syntax minified: a third less to read at every start) and its bin `main.js`, run by plain
- *   `node` with V8's code cache (see `demoLoader`); the modules only some commands need are
- *   initialised when a command imports them, so `--help` stays quick.
+ * - apps/demo: one esbuild bundle (`apps/demo/dist/main.cjs`, whitespace and syntax minified: a
+ *   third less to read at every start) and its bin `main.js`, run by plain `node` with V8's code
+ *   cache (see `demoLoader`); the modules only some commands need are initialised when a command
+ *   imports them, so `--help` stays quick.
  *
  * `pnpm build --clean` only removes the outputs; `--only demo` rebuilds just the demo bundle
  * (`--outdir <dir>` writes it elsewhere: the demo's tests bundle into a folder of their own).

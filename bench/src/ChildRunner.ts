@@ -34,7 +34,7 @@ export const bundleChild = (): Promise<string> => {
       outExtension: { ".js": ".mjs" },
       // Resolved from bench/ at run time, as an application resolves them: the native addon, and
       // every dependency that is not ours.
-      external: ["better-sqlite3", "effect", "@effect/*", "pg", "ioredis", "undici"],
+      external: ["better-sqlite3", "effect", "@effect/*", "pg", "ioredis"],
       logLevel: "warning",
       banner: { js: "import { createRequire as __benchCreateRequire } from 'node:module'; const require = __benchCreateRequire(import.meta.url);" }
     })

@@ -175,16 +175,15 @@ export const cacheLayer = (target: ClientTarget, db: string) =>
  * needs it: the module brings undici with it (~90 ms of every start that never uploads).
  */
 export const filesHttpClient = Layer.unwrapEffect(
-  Effect.map(
-    Effect.promise(() => import("@effect/platform-node/NodeHttpClient")),
-    (NodeHttpClient) => NodeHttpClient.layerWithoutAgent.pipe(Layer.provide(NodeHttpClient.makeAgentLayer({ keepAlive: true })))
+  Effect.promise(() =>
+    import("@effect/platform-node/NodeHttpClient").then((NodeHttpClient) =>
+      NodeHttpClient.layerWithoutAgent.pipe(Layer.provide(NodeHttpClient.makeAgentLayer({ keepAlive: true })))
+    )
   )
 )
 
 /** Uploads stream files from disk (loaded with the files client). */
-const fileSystem = Layer.unwrapEffect(
-  Effect.map(Effect.promise(() => import("@effect/platform-node/NodeFileSystem")), (NodeFileSystem) => NodeFileSystem.layer)
-)
+const fileSystem = Layer.unwrapEffect(Effect.promise(() => import("@effect/platform-node/NodeFileSystem").then((m) => m.layer)))
 
 /** The files API for one key (uploads streamed from disk). */
 const filesLayer = (target: Pick<Target, "baseUrl" | "apiKey">) =>

@@ -48,8 +48,8 @@ const extendReach = (reach: number, ahead: Array<Covered>, page: Covered): numbe
 /**
  * `Stream.mapEffect(f, { concurrency })` for a list known up front, whose results are chunks: the
  * chunks' elements in input order, with at most `concurrency` results fetched or in flight ahead
- * of the consumer (a slot is given back as each result is emitted, so the fetches go on while the
- * consumer works). `Stream.mapEffect` does the same through a queue of deferreds and a fiber per
+ * of the consumer (a slot is given back when the consumer asks for the next result, so the fetches
+ * go on while it works). `Stream.mapEffect` does the same through a queue of deferreds and a fiber per
  * element (~0.4 ms per page of a full sync, about as much as fetching and decoding it). Here
  * `concurrency` worker fibers, forked into the stream's scope, take the items in turn and hand each
  * result over as soon as it is there; nothing is built per element but its `Exit`.
@@ -73,17 +73,27 @@ const inOrder = <I, A, E>(
       const early = new Map<number, Exit.Exit<Chunk.Chunk<A>, E>>()
       let taken = 0
       let emitted = 0
+      // Results the stream below has taken (it asked for the next one): the slots count from here.
+      let released = 0
       let failed = false
       // The consumer, when it waits for the result of index `emitted`.
       let waiting: ((exit: Exit.Exit<Chunk.Chunk<A>, E>) => void) | undefined
-      // Workers waiting for a slot (`concurrency` results are ahead of the consumer).
+      // Workers waiting for a slot (`concurrency` results are ahead of the stream). Each check
+      // is made again when the wait is registered: a fiber may yield between the two, and an emit
+      // in between would otherwise never wake it.
       const parked: Array<() => void> = []
       const slot = Effect.async<void>((resume) => {
-        parked.push(() => resume(Effect.void))
+        if (failed || taken - released < concurrency) return resume(Effect.void)
+        const wake = () => resume(Effect.void)
+        parked.push(wake)
+        return Effect.sync(() => {
+          const at = parked.indexOf(wake)
+          if (at >= 0) parked.splice(at, 1)
+        })
       })
       const work: Effect.Effect<void> = Effect.suspend(() => {
         if (failed || taken >= items.length) return Effect.void
-        if (taken - emitted >= concurrency) return Effect.zipRight(slot, work)
+        if (taken - released >= concurrency) return Effect.zipRight(slot, work)
         const index = taken++
         return Effect.flatMap(Effect.exit(f(items[index]!)), (exit) => {
           if (Exit.isFailure(exit)) failed = true
@@ -99,17 +109,27 @@ const inOrder = <I, A, E>(
       })
       const emit = (exit: Exit.Exit<Chunk.Chunk<A>, E>): Effect.Effect<Chunk.Chunk<A>, Option.Option<E>> => {
         emitted++
-        parked.shift()?.()
         return Exit.isSuccess(exit) ? Effect.succeed(exit.value) : Effect.mapError(exit, Option.some)
       }
-      const pull: Effect.Effect<Chunk.Chunk<A>, Option.Option<E>> = Effect.suspend(() => {
-        if (emitted >= items.length) return Effect.fail(Option.none())
+      /** The result of index `emitted` if it is there (taken out of `early`). */
+      const takeEarly = () => {
         const ready = early.get(emitted)
-        if (ready !== undefined) {
-          early.delete(emitted)
-          return emit(ready)
+        if (ready !== undefined) early.delete(emitted)
+        return ready
+      }
+      const pull: Effect.Effect<Chunk.Chunk<A>, Option.Option<E>> = Effect.suspend(() => {
+        // Asked for the next result: the previous one is taken, and its slot goes to a worker.
+        if (released < emitted) {
+          released = emitted
+          parked.shift()?.()
         }
+        if (emitted >= items.length) return Effect.fail(Option.none())
+        const ready = takeEarly()
+        if (ready !== undefined) return emit(ready)
         return Effect.async<Chunk.Chunk<A>, Option.Option<E>>((resume) => {
+          // Looked up again: the result may have come while this fiber yielded.
+          const arrived = takeEarly()
+          if (arrived !== undefined) return resume(emit(arrived))
           waiting = (exit) => resume(emit(exit))
           return Effect.sync(() => {
             waiting = undefined

@@ -58,8 +58,8 @@ const extendReach = (reach: number, ahead: Array<Covered>, page: Covered): numbe
  * fibers forked per element were promoted to V8's old generation, where they stayed until a
  * mark-compact (measured over 800 pages fetched with plain `fetch` in Effect: 42 MB promoted with a
  * fiber per page, 10 MB with four workers; in `Meetings.streamWire` 72 -> 65 MB, most of the rest
- * being the per-attempt timeout's fork and the platform's body read, and 0.1-0.5 ms less CPU per
- * page). When the stream ends early, fails or is interrupted, the scope interrupts the workers. A
+ * being the per-attempt timeout's fork and the platform's body read; CPU per page 0.1-0.5 ms less
+ * in the first measurements, within noise in later ones). When the stream ends early, fails or is interrupted, the scope interrupts the workers. A
  * failure surfaces when its element's turn comes; once it is in, no worker starts another item.
  */
 const inOrder = <I, A, E>(
@@ -73,27 +73,16 @@ const inOrder = <I, A, E>(
       const early = new Map<number, Exit.Exit<Chunk.Chunk<A>, E>>()
       let taken = 0
       let emitted = 0
-      // Results the stream below has taken (it asked for the next one): the slots count from here.
-      let released = 0
       let failed = false
       // The consumer, when it waits for the result of index `emitted`.
       let waiting: ((exit: Exit.Exit<Chunk.Chunk<A>, E>) => void) | undefined
-      // Workers waiting for a slot (`concurrency` results are ahead of the stream). Each check
-      // is made again when the wait is registered: a fiber may yield between the two, and an emit
-      // in between would otherwise never wake it.
-      const parked: Array<() => void> = []
-      const slot = Effect.async<void>((resume) => {
-        if (failed || taken - released < concurrency) return resume(Effect.void)
-        const wake = () => resume(Effect.void)
-        parked.push(wake)
-        return Effect.sync(() => {
-          const at = parked.indexOf(wake)
-          if (at >= 0) parked.splice(at, 1)
-        })
-      })
+      // A permit per result fetched or in flight ahead of the consumer; one comes back each time
+      // the consumer asks for the next result (`released` counts those given back).
+      const slots = Effect.unsafeMakeSemaphore(concurrency)
+      let released = 0
+      const next = Effect.suspend(() => (failed || taken >= items.length ? Effect.void : Effect.zipRight(slots.take(1), work)))
       const work: Effect.Effect<void> = Effect.suspend(() => {
         if (failed || taken >= items.length) return Effect.void
-        if (taken - released >= concurrency) return Effect.zipRight(slot, work)
         const index = taken++
         return Effect.flatMap(Effect.exit(f(items[index]!)), (exit) => {
           if (Exit.isFailure(exit)) failed = true
@@ -104,7 +93,7 @@ const inOrder = <I, A, E>(
           } else {
             early.set(index, exit)
           }
-          return work
+          return next
         })
       })
       const emit = (exit: Exit.Exit<Chunk.Chunk<A>, E>): Effect.Effect<Chunk.Chunk<A>, Option.Option<E>> => {
@@ -118,11 +107,12 @@ const inOrder = <I, A, E>(
         return ready
       }
       const pull: Effect.Effect<Chunk.Chunk<A>, Option.Option<E>> = Effect.suspend(() => {
-        // Asked for the next result: the previous one is taken, and its slot goes to a worker.
-        if (released < emitted) {
-          released = emitted
-          parked.shift()?.()
-        }
+        // Asked for the next result: the previous one is taken, and its permit goes back.
+        const give = released < emitted ? slots.release(emitted - released) : Effect.void
+        released = emitted
+        return Effect.zipRight(give, takeNext)
+      })
+      const takeNext: Effect.Effect<Chunk.Chunk<A>, Option.Option<E>> = Effect.suspend(() => {
         if (emitted >= items.length) return Effect.fail(Option.none())
         const ready = takeEarly()
         if (ready !== undefined) return emit(ready)
@@ -138,7 +128,7 @@ const inOrder = <I, A, E>(
       })
       const workers = Math.min(concurrency, items.length)
       return Stream.concat(
-        Stream.execute(Effect.forEach(Arr.makeBy(workers, () => work), (w) => Effect.forkIn(w, scope), { discard: true })),
+        Stream.execute(Effect.forEach(Arr.makeBy(workers, () => next), (w) => Effect.forkIn(w, scope), { discard: true })),
         Stream.repeatEffectChunkOption(pull)
       )
     })

@@ -36,6 +36,12 @@ export interface SqliteOptions {
   readonly synchronous?: "NORMAL" | "FULL"
   /** Prepared statement cache size of the `SqlClient` (default 200). */
   readonly prepareCacheSize?: number
+  /**
+   * Bytes of the file that reads by id see memory-mapped, through a second, read-only connection
+   * (default 256 MiB; 0 reads it with system calls instead). Pages read that way count in the
+   * process's resident memory as shared file pages; writes never go through the map.
+   */
+  readonly mmapSize?: number
 }
 
 /**
@@ -136,7 +142,8 @@ const makeSqlite = (
     yield* FileChecks.preparePrivateFile(file)
     const context = yield* Sqlite.layer({
       filename: file,
-      ...(options.prepareCacheSize === undefined ? {} : { prepareCacheSize: options.prepareCacheSize })
+      ...(options.prepareCacheSize === undefined ? {} : { prepareCacheSize: options.prepareCacheSize }),
+      ...(options.mmapSize === undefined ? {} : { mmapSize: options.mmapSize })
     }).pipe(
       Effect.mapError((e) => fromCause(e, "Open", `Cannot open cache file ${file}`, file)),
       Effect.catchAllDefect((defect) => Effect.fail(fromCause(defect, "Open", `Cannot open cache file ${file}`, file)))

@@ -311,11 +311,13 @@ describe("stored rows are read strictly", () => {
     ]
     for (const sample of samples) {
       const full = MeetingRow.decode({ ...sample, id: "r_1", gone: 0 })
-      const found = MeetingRow.decodeFound("r_1", sample)
+      const found = MeetingRow.decodeFound("r_1", [sample.body, sample.fetched_at, sample.pending, sample.written_at])
       assert.strictEqual(Either.isRight(found), Either.isRight(full), JSON.stringify(sample).slice(0, 80))
       if (Either.isRight(found) && Either.isRight(full)) assert.deepStrictEqual(found.right, full.right)
       if (Either.isLeft(found) && Either.isLeft(full)) assert.strictEqual(found.left.message, full.left.message)
     }
-    for (const junk of [null, undefined, "row", 42]) assert.isTrue(Either.isLeft(MeetingRow.decodeFound("r_1", junk)))
+    for (const junk of [null, undefined, "row", 42, valid, [body, 5, 0]]) {
+      assert.isTrue(Either.isLeft(MeetingRow.decodeFound("r_1", junk)))
+    }
   })
 })

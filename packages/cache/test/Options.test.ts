@@ -155,12 +155,15 @@ describe.each(databases)("layer options ($name)", (db) => {
       }
     }))
 
-  it.scopedLive("[regression] Database options (SQLite: busyTimeout, prepareCacheSize; PostgreSQL: maxConnections) fail the layer with CacheError{Config}", () =>
+  it.scopedLive("[regression] Database options (SQLite: busyTimeout, prepareCacheSize, mmapSize; PostgreSQL: maxConnections) fail the layer with CacheError{Config}", () =>
     Effect.gen(function*() {
       const location = yield* db.fresh
       const cases: ReadonlyArray<Database.DatabaseOptions> = db.name === "postgres"
         ? [{ url: location, maxConnections: 0 }, { url: location, maxConnections: 1 }, { url: location, maxConnections: 1.5 }]
-        : [{ filename: location, busyTimeout: -1 }, { filename: location, busyTimeout: 1.5 }, { filename: location, prepareCacheSize: 0 }]
+        : [{ filename: location, busyTimeout: -1 }, { filename: location, busyTimeout: 1.5 }, { filename: location, prepareCacheSize: 0 }, {
+          filename: location,
+          mmapSize: -1
+        }, { filename: location, mmapSize: 0.5 }]
       for (const options of cases) {
         const error = yield* Effect.flip(Layer.build(Database.layer(options)))
         assert.strictEqual(error.reason, "Config", JSON.stringify(options))

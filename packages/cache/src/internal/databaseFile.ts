@@ -13,6 +13,7 @@ export interface FileOptions {
   readonly filename: string
   readonly busyTimeout?: number | undefined
   readonly prepareCacheSize?: number | undefined
+  readonly mmapSize?: number | undefined
 }
 
 const sqliteHeader = "SQLite format 3\u0000"
@@ -61,11 +62,12 @@ export const checkHeader = (filename: string): Effect.Effect<void, CacheError> =
       )
     )
 
-/** `busyTimeout` and `prepareCacheSize`, checked before the file is touched. */
+/** `busyTimeout`, `prepareCacheSize` and `mmapSize`, checked before the file is touched. */
 export const checkOptions = (options: FileOptions): Effect.Effect<void, CacheError> => {
   const problem = [
     Check.optional(options.busyTimeout, (n) => Check.integer("busyTimeout", n, { min: 0 })),
-    Check.optional(options.prepareCacheSize, (n) => Check.integer("prepareCacheSize", n, { min: 1 }))
+    Check.optional(options.prepareCacheSize, (n) => Check.integer("prepareCacheSize", n, { min: 1 })),
+    Check.optional(options.mmapSize, (n) => Check.integer("mmapSize", n, { min: 0 }))
   ].find(Either.isLeft)
   // `postgres://…` given as a file name would quietly create a SQLite file named like the URL.
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(options.filename)) {

@@ -12,19 +12,20 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Redaction } from "@lightfield-effect/core"
-import { Array as Arr, Clock, Context, DateTime, Effect, Either, Layer, Metric, Option } from "effect"
+import { Array as Arr, DateTime, Effect, Either, Layer, Metric, Option } from "effect"
 import type { CacheError } from "../CacheError.js"
 import * as CacheMetrics from "../CacheMetrics.js"
 import type { Principal } from "../Principal.js"
 import * as Dialect from "./dialect.js"
 import * as HotSet from "./hotSet.js"
 import * as Row from "./meetingRow.js"
+import * as RowsById from "./rowsById.js"
 import type { PageKey, StoredMeeting, UpsertOptions } from "./meetingRow.js"
 import * as PortableRows from "./meetingRowsPg.js"
 import { conditions, paging } from "./meetingQuery.js"
 import { OutboxStore } from "./outboxStore.js"
 import { applyUpdate, localIdPrefix } from "./provisional.js"
-import { fromCause, mapSql, transaction, withinTransaction } from "./sql.js"
+import { mapSql, transaction, withinTransaction } from "./sql.js"
 import { SqliteHandle } from "./sqlite.js"
 import { MeetingRows } from "./meetingRowsShape.js"
 import type { MeetingRowsShape } from "./meetingRowsShape.js"
@@ -40,8 +41,7 @@ const statements = {
   deleteAttendees:
     "DELETE FROM meeting_attendees WHERE principal = ? AND meeting_id IN (SELECT value FROM json_each(?))",
   insertAttendees: `INSERT INTO meeting_attendees (principal, meeting_id, email)
-    SELECT ?, value ->> 0, value ->> 1 FROM json_each(?) WHERE true ON CONFLICT DO NOTHING`,
-  findById: `SELECT ${Row.foundColumns} FROM meetings WHERE principal = ? AND id = ? AND gone = 0`
+    SELECT ?, value ->> 0, value ->> 1 FROM json_each(?) WHERE true ON CONFLICT DO NOTHING`
 } as const
 
 type Encoded = Row.EncodedMeeting
@@ -171,44 +171,6 @@ export const make = Effect.gen(function*() {
       return damaged.length === 0 ? Effect.succeed(out) : Effect.as(reportDamaged(damaged), out)
     })
 
-  /** The row read by id (decoded), remembered unless a write happened since `before`. */
-  const settle = (
-    principal: Principal,
-    id: string,
-    stored: Either.Either<StoredMeeting, CacheError> | undefined,
-    before: number
-  ) => {
-    if (stored === undefined) return Effect.succeed(Option.none<StoredMeeting>())
-    if (Either.isLeft(stored)) return Effect.zipRight(Metric.increment(CacheMetrics.damagedRows), stored.left)
-    hot.remember(principal, id, stored.right, before)
-    return Effect.succeed(Option.some(stored.right))
-  }
-
-  // No span and no effect per step: a hot-set miss of a cached `retrieve` is one prepared `get`
-  // (~10x cheaper than a statement through `@effect/sql`), run at once when the connection is free.
-  const loadById = (principal: Principal, id: string, context: Context.Context<never>) => {
-    const before = hot.generation()
-    if (!handle.canRunNow(context)) {
-      return handle.use(() => handle.prepare(statements.findById).get(principal, id)).pipe(
-        mapSql(`Cannot read meeting ${id}`),
-        Effect.flatMap((row) => settle(principal, id, row === undefined ? undefined : Row.decodeFound(id, row), before))
-      )
-    }
-    let row: unknown
-    try {
-      row = handle.prepare(statements.findById).get(principal, id)
-    } catch (cause) {
-      return Effect.fail(fromCause(cause, "Query", `Cannot read meeting ${id}`))
-    }
-    return settle(principal, id, row === undefined ? undefined : Row.decodeFound(id, row), before)
-  }
-
-  /** A read by id in the fiber's context: the hot copy, else the row. */
-  const byId = (principal: Principal, id: string, context: Context.Context<never>) => {
-    const cached = hot.get(principal, id)
-    return cached === undefined ? loadById(principal, id, context) : Effect.succeed(Option.some(cached))
-  }
-
   const gone = (principal: Principal, ids: ReadonlyArray<string>) =>
     Effect.forEach(Arr.chunksOf(ids, 500), (chunk) =>
       Effect.zipRight(
@@ -230,27 +192,11 @@ export const make = Effect.gen(function*() {
 
   // Without the SQLite handle, batches and reads by id take the portable paths (`meetingRowsPg.ts`).
   const writeBatch = portable === undefined ? write : portable.write
-  const findPortable = (store: PortableRows.PortableRows): MeetingRowsShape["findById"] => (principal, id) =>
-    Effect.flatMap(hot.checkExternalWrites, () => {
-      const [cached, before] = [hot.get(principal, id), hot.generation()]
-      return cached !== undefined ? Effect.succeed(Option.some(cached)) : store.findRow(principal, id).pipe(
-        mapSql(`Cannot read meeting ${id}`),
-        Effect.flatMap((row) => settle(principal, id, row === undefined ? undefined : Row.decode(row), before))
-      )
-    })
 
   const rows = MeetingRows.of({
     upsert,
     upsertWire,
-    // One effect for a hit: the clock and the context are read off the fiber; the check for other
-    // connections' commits (an SQL statement) runs only when it is due.
-    findById: (principal, id) =>
-      Effect.withFiberRuntime((fiber) => {
-        const now = Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
-        return hot.checkDue(now)
-          ? Effect.flatMap(hot.checkExternalWrites, () => byId(principal, id, fiber.currentContext))
-          : byId(principal, id, fiber.currentContext)
-      }),
+    ...RowsById.make(hot, handle, portable),
     query: (principal, q = {}) =>
       Effect.gen(function*() {
         const { limit, offset } = yield* paging(q)
@@ -390,7 +336,7 @@ export const make = Effect.gen(function*() {
     rebuildFullText: transaction(sql, "Cannot rebuild the full-text index", Dialect.rebuildFullTextIndex(sql)),
     optimize: Dialect.optimize(sql).pipe(mapSql("Cannot refresh planner statistics"))
   })
-  return portable === undefined ? rows : MeetingRows.of({ ...rows, findById: findPortable(portable) })
+  return rows
 })
 
 /** The meetings rows owner over the connection (`SqlClient`, and `SqliteHandle` when there is one) and the outbox. */

@@ -95,6 +95,13 @@ export const noHandle: SqliteHandleShape = {
   prepare: () => {
     throw new Error("no SQLite handle on this database")
   },
+  prepareRaw: () => {
+    throw new Error("no SQLite handle on this database")
+  },
+  prepareCommitted: () => {
+    throw new Error("no SQLite handle on this database")
+  },
+  inTransaction: () => false,
   use: () => Effect.dieMessage("no SQLite handle on this database"),
   canRunNow: () => false
 }

@@ -23,6 +23,18 @@ export interface MeetingRowsShape {
   ) => Effect.Effect<number, CacheError>
   /** One servable row by id (gone rows are tombstones: `None`); hot rows are answered from memory. */
   readonly findById: (principal: Principal, id: string) => Effect.Effect<Option.Option<StoredMeeting>, CacheError>
+  /**
+   * `findById` answered at once when it can be (no effect to run): the row, `null` when there is
+   * no servable row, `undefined` when only `findById` can say (a check for other connections'
+   * commits is due, the connection is in another fiber's transaction, a damaged row to report, or
+   * PostgreSQL). `context` is the calling fiber's (its transaction), `now` its clock.
+   */
+  readonly findNow: (
+    principal: Principal,
+    id: string,
+    context: Context.Context<never>,
+    now: number
+  ) => StoredMeeting | null | undefined
   /** A local query; damaged rows are skipped and reported. */
   readonly query: (principal: Principal, q?: MeetingQuery) => Effect.Effect<ReadonlyArray<StoredMeeting>, CacheError>
   readonly count: (principal: Principal, q?: MeetingQuery) => Effect.Effect<number, CacheError>

@@ -115,28 +115,40 @@ export const make = (session: Session) =>
       if (readOptions.timeout !== undefined || readOptions.networkTimeout !== undefined) {
         return Effect.zipRight(checkTimeout(readOptions.timeout), retrieveSlow(id, readOptions, maxAge))
       }
-      // Fast path (no generator, no allocation beyond the answer): a cache hit of a real id.
+      // Fast path (no generator, one effect, no allocation beyond the answer): a cache hit of a real id.
       if (isLocalId(id) || policy === "NetworkFirst") return retrieveSlow(id, readOptions, maxAge)
-      return Effect.flatMap(rows.findById(principal, id), (stored) => {
-        if (Option.isNone(stored) || stored.value.gone) return retrieveSlow(id, readOptions, maxAge)
-        const s = stored.value
-        // One effect: the clock and the metric labels read off the fiber, the counters updated as
-        // `Metric.increment` would (with the fiber's labels).
-        return Effect.withFiberRuntime((fiber) => {
-          const now = Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
-          const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
-          const cached = fromCache(s.meeting, s, now, maxAge)
-          reads.hits++
-          hitsBy[policy].unsafeUpdate(1, labels)
-          if (cached.stale) {
-            reads.stale++
-            staleBy[policy].unsafeUpdate(1, labels)
-          }
-          return policy === "StaleWhileRevalidate" && cached.stale && !cached.pending
-            ? Effect.as(revalidate(id), cached)
-            : Effect.succeed(cached)
-        })
+      return Effect.withFiberRuntime((fiber) => {
+        const now = Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
+        const found = rows.findNow(principal, id, fiber.currentContext, now)
+        if (found === undefined) {
+          return Effect.flatMap(rows.findById(principal, id), (stored) =>
+            Option.isNone(stored) || stored.value.gone
+              ? retrieveSlow(id, readOptions, maxAge)
+              : Effect.withFiberRuntime((fiber) => hit(stored.value, policy, maxAge, fiber)))
+        }
+        return found === null || found.gone ? retrieveSlow(id, readOptions, maxAge) : hit(found, policy, maxAge, fiber, now)
       })
+    }
+
+    /** A cache hit of the fast path: the counters updated as `Metric.increment` would (with the fiber's labels). */
+    const hit = (
+      s: StoredMeeting,
+      policy: ReadPolicy,
+      maxAge: Duration.Duration,
+      fiber: Fiber.RuntimeFiber<unknown, unknown>,
+      now = Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
+    ): Effect.Effect<Cached<MeetingT>> => {
+      const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
+      const cached = fromCache(s.meeting, s, now, maxAge)
+      reads.hits++
+      hitsBy[policy].unsafeUpdate(1, labels)
+      if (cached.stale) {
+        reads.stale++
+        staleBy[policy].unsafeUpdate(1, labels)
+      }
+      return policy === "StaleWhileRevalidate" && cached.stale && !cached.pending
+        ? Effect.as(revalidate(s.meeting.id), cached)
+        : Effect.succeed(cached)
     }
 
     const retrieveSlow = (id: string, readOptions: ReadOptions, maxAge: Duration.Duration) =>

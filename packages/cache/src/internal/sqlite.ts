@@ -40,6 +40,22 @@ export interface SqliteHandleShape {
   /** Prepared once per SQL text, kept for the life of the connection. */
   readonly prepare: (sql: string) => NativeStatement
   /**
+   * `prepare` in raw mode: each row an array of the selected columns in order (no object with
+   * named keys to build: ~0.5 µs of a ~4.8 µs read by id of four columns).
+   */
+  readonly prepareRaw: (sql: string) => NativeStatement
+  /**
+   * `prepareRaw` for a read of committed rows, to run only while `inTransaction()` is false (then
+   * the two connections see the same rows). On a file it is a second, read-only connection that
+   * has the file memory-mapped (`mmapSize`): no `read` system call per page (~1.2 µs of a ~4.4 µs
+   * read by id). The writing connection is never mapped: a sync would map every page it touches
+   * (a sync of 100k meetings measured 524 MB peak RSS instead of 285). On `:memory:`, or when the
+   * reader cannot be opened, it is `prepareRaw`.
+   */
+  readonly prepareCommitted: (sql: string) => NativeStatement
+  /** Whether a transaction is open on the connection (any fiber's). */
+  readonly inTransaction: () => boolean
+  /**
    * Run `f` on the connection: at once inside this fiber's transaction (it sees the transaction's
    * own writes) or when no transaction is open; after the open one otherwise. A thrown error is a
    * `SqlError`.
@@ -61,7 +77,12 @@ export interface ConnectionOptions {
   readonly filename: string
   /** Prepared statements kept for the `SqlClient` (default 200; the handle's own are not counted). */
   readonly prepareCacheSize?: number
+  /** Bytes of the file the reader maps (default 256 MiB; 0: the reader reads it as the writer does). */
+  readonly mmapSize?: number
 }
+
+/** `ConnectionOptions.mmapSize`'s default: what SQLite itself calls a large map, well below its cap. */
+export const defaultMmapSize = 256 * 1024 * 1024
 
 const failure = (cause: unknown, message: string) => new SqlError.SqlError({ cause, message })
 
@@ -103,14 +124,48 @@ export const make = (
     }
 
     const clientStatement = boundedCache(options.prepareCacheSize ?? 200, (sql) => db.prepare(sql))
-    const handleStatements = new Map<string, NativeStatement>()
-    const prepare = (sql: string): NativeStatement => {
-      let statement = handleStatements.get(sql)
-      if (statement === undefined) {
-        statement = db.prepare<Array<unknown>>(sql)
-        handleStatements.set(sql, statement)
+    /** Statements prepared once per SQL text on a connection (raw: rows as arrays). */
+    const preparedOn = (connection: () => BetterSqlite.Database, raw: boolean) => {
+      const statements = new Map<string, NativeStatement>()
+      return (sql: string): NativeStatement => {
+        let statement = statements.get(sql)
+        if (statement === undefined) {
+          const prepared = connection().prepare<Array<unknown>>(sql)
+          statement = raw ? prepared.raw(true) : prepared
+          statements.set(sql, statement)
+        }
+        return statement
       }
-      return statement
+    }
+    const prepare = preparedOn(() => db, false)
+    const prepareRaw = preparedOn(() => db, true)
+
+    // Opened on first use, closed before the writer (which checkpoints the WAL when it closes).
+    let reader: BetterSqlite.Database | null | undefined = options.filename === ":memory:" || options.filename === ""
+      ? null
+      : undefined
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        try {
+          reader?.close()
+        } catch {
+          // Nothing to lose: it never writes.
+        }
+      })
+    )
+    const openReader = (): BetterSqlite.Database | null => {
+      try {
+        const opened = new BetterSqlite(options.filename, { readonly: true })
+        opened.pragma(`mmap_size = ${Math.max(0, Math.floor(options.mmapSize ?? defaultMmapSize))}`)
+        return opened
+      } catch {
+        return null // reads stay on the writer
+      }
+    }
+    const onReader = preparedOn(() => reader!, true)
+    const prepareCommitted = (sql: string): NativeStatement => {
+      if (reader === undefined) reader = openReader()
+      return reader === null ? prepareRaw(sql) : onReader(sql)
     }
 
     const run = (sql: string, params: ReadonlyArray<unknown>, raw: boolean, prepared: boolean) =>
@@ -198,7 +253,7 @@ export const make = (
           : semaphore.withPermits(1)(Effect.suspend(() => attempt(native(f))))
       )
 
-    return { client, handle: { prepare, use, canRunNow } }
+    return { client, handle: { prepare, prepareRaw, prepareCommitted, inTransaction: () => db.inTransaction, use, canRunNow } }
   })
 
 /** The `SqlClient` and the `SqliteHandle` of one connection, as a layer (the handle closes with it). */

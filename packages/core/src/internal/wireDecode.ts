@@ -40,6 +40,7 @@ import type { Field } from "../FieldValue.js"
 import type { AccessLevel, MeetingId } from "../Meeting.js"
 import { isMeetingId, Meeting, MeetingListPage } from "../Meeting.js"
 import type { Relationship } from "../Relationship.js"
+import { isCanonicalTimestamp } from "./isoTimestamp.js"
 
 type Json = Readonly<Record<string, unknown>>
 
@@ -63,17 +64,6 @@ const timestamp = (u: unknown): DateTime.Utc | undefined => {
   } catch {
     return undefined
   }
-}
-
-/**
- * Whether `u` is a timestamp exactly as `encodeMeeting` writes it (`DateTime.formatIso`, i.e.
- * `toISOString`). Such a string ends in `Z`, which `DateTime.unsafeMake` passes to `new Date` as it
- * is, so it is also one `timestamp` accepts, and decoding and encoding it gives it back.
- */
-const isCanonicalTimestamp = (u: unknown): boolean => {
-  if (typeof u !== "string") return false
-  const date = new Date(u)
-  return !Number.isNaN(date.getTime()) && date.toISOString() === u
 }
 
 /** The keys of `Address` / `FullName`, in their struct order (the order the schema outputs). */

@@ -24,6 +24,13 @@ const withHot = (capacity: number, f: (hot: HotSet.HotSet) => void) =>
     f(HotSet.make(sql, capacity))
   }).pipe(Effect.provide(Database.layerMemory))
 
+/** A hot set over an in-memory database, the effect `f` makes run with it. */
+const withHotEffect = <A, E>(capacity: number, f: (hot: HotSet.HotSet) => Effect.Effect<A, E>) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    return yield* f(HotSet.make(sql, capacity))
+  }).pipe(Effect.provide(Database.layerMemory))
+
 /** Read twice (the second read admits it), as the read path remembers rows. */
 const admit = (hot: HotSet.HotSet, principal: Principal.Principal, id: string, s: StoredMeeting) => {
   hot.remember(principal, id, s, hot.generation())
@@ -81,4 +88,25 @@ describe("hot set", () => {
       assert.isUndefined(hot.get(alice, "m_1"))
       assert.isUndefined(hot.get(bob, "m_1"))
     }))
+
+  it.effect("a second principal's copy of an id makes the id the most recently used; nothing is remembered while a write runs", () =>
+    withHot(3, (hot) => {
+      for (const id of ["m_1", "m_2"]) admit(hot, alice, id, stored(id))
+      admit(hot, bob, "m_1", stored("m_1"))
+      admit(hot, alice, "m_3", stored("m_3")) // a fourth copy: the least recently used id (m_2) goes
+      assert.isUndefined(hot.get(alice, "m_2"))
+      assert.isDefined(hot.get(alice, "m_1"))
+      assert.isDefined(hot.get(bob, "m_1"))
+      assert.isDefined(hot.get(alice, "m_3"))
+    }).pipe(Effect.zipRight(withHotEffect(10, (hot) =>
+      Effect.gen(function*() {
+        admit(hot, alice, "m_1", stored("m_1"))
+        yield* hot.around(alice, ["m_1"], Effect.sync(() => {
+          assert.isUndefined(hot.get(alice, "m_1"))
+          admit(hot, alice, "m_2", stored("m_2"))
+        }))
+        assert.isUndefined(hot.get(alice, "m_2"))
+        admit(hot, alice, "m_2", stored("m_2"))
+        assert.isDefined(hot.get(alice, "m_2"))
+      })))))
 })

@@ -1,6 +1,7 @@
 /**
- * The hot set: decoded meetings by (principal, id), LRU, bounded, so a repeated read by id costs a
- * map lookup. Writes through this connection invalidate their keys; commits by OTHER connections
+ * The hot set: decoded meetings by id (each principal's copy apart), LRU, bounded, so a repeated
+ * read by id costs a map lookup. Writes through this connection drop their keys before and after
+ * they run, and no row is remembered while one runs (`around`); commits by OTHER connections
  * (another process on the file) are noticed through `PRAGMA data_version`, checked at most every
  * `recheckMillis`. On PostgreSQL, other instances' commits arrive as change notices
  * (`changeNotices.ts`): before each read by id, the notices received since drop exactly the copies
@@ -43,6 +44,13 @@ export interface HotSet {
   /** Remember a row read by id at `before` (admitted on its second read). */
   readonly remember: (principal: Principal, id: string, stored: StoredMeeting, before: number) => void
   readonly invalidate: (principal: Principal, ids: Iterable<string>) => void
+  /**
+   * A write of these ids: their copies dropped before it and again once it has ended, and nothing
+   * remembered meanwhile. A read made while the write waits for its transaction reads the row the
+   * write is about to replace; without this it could be remembered and then served after the
+   * write committed.
+   */
+  readonly around: <A, E, R>(principal: Principal, ids: ReadonlyArray<string>, write: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   readonly invalidateAll: () => void
   /** Drop everything when another connection committed (checked at most every 100 ms). */
   readonly checkExternalWrites: Effect.Effect<void>
@@ -65,6 +73,7 @@ export const make = (sql: SqlClient.SqlClient, capacity: number, notices?: Chang
   // By id, in least-recently-used order; `slots` counts the copies (the bound is on copies).
   const hot = new Map<string, Slot>()
   let slots = 0
+  let writing = 0
   const readOnce = new Set<string>()
   // A quarter of the capacity: a row must be read again within that many other rows' first reads.
   // A working set up to the capacity still gets in (within a few rounds); a uniform spread over many
@@ -78,6 +87,13 @@ export const make = (sql: SqlClient.SqlClient, capacity: number, notices?: Chang
     let slot = hot.get(id)
     while (slot !== undefined && slot.principal !== principal) slot = slot.next
     return slot
+  }
+  /** Mark `id` (every principal's copy of it) the most recently used. */
+  const touch = (id: string) => {
+    const head = hot.get(id)
+    if (head === undefined) return
+    hot.delete(id)
+    hot.set(id, head)
   }
   /** Drop the principal's copy of `id`, keeping the other principals' copies (and their place). */
   const drop = (principal: string, id: string) => {
@@ -96,6 +112,11 @@ export const make = (sql: SqlClient.SqlClient, capacity: number, notices?: Chang
         return
       }
     }
+  }
+  const invalidate = (principal: string, ids: Iterable<string>) => {
+    generation++
+    if (hot.size === 0) return
+    for (const id of ids) drop(principal, id)
   }
   const invalidateAll = () => {
     generation++
@@ -130,9 +151,7 @@ export const make = (sql: SqlClient.SqlClient, capacity: number, notices?: Chang
     get: (principal, id) => {
       const slot = find(principal, id)
       if (slot === undefined) return undefined
-      const head = hot.get(id)!
-      hot.delete(id)
-      hot.set(id, head)
+      touch(id)
       return slot.stored
     },
     sameVersion: (principal, id, fetchedAt, pending) => {
@@ -143,11 +162,12 @@ export const make = (sql: SqlClient.SqlClient, capacity: number, notices?: Chang
     },
     generation: () => generation,
     remember: (principal, id, stored, before) => {
-      if (capacity <= 0 || before !== generation) return
+      if (capacity <= 0 || before !== generation || writing > 0) return
       // Admitted on its second read only: under a spread-out (uniform) load most rows are read once,
       // and keeping each of them would push thousands of decoded meetings through the old generation
-      // for nothing (measured: +5 µs per read in GC). `readOnce` is a cheap doorkeeper (ids only,
-      // any principal's read counts), cleared when it reaches `doorkeeperSize`.
+      // for nothing (measured: +5 µs per read in GC). `readOnce` is a cheap doorkeeper (ids only: a
+      // read of the id by any principal counts as the first; each copy still comes from its own
+      // principal's row), cleared when it reaches `doorkeeperSize`.
       if (!readOnce.delete(id)) {
         if (readOnce.size >= doorkeeperSize) readOnce.clear()
         readOnce.add(id)
@@ -156,6 +176,7 @@ export const make = (sql: SqlClient.SqlClient, capacity: number, notices?: Chang
       const known = find(principal, id)
       if (known !== undefined) {
         known.stored = stored
+        touch(id)
         return
       }
       while (slots >= capacity) {
@@ -164,14 +185,24 @@ export const make = (sql: SqlClient.SqlClient, capacity: number, notices?: Chang
         for (let slot = hot.get(oldest.value); slot !== undefined; slot = slot.next) slots--
         hot.delete(oldest.value)
       }
-      hot.set(id, { principal, stored, next: hot.get(id) })
+      const head = hot.get(id)
+      hot.delete(id) // re-inserted last: the most recently used
+      hot.set(id, { principal, stored, next: head })
       slots++
     },
-    invalidate: (principal, ids) => {
-      generation++
-      if (hot.size === 0) return
-      for (const id of ids) drop(principal, id)
-    },
+    invalidate,
+    around: (principal, ids, write) =>
+      Effect.suspend(() => {
+        invalidate(principal, ids)
+        writing++
+        return Effect.ensuring(
+          write,
+          Effect.sync(() => {
+            writing--
+            invalidate(principal, ids)
+          })
+        )
+      }),
     invalidateAll,
     // With change notices (PostgreSQL) the check is a look at the received log, due on every read.
     checkDue: (now) => notices !== undefined ? received(notices) : capacity > 0 && now - lastCheck >= recheckMillis,

@@ -132,8 +132,7 @@ export const make = Effect.gen(function*() {
       if (Either.isLeft(encoded)) return Effect.fail(encoded.left)
       const items = encoded.right
       if (items.length === 0) return Effect.succeed(0)
-      hot.invalidate(principal, items.map((i) => i.row.id as string))
-      return withinTransaction(sql, "Cannot store meetings", Effect.gen(function*() {
+      return hot.around(principal, items.map((i) => i.row.id as string), withinTransaction(sql, "Cannot store meetings", Effect.gen(function*() {
         const downgraded = yield* writeBatch(principal, items, options.mode)
         const at = DateTime.unsafeMake(options.now)
         for (const item of downgraded) {
@@ -143,7 +142,7 @@ export const make = Effect.gen(function*() {
           yield* writeBatch(principal, [yield* Row.encode(principal, meeting, { mode: "local", now: options.now })], "local")
         }
         return items.length
-      }))
+      })))
     })
 
   const upsert: MeetingRowsShape["upsert"] = (principal, meetings, options) =>
@@ -242,44 +241,49 @@ export const make = Effect.gen(function*() {
         Effect.withSpan("MeetingRows.pageAfter")
       ),
     clearPending: (principal, id) =>
-      Effect.suspend(() => {
-        hot.invalidate(principal, [id])
-        return withinTransaction(sql, `Cannot update meeting ${id}`, sql`UPDATE meetings SET pending = 0
+      hot.around(
+        principal,
+        [id],
+        withinTransaction(sql, `Cannot update meeting ${id}`, sql`UPDATE meetings SET pending = 0
           WHERE principal = ${principal} AND id = ${id}`).pipe(Effect.asVoid)
-      }),
+      ),
     markGone: (principal, ids) =>
-      ids.length === 0 ? Effect.void : Effect.suspend(() => {
-        hot.invalidate(principal, ids)
-        return withinTransaction(sql, "Cannot mark meetings gone", gone(principal, ids))
-      }),
+      ids.length === 0
+        ? Effect.void
+        : hot.around(principal, ids, withinTransaction(sql, "Cannot mark meetings gone", gone(principal, ids))),
     markDeleted: (principal, ids) =>
       ids.length === 0 ? Effect.void : Effect.suspend(() => {
-        hot.invalidate(principal, ids)
         // A tombstone for an id never cached: a row of its own, so a later sync cannot insert it.
         const insert = Effect.forEach(ids, (id) =>
           sql`INSERT INTO meetings (principal, id, access_level, created_at, fetched_at, pending, gone, deleted, body)
             VALUES (${principal}, ${id}, 'METADATA', 0, 0, 0, 1, 1, '{}') ON CONFLICT (principal, id) DO NOTHING`, { discard: true })
-        return withinTransaction(sql, "Cannot mark meetings deleted", Effect.zipRight(insert, deleted(principal, ids)))
+        return hot.around(
+          principal,
+          ids,
+          withinTransaction(sql, "Cannot mark meetings deleted", Effect.zipRight(insert, deleted(principal, ids)))
+        )
       }),
     undelete: (principal, id) =>
-      Effect.suspend(() => {
-        hot.invalidate(principal, [id])
-        return withinTransaction(sql, `Cannot restore meeting ${id}`, sql`UPDATE meetings SET deleted = 0, fetched_at = 0
+      hot.around(
+        principal,
+        [id],
+        withinTransaction(sql, `Cannot restore meeting ${id}`, sql`UPDATE meetings SET deleted = 0, fetched_at = 0
           WHERE principal = ${principal} AND id = ${id}`).pipe(Effect.asVoid)
-      }),
+      ),
     isDeleted: (principal, id) =>
       sql<{ n: number }>`SELECT COUNT(*) AS n FROM meetings WHERE principal = ${principal} AND id = ${id} AND deleted = 1`.pipe(
         Effect.map((rows) => Number(rows[0]?.n ?? 0) > 0),
         mapSql(`Cannot read meeting ${id}`)
       ),
     remove: (principal, id) =>
-      Effect.suspend(() => {
-        hot.invalidate(principal, [id])
-        return withinTransaction(sql, `Cannot remove meeting ${id}`, Effect.all([
+      hot.around(
+        principal,
+        [id],
+        withinTransaction(sql, `Cannot remove meeting ${id}`, Effect.all([
           sql`DELETE FROM meeting_attendees WHERE principal = ${principal} AND meeting_id = ${id}`,
           sql`DELETE FROM meetings WHERE principal = ${principal} AND id = ${id}`
         ], { discard: true }))
-      }),
+      ),
     writtenNotSeen: (principal, scanId) =>
       sql<{ id: string }>`SELECT id FROM meetings WHERE principal = ${principal} AND gone = 0
         AND pending = 0 AND written_at IS NOT NULL AND (seen_scan IS NULL OR seen_scan <> ${scanId})`.pipe(

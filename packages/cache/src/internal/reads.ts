@@ -124,14 +124,15 @@ export const make = (session: Session) =>
           return Effect.flatMap(rows.findById(principal, id), (stored) =>
             Option.isNone(stored) || stored.value.gone
               ? retrieveSlow(id, readOptions, maxAge)
-              : Effect.withFiberRuntime((fiber) => hit(stored.value, policy, maxAge, fiber)))
+              : Effect.withFiberRuntime((fiber) => hit(id, stored.value, policy, maxAge, fiber)))
         }
-        return found === null || found.gone ? retrieveSlow(id, readOptions, maxAge) : hit(found, policy, maxAge, fiber, now)
+        return found === null || found.gone ? retrieveSlow(id, readOptions, maxAge) : hit(id, found, policy, maxAge, fiber, now)
       })
     }
 
     /** A cache hit of the fast path: the counters updated as `Metric.increment` would (with the fiber's labels). */
     const hit = (
+      id: string,
       s: StoredMeeting,
       policy: ReadPolicy,
       maxAge: Duration.Duration,
@@ -147,7 +148,7 @@ export const make = (session: Session) =>
         staleBy[policy].unsafeUpdate(1, labels)
       }
       return policy === "StaleWhileRevalidate" && cached.stale && !cached.pending
-        ? Effect.as(revalidate(s.meeting.id), cached)
+        ? Effect.as(revalidate(id), cached)
         : Effect.succeed(cached)
     }
 

@@ -4,6 +4,7 @@
  * `findNow` answers a cache hit synchronously, inside the caller's own effect: a cached `retrieve`
  * is then one effect in all (no span, no effect per step).
  */
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Context, Effect, Either, Metric, Option } from "effect"
 import type { CacheError } from "../CacheError.js"
 import * as CacheMetrics from "../CacheMetrics.js"
@@ -23,16 +24,19 @@ export const make = (
   handle: Context.Tag.Service<typeof SqliteHandle>,
   portable: PortableRows | undefined
 ): Pick<MeetingRowsShape, "findById" | "findNow"> => {
-  /** The row read by id (decoded), remembered unless a write happened since `before`. */
+  /**
+   * The row read by id (decoded), remembered unless a write happened since `before` or it was read
+   * inside a transaction (`before` is `null`): such a row may be rolled back.
+   */
   const settle = (
     principal: Principal,
     id: string,
     stored: Either.Either<StoredMeeting, CacheError> | undefined,
-    before: number
+    before: number | null
   ) => {
     if (stored === undefined) return Effect.succeed(Option.none<StoredMeeting>())
     if (Either.isLeft(stored)) return Effect.zipRight(Metric.increment(CacheMetrics.damagedRows), stored.left)
-    hot.remember(principal, id, stored.right, before)
+    if (before !== null) hot.remember(principal, id, stored.right, before)
     return Effect.succeed(Option.some(stored.right))
   }
 
@@ -52,7 +56,8 @@ export const make = (
     } catch (cause) {
       return Effect.fail(fromCause(cause, "Query", `Cannot read meeting ${id}`))
     }
-    return settle(principal, id, row === undefined ? undefined : Row.decodeFound(id, row), before)
+    const found = row === undefined ? undefined : Row.decodeFound(id, row)
+    return settle(principal, id, found, handle.inTransaction() ? null : before)
   }
 
   /** A read by id in the fiber's context: the hot copy, else the row. */
@@ -64,13 +69,16 @@ export const make = (
   if (portable !== undefined) {
     return {
       findById: (principal, id) =>
-        Effect.flatMap(hot.checkExternalWrites, () => {
-          const [cached, before] = [hot.get(principal, id), hot.generation()]
-          return cached !== undefined ? Effect.succeed(Option.some(cached)) : portable.findRow(principal, id).pipe(
-            mapSql(`Cannot read meeting ${id}`),
-            Effect.flatMap((row) => settle(principal, id, row === undefined ? undefined : Row.decode(row), before))
-          )
-        }),
+        Effect.flatMap(hot.checkExternalWrites, () =>
+          Effect.contextWithEffect((context: Context.Context<never>) => {
+            const cached = hot.get(principal, id)
+            if (cached !== undefined) return Effect.succeed(Option.some(cached))
+            const before = Option.isSome(Context.getOption(context, SqlClient.TransactionConnection)) ? null : hot.generation()
+            return portable.findRow(principal, id).pipe(
+              mapSql(`Cannot read meeting ${id}`),
+              Effect.flatMap((row) => settle(principal, id, row === undefined ? undefined : Row.decode(row), before))
+            )
+          })),
       // Change notices are applied in an effect, and the row is a statement away.
       findNow: () => undefined
     }
@@ -102,7 +110,7 @@ export const make = (
       if (row === undefined) return null
       const stored = Row.decodeFound(id, row)
       if (Either.isLeft(stored)) return undefined // reported by `findById`
-      hot.remember(principal, id, stored.right, before)
+      if (!open) hot.remember(principal, id, stored.right, before)
       return stored.right
     }
   }

@@ -1,9 +1,10 @@
 /**
- * The one SQLite connection of a cache: a better-sqlite3 handle, an `SqlClient` built over it (as
+ * The SQLite connection of a cache: a better-sqlite3 handle, an `SqlClient` built over it (as
  * `@effect/sql-sqlite-node`'s `SqliteClient` builds its own) for the portable SQL, and the handle
  * itself as the `SqliteHandle` service for the paths where `@effect/sql`'s per-statement cost
  * dominates (reads by id, sync batches: prepared once, run synchronously). `:memory:` and files run
- * the same code.
+ * the same code, except that on a file reads by id outside any transaction go to a second,
+ * read-only connection with the file memory-mapped (`prepareCommitted`); it never writes.
  *
  * Both sides share one semaphore: a transaction holds it from BEGIN to COMMIT, and a direct use of
  * the handle outside that transaction waits for it, so no statement ever lands in another fiber's
@@ -16,6 +17,7 @@ import * as SqlError from "@effect/sql/SqlError"
 import * as Statement from "@effect/sql/Statement"
 import type { Connection } from "@effect/sql/SqlConnection"
 import BetterSqlite from "better-sqlite3"
+import { resolve } from "node:path"
 import { Context, Effect, Scope } from "effect"
 
 /**
@@ -140,33 +142,33 @@ export const make = (
     const prepare = preparedOn(() => db, false)
     const prepareRaw = preparedOn(() => db, true)
 
-    // Opened on first use, closed before the writer (which checkpoints the WAL when it closes).
-    let reader: BetterSqlite.Database | null | undefined = options.filename === ":memory:" || options.filename === ""
-      ? null
-      : undefined
+    // Opened with the writer (the same file, whatever happens to the path or the working folder
+    // later), closed before it (the writer checkpoints the WAL when it closes). Not retried when it
+    // cannot be opened: reads then stay on the writer. No busy wait (`timeout: 0`): a busy read
+    // fails at once and the read goes the writer's way, never blocking the event loop.
+    let reader: BetterSqlite.Database | null = null
+    if (options.filename !== ":memory:" && options.filename !== "") {
+      try {
+        reader = new BetterSqlite(resolve(options.filename), { readonly: true, timeout: 0 })
+        reader.pragma(`mmap_size = ${Math.max(0, Math.floor(options.mmapSize ?? defaultMmapSize))}`)
+      } catch {
+        reader?.close()
+        reader = null
+      }
+    }
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
+        const open = reader
+        reader = null // a read after close goes to the closed writer, and fails typed
         try {
-          reader?.close()
+          open?.close()
         } catch {
           // Nothing to lose: it never writes.
         }
       })
     )
-    const openReader = (): BetterSqlite.Database | null => {
-      try {
-        const opened = new BetterSqlite(options.filename, { readonly: true })
-        opened.pragma(`mmap_size = ${Math.max(0, Math.floor(options.mmapSize ?? defaultMmapSize))}`)
-        return opened
-      } catch {
-        return null // reads stay on the writer
-      }
-    }
     const onReader = preparedOn(() => reader!, true)
-    const prepareCommitted = (sql: string): NativeStatement => {
-      if (reader === undefined) reader = openReader()
-      return reader === null ? prepareRaw(sql) : onReader(sql)
-    }
+    const prepareCommitted = (sql: string): NativeStatement => reader === null ? prepareRaw(sql) : onReader(sql)
 
     const run = (sql: string, params: ReadonlyArray<unknown>, raw: boolean, prepared: boolean) =>
       Effect.withFiberRuntime<ReadonlyArray<unknown>, SqlError.SqlError>((fiber) => {

@@ -91,16 +91,14 @@ export const make = (sql: SqlClient.SqlClient): PortableRows => {
  * Stands in for the SQLite handle where there is none: `MeetingRows` takes the portable paths
  * there and never calls it.
  */
+const noStatement = (): never => {
+  throw new Error("no SQLite handle on this database")
+}
+
 export const noHandle: SqliteHandleShape = {
-  prepare: () => {
-    throw new Error("no SQLite handle on this database")
-  },
-  prepareRaw: () => {
-    throw new Error("no SQLite handle on this database")
-  },
-  prepareCommitted: () => {
-    throw new Error("no SQLite handle on this database")
-  },
+  prepare: noStatement,
+  prepareRaw: noStatement,
+  prepareCommitted: noStatement,
   inTransaction: () => false,
   use: () => Effect.dieMessage("no SQLite handle on this database"),
   canRunNow: () => false

@@ -84,7 +84,7 @@ export interface ConnectionOptions {
 }
 
 /** `ConnectionOptions.mmapSize`'s default: what SQLite itself calls a large map, well below its cap. */
-export const defaultMmapSize = 256 * 1024 * 1024
+const defaultMmapSize = 256 * 1024 * 1024
 
 const failure = (cause: unknown, message: string) => new SqlError.SqlError({ cause, message })
 
@@ -146,25 +146,29 @@ export const make = (
     // later), closed before it (the writer checkpoints the WAL when it closes). Not retried when it
     // cannot be opened: reads then stay on the writer. No busy wait (`timeout: 0`): a busy read
     // fails at once and the read goes the writer's way, never blocking the event loop.
+    const closeQuietly = (connection: BetterSqlite.Database | null) => {
+      try {
+        connection?.close()
+      } catch {
+        // Nothing to lose: it never writes.
+      }
+    }
     let reader: BetterSqlite.Database | null = null
     if (options.filename !== ":memory:" && options.filename !== "") {
+      let opened: BetterSqlite.Database | null = null
       try {
-        reader = new BetterSqlite(resolve(options.filename), { readonly: true, timeout: 0 })
-        reader.pragma(`mmap_size = ${Math.max(0, Math.floor(options.mmapSize ?? defaultMmapSize))}`)
+        opened = new BetterSqlite(resolve(options.filename), { readonly: true, timeout: 0 })
+        opened.pragma(`mmap_size = ${Math.max(0, Math.floor(options.mmapSize ?? defaultMmapSize))}`)
+        reader = opened
       } catch {
-        reader?.close()
-        reader = null
+        closeQuietly(opened)
       }
     }
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
         const open = reader
         reader = null // a read after close goes to the closed writer, and fails typed
-        try {
-          open?.close()
-        } catch {
-          // Nothing to lose: it never writes.
-        }
+        closeQuietly(open)
       })
     )
     const onReader = preparedOn(() => reader!, true)

@@ -107,21 +107,25 @@ export const columnsOf = (m: WireMeeting) => {
   }
 }
 
+/** The baseline's store: one prepared upsert per meeting, one transaction per page. */
+export const pageStore = (db: Database.Database): (meetings: ReadonlyArray<WireMeeting>) => void => {
+  const upsert = db.prepare(`INSERT INTO meetings (id, json, start_date, organizer, created_at)
+      VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (id) DO UPDATE SET json = excluded.json, start_date = excluded.start_date,
+        organizer = excluded.organizer, created_at = excluded.created_at`)
+  return db.transaction((meetings: ReadonlyArray<WireMeeting>) => {
+    for (const m of meetings) {
+      const c = columnsOf(m)
+      upsert.run(m.id, JSON.stringify(m), c.startDate, c.organizer, c.createdAt)
+    }
+  })
+}
+
 export const syncBaseline = async (options: BaselineSyncOptions): Promise<BaselineSyncResult> => {
   const started = performance.now()
   const db = openBaseline(options.filename)
   try {
-    const upsert = db.prepare(`INSERT INTO meetings (id, json, start_date, organizer, created_at)
-      VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT (id) DO UPDATE SET json = excluded.json, start_date = excluded.start_date,
-        organizer = excluded.organizer, created_at = excluded.created_at`)
-    const storePage = db.transaction((meetings: ReadonlyArray<WireMeeting>) => {
-      for (const m of meetings) {
-        const c = columnsOf(m)
-        upsert.run(m.id, JSON.stringify(m), c.startDate, c.organizer, c.createdAt)
-      }
-    })
-    const pages = await crawl(options, storePage)
+    const pages = await crawl(options, pageStore(db))
     const row = db.prepare("SELECT COUNT(*) AS n FROM meetings").get() as { n: number }
     return { pages, stored: row.n, elapsedMs: performance.now() - started }
   } finally {

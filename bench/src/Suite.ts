@@ -7,6 +7,8 @@ import { rmSync } from "node:fs"
 import { join } from "node:path"
 import { baselineReader, syncBaseline } from "./Baseline.js"
 import type { BaselineSyncResult } from "./Baseline.js"
+import type { OfflineResult } from "./Offline.js"
+import { fetchPages, storeBaselineOffline, syncOursOffline } from "./Offline.js"
 import { oursRuntime, principalOf, syncOurs, timeGets, timeQueries } from "./Ours.js"
 import type { OursSyncResult } from "./Ours.js"
 import { makeTempDir } from "./Paths.js"
@@ -115,6 +117,13 @@ export interface SyncFigures {
   /** Medians of the above per 1,000 meetings stored. */
   readonly oursCpuMsPer1000: number
   readonly baselineCpuMsPer1000: number
+  /** The same sync without the network (`Offline.ts`): CPU of each run, ms, and medians per 1,000 stored. */
+  readonly offline: {
+    readonly oursCpuMs: ReadonlyArray<number>
+    readonly baselineCpuMs: ReadonlyArray<number>
+    readonly oursCpuMsPer1000: number
+    readonly baselineCpuMsPer1000: number
+  }
   readonly serverCount: number
 }
 
@@ -280,6 +289,28 @@ export const measureSync = async (
       }
     }
   }
+  // Asked now: after the offline runs below, `fetch` could pick a pooled connection the sandbox
+  // has closed in the meantime.
+  const serverCount = await serverTotal(sandbox)
+  // The same sync without the network: the pages fetched once, then stored by each contender,
+  // alternating, each into a fresh file (a warm-up each first).
+  const pages = await fetchPages(sandbox.baseUrl, sandbox.adminKey, config.concurrency)
+  const offlineOurs: Array<OfflineResult> = []
+  const offlineBaseline: Array<OfflineResult> = []
+  for (let rep = 0; rep <= config.syncReps; rep++) {
+    const order = rep % 2 === 0 ? (["ours", "baseline"] as const) : (["baseline", "ours"] as const)
+    for (const who of order) {
+      const file = join(dir, `${who}-offline-${rep}.db`)
+      const r = who === "ours"
+        ? await syncOursOffline(pages, file, config.concurrency)
+        : storeBaselineOffline(pages, file)
+      removeDb(file)
+      config.log(`  sync without the network, ${who} ${rep === 0 ? "(warm-up)" : `#${rep}`}: CPU ${(r.cpuMs / 1000).toFixed(2)} s, ${r.stored} stored`)
+      if (rep > 0) (who === "ours" ? offlineOurs : offlineBaseline).push(r)
+    }
+  }
+  const per1000 = (runs: ReadonlyArray<OfflineResult>) =>
+    (median(runs.map((r) => r.cpuMs)) * 1000) / Math.max(1, median(runs.map((r) => r.stored)))
   return {
     figures: {
       meetings: config.syncMeetings,
@@ -292,7 +323,13 @@ export const measureSync = async (
       baselineCpuMs: baselineCpu,
       oursCpuMsPer1000: (median(oursCpu) * 1000) / Math.max(1, median(ours.map((r) => r.stored))),
       baselineCpuMsPer1000: (median(baselineCpu) * 1000) / Math.max(1, median(baseline.map((r) => r.stored))),
-      serverCount: await serverTotal(sandbox)
+      offline: {
+        oursCpuMs: offlineOurs.map((r) => r.cpuMs),
+        baselineCpuMs: offlineBaseline.map((r) => r.cpuMs),
+        oursCpuMsPer1000: per1000(offlineOurs),
+        baselineCpuMsPer1000: per1000(offlineBaseline)
+      },
+      serverCount
     },
     oursDb,
     baselineDb

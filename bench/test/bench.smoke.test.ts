@@ -57,6 +57,9 @@ describe("bench harness", () => {
     }
     for (const ms of [...sync.oursCpuMs, ...sync.baselineCpuMs]) positive(ms, "sync CPU ms")
     positive(sync.oursCpuMsPer1000, "sync CPU per 1k")
+    assert.strictEqual(sync.offline.oursCpuMs.length, 1)
+    assert.strictEqual(sync.offline.baselineCpuMs.length, 1)
+    for (const ms of [...sync.offline.oursCpuMs, ...sync.offline.baselineCpuMs]) positive(ms, "offline sync CPU ms")
 
     // 2. Retrieve.
     assert.strictEqual(retrieve.hotSet?.size !== undefined && retrieve.hotSet.size > 0, true)

@@ -4,6 +4,7 @@
  */
 import Database from "better-sqlite3"
 import { rmSync } from "node:fs"
+import { get as httpGet } from "node:http"
 import { join } from "node:path"
 import { baselineReader, syncBaseline } from "./Baseline.js"
 import type { BaselineSyncResult } from "./Baseline.js"
@@ -213,13 +214,30 @@ const removeDb = (file: string) => {
   for (const suffix of ["", "-wal", "-shm"]) rmSync(`${file}${suffix}`, { force: true })
 }
 
-const serverTotal = async (sandbox: SandboxProcess): Promise<number> => {
-  const res = await fetch(`${sandbox.baseUrl}/v1/meetings?limit=1`, {
-    headers: { authorization: `Bearer ${sandbox.adminKey}`, "lightfield-version": "2026-03-01" }
+/**
+ * The sandbox's `totalCount`, asked on a connection of its own (`agent: false`): a pooled `fetch`
+ * connection left idle by an earlier part can be closed by the sandbox just as it is reused
+ * ("other side closed").
+ */
+const serverTotal = (sandbox: SandboxProcess): Promise<number> =>
+  new Promise((resolvePromise, reject) => {
+    const req = httpGet(`${sandbox.baseUrl}/v1/meetings?limit=1`, {
+      agent: false,
+      headers: { authorization: `Bearer ${sandbox.adminKey}`, "lightfield-version": "2026-03-01" }
+    }, (res) => {
+      let text = ""
+      res.setEncoding("utf8").on("data", (chunk: string) => {
+        text += chunk
+      }).on("end", () => {
+        try {
+          resolvePromise((JSON.parse(text) as { readonly totalCount: number }).totalCount)
+        } catch (cause) {
+          reject(new Error(`sandbox totalCount: HTTP ${res.statusCode} ${text.slice(0, 200)}`, { cause }))
+        }
+      }).on("error", reject)
+    })
+    req.on("error", reject)
   })
-  const body = (await res.json()) as { readonly totalCount: number }
-  return body.totalCount
-}
 
 // ---------------------------------------------------------------------------------------------
 // 1. Full sync
@@ -289,8 +307,6 @@ export const measureSync = async (
       }
     }
   }
-  // Asked now: after the offline runs below, `fetch` could pick a pooled connection the sandbox
-  // has closed in the meantime.
   const serverCount = await serverTotal(sandbox)
   // The same sync without the network: the pages fetched once, then stored by each contender,
   // alternating, each into a fresh file (a warm-up each first).

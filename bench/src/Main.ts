@@ -118,7 +118,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
         "application loads them (not tree-shaken). CLI cold start: wall time from spawn to exit of the demo's built bin (`pnpm build`'s bundle) run",
         "by plain `node`, beside `node -e 0`; `get` reads from a warm cache (no request sent); medians of 9 interleaved runs",
         "after a warm-up, with the CPU time (user + sys) of those starts. Transcript upload: peak RSS growth of a fresh child",
-        "(over its RSS after a warm-up attach and a full GC, sampled every 5 ms), median of 3 children. Sync CPU: `process.cpuUsage` (user + sys) of the",
+        "(the largest rise over the lowest RSS before it, sampled every 5 ms from 250 ms after a warm-up attach and a full GC), median of 3 children. Sync CPU: `process.cpuUsage` (user + sys) of the",
         "bench process around each timed sync (the sandbox runs in its own process), per 1,000 meetings; the RSS rows also",
         "give each child's own sync CPU. Sync without the network: the same pages fetched once and held in memory as parsed",
         "JSON, then stored by `MeetingsCache.sync` (over a `Meetings` whose `streamWire` emits them) and by the baseline's",

@@ -1,8 +1,8 @@
 /**
  * 7. A 50 MB transcript through `Transcripts.attach` (files API create, streamed upload, complete,
  * meeting update) in a fresh child (`upload-child.ts`) against a sandbox in its own process: the
- * child's peak RSS growth over its RSS after a small warm-up attach and a full GC, sampled every
- * 5 ms. Three children in a row; the figure is the median growth (the largest beside it), since
+ * child's peak RSS growth (the largest rise over the lowest RSS before it), sampled every 5 ms from
+ * 250 ms after a small warm-up attach and a full GC. Three children in a row; the figure is the median growth (the largest beside it), since
  * one run's growth depends on when V8 happens to collect. The upload must stream (target < 30 MB
  * growth for a 50 MB file).
  */

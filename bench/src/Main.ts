@@ -123,7 +123,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
         "give each child's own sync CPU. Sync without the network: the same pages fetched once and held in memory as parsed",
         "JSON, then stored by `MeetingsCache.sync` (over a `Meetings` whose `streamWire` emits them) and by the baseline's",
         "page store, each into a fresh file: what the sync engine and the store cost, a bound on the sync figure however",
-        "cheap the HTTP client becomes. Flags: `--no-readme`; `--cpu-prof` (profiles of the RSS children in",
+        "cheap the HTTP client (and core's checks) become. Flags: `--no-readme`; `--cpu-prof` (profiles of the RSS children in",
         "`bench/results/profiles/`); `--only sync,retrieve,rss` (any of sync, retrieve, rss, query, rate, cold, upload, fallback, steady;",
         "results to `bench/results/`, README left alone).",
         ...(fleet === null ? [] : [fleetNote]),

@@ -9,7 +9,7 @@ import { join } from "node:path"
 import { baselineReader, syncBaseline } from "./Baseline.js"
 import type { BaselineSyncResult } from "./Baseline.js"
 import type { OfflineResult } from "./Offline.js"
-import { fetchPages, storeBaselineOffline, syncOursOffline } from "./Offline.js"
+import { cpuSince, fetchPages, storeBaselineOffline, syncOursOffline } from "./Offline.js"
 import { oursRuntime, principalOf, syncOurs, timeGets, timeQueries } from "./Ours.js"
 import type { OursSyncResult } from "./Ours.js"
 import { makeTempDir } from "./Paths.js"
@@ -122,6 +122,9 @@ export interface SyncFigures {
   readonly offline: {
     readonly oursCpuMs: ReadonlyArray<number>
     readonly baselineCpuMs: ReadonlyArray<number>
+    /** Meetings each run left stored. */
+    readonly oursStored: ReadonlyArray<number>
+    readonly baselineStored: ReadonlyArray<number>
     readonly oursCpuMsPer1000: number
     readonly baselineCpuMsPer1000: number
   }
@@ -229,13 +232,17 @@ const serverTotal = (sandbox: SandboxProcess): Promise<number> =>
       res.setEncoding("utf8").on("data", (chunk: string) => {
         text += chunk
       }).on("end", () => {
+        let total: unknown
         try {
-          resolvePromise((JSON.parse(text) as { readonly totalCount: number }).totalCount)
-        } catch (cause) {
-          reject(new Error(`sandbox totalCount: HTTP ${res.statusCode} ${text.slice(0, 200)}`, { cause }))
+          total = (JSON.parse(text) as { readonly totalCount?: unknown }).totalCount
+        } catch {
+          total = undefined
         }
+        if (res.statusCode === 200 && typeof total === "number") resolvePromise(total)
+        else reject(new Error(`sandbox totalCount: HTTP ${res.statusCode} ${text.slice(0, 200)}`))
       }).on("error", reject)
     })
+    req.setTimeout(10_000, () => req.destroy(new Error("sandbox totalCount: no answer within 10 s")))
     req.on("error", reject)
   })
 
@@ -256,10 +263,6 @@ export const measureSync = async (
   const baseline: Array<BaselineSyncResult> = []
   const oursCpu: Array<number> = []
   const baselineCpu: Array<number> = []
-  const cpuSince = (start: NodeJS.CpuUsage) => {
-    const u = process.cpuUsage(start)
-    return (u.user + u.system) / 1000
-  }
   let oursDb = ""
   let baselineDb = ""
   for (let rep = 0; rep <= config.syncReps; rep++) {
@@ -342,6 +345,8 @@ export const measureSync = async (
       offline: {
         oursCpuMs: offlineOurs.map((r) => r.cpuMs),
         baselineCpuMs: offlineBaseline.map((r) => r.cpuMs),
+        oursStored: offlineOurs.map((r) => r.stored),
+        baselineStored: offlineBaseline.map((r) => r.stored),
         oursCpuMsPer1000: per1000(offlineOurs),
         baselineCpuMsPer1000: per1000(offlineBaseline)
       },

@@ -60,6 +60,7 @@ describe("bench harness", () => {
     assert.strictEqual(sync.offline.oursCpuMs.length, 1)
     assert.strictEqual(sync.offline.baselineCpuMs.length, 1)
     for (const ms of [...sync.offline.oursCpuMs, ...sync.offline.baselineCpuMs]) positive(ms, "offline sync CPU ms")
+    assert.deepStrictEqual([...sync.offline.oursStored, ...sync.offline.baselineStored], [sync.serverCount, sync.serverCount])
 
     // 2. Retrieve.
     assert.strictEqual(retrieve.hotSet?.size !== undefined && retrieve.hotSet.size > 0, true)

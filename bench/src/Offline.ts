@@ -12,12 +12,16 @@ import { Meetings } from "@lightfield-effect/core"
 import { Chunk, Effect, Layer, Logger, LogLevel, ManagedRuntime, Redacted, Stream } from "effect"
 import type { WireMeeting } from "./Baseline.js"
 import { crawl, openBaseline, pageStore } from "./Baseline.js"
+import type { SandboxProcess } from "./SandboxProcess.js"
+import { cpuSince, median } from "./Stats.js"
+import { join } from "node:path"
+import { removeDb } from "./Paths.js"
 
 /**
  * Every page of the listing, in order of arrival, parsed. Tried twice: `fetch` may reuse a pooled
  * connection the sandbox closed while it sat idle ("other side closed").
  */
-export const fetchPages = async (baseUrl: string, apiKey: string, concurrency: number): Promise<ReadonlyArray<ReadonlyArray<WireMeeting>>> => {
+const fetchPages = async (baseUrl: string, apiKey: string, concurrency: number): Promise<ReadonlyArray<ReadonlyArray<WireMeeting>>> => {
   const once = async () => {
     const pages: Array<ReadonlyArray<WireMeeting>> = []
     await crawl({ baseUrl, apiKey, concurrency }, (meetings) => {
@@ -61,19 +65,14 @@ const offlineMeetings = (pages: ReadonlyArray<ReadonlyArray<WireMeeting>>): Meet
   }
 }
 
-export interface OfflineResult {
+interface OfflineResult {
   readonly stored: number
   readonly cpuMs: number
 }
 
-/** CPU time (user + sys) since `start`, ms. */
-export const cpuSince = (start: NodeJS.CpuUsage): number => {
-  const u = process.cpuUsage(start)
-  return (u.user + u.system) / 1000
-}
 
 /** `MeetingsCache.sync` of `pages` into a fresh `filename`; CPU of the sync alone. */
-export const syncOursOffline = async (
+const syncOursOffline = async (
   pages: ReadonlyArray<ReadonlyArray<WireMeeting>>,
   filename: string,
   concurrency: number
@@ -102,7 +101,7 @@ export const syncOursOffline = async (
 }
 
 /** The baseline's page store over `pages` into a fresh `filename`; CPU of the stores alone. */
-export const storeBaselineOffline = (pages: ReadonlyArray<ReadonlyArray<WireMeeting>>, filename: string): OfflineResult => {
+const storeBaselineOffline = (pages: ReadonlyArray<ReadonlyArray<WireMeeting>>, filename: string): OfflineResult => {
   const db = openBaseline(filename)
   try {
     const store = pageStore(db)
@@ -113,5 +112,53 @@ export const storeBaselineOffline = (pages: ReadonlyArray<ReadonlyArray<WireMeet
     return { stored: row.n, cpuMs }
   } finally {
     db.close()
+  }
+}
+
+/** The offline runs of each contender, and their medians per 1,000 meetings stored. */
+export interface OfflineFigures {
+  /** CPU of each timed run, ms. */
+  readonly oursCpuMs: ReadonlyArray<number>
+  readonly baselineCpuMs: ReadonlyArray<number>
+  /** Meetings each run left stored. */
+  readonly oursStored: ReadonlyArray<number>
+  readonly baselineStored: ReadonlyArray<number>
+  readonly oursCpuMsPer1000: number
+  readonly baselineCpuMsPer1000: number
+}
+
+/**
+ * The pages fetched once from `sandbox`, then a warm-up and `reps` timed runs per contender,
+ * alternating who goes first, each into a fresh file under `dir` (removed after it).
+ */
+export const measureOffline = async (
+  sandbox: SandboxProcess,
+  dir: string,
+  reps: number,
+  concurrency: number,
+  log: (line: string) => void
+): Promise<OfflineFigures> => {
+  const pages = await fetchPages(sandbox.baseUrl, sandbox.adminKey, concurrency)
+  const ours: Array<OfflineResult> = []
+  const baseline: Array<OfflineResult> = []
+  for (let rep = 0; rep <= reps; rep++) {
+    const order = rep % 2 === 0 ? (["ours", "baseline"] as const) : (["baseline", "ours"] as const)
+    for (const who of order) {
+      const file = join(dir, `${who}-offline-${rep}.db`)
+      const r = who === "ours" ? await syncOursOffline(pages, file, concurrency) : storeBaselineOffline(pages, file)
+      removeDb(file)
+      log(`  sync without the network, ${who} ${rep === 0 ? "(warm-up)" : `#${rep}`}: CPU ${(r.cpuMs / 1000).toFixed(2)} s, ${r.stored} stored`)
+      if (rep > 0) (who === "ours" ? ours : baseline).push(r)
+    }
+  }
+  const per1000 = (runs: ReadonlyArray<OfflineResult>) =>
+    (median(runs.map((r) => r.cpuMs)) * 1000) / Math.max(1, median(runs.map((r) => r.stored)))
+  return {
+    oursCpuMs: ours.map((r) => r.cpuMs),
+    baselineCpuMs: baseline.map((r) => r.cpuMs),
+    oursStored: ours.map((r) => r.stored),
+    baselineStored: baseline.map((r) => r.stored),
+    oursCpuMsPer1000: per1000(ours),
+    baselineCpuMsPer1000: per1000(baseline)
   }
 }

@@ -1,6 +1,6 @@
-/** Where things are: the repository root, the tsx loader, temp folders. */
+/** Where things are: the repository root, the tsx loader, temp folders (and removing a database file). */
 import { createRequire } from "node:module"
-import { mkdtempSync } from "node:fs"
+import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
@@ -24,3 +24,8 @@ export const tsNodeArgs = (script: string, args: ReadonlyArray<string> = []): Ar
 ]
 
 export const makeTempDir = (label: string): string => mkdtempSync(join(tmpdir(), `lf-bench-${label}-`))
+
+/** Remove an SQLite file with its WAL and shared-memory files. */
+export const removeDb = (file: string): void => {
+  for (const suffix of ["", "-wal", "-shm"]) rmSync(`${file}${suffix}`, { force: true })
+}

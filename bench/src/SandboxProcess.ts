@@ -3,6 +3,7 @@
  * the process being measured, and both contenders talk to the same server.
  */
 import { spawn } from "node:child_process"
+import { get as httpGet } from "node:http"
 import { join } from "node:path"
 import { repoRoot, tsNodeArgs } from "./Paths.js"
 
@@ -27,11 +28,41 @@ export interface SandboxProcess {
   readonly pid: number
   /** Spawn to "listening" (includes generating the seeded meetings). */
   readonly startupMs: number
+  /**
+   * The listing's `totalCount` as the admin sees it, asked on a connection of its own
+   * (`agent: false`): a pooled `fetch` connection left idle by an earlier part can be closed by
+   * the sandbox just as it is reused ("other side closed").
+   */
+  readonly totalCount: () => Promise<number>
   readonly requests: () => Promise<ReadonlyArray<LoggedRequest>>
   readonly clearRequests: () => Promise<void>
   /** SIGTERM this process (and only it), wait for it to exit. */
   readonly stop: () => Promise<void>
 }
+
+const totalCountOf = (baseUrl: string, adminKey: string): Promise<number> =>
+  new Promise((resolvePromise, reject) => {
+    const req = httpGet(`${baseUrl}/v1/meetings?limit=1`, {
+      agent: false,
+      headers: { authorization: `Bearer ${adminKey}`, "lightfield-version": "2026-03-01" }
+    }, (res) => {
+      let text = ""
+      res.setEncoding("utf8").on("data", (chunk: string) => {
+        text += chunk
+      }).on("end", () => {
+        let total: unknown
+        try {
+          total = (JSON.parse(text) as { readonly totalCount?: unknown }).totalCount
+        } catch {
+          total = undefined
+        }
+        if (res.statusCode === 200 && typeof total === "number") resolvePromise(total)
+        else reject(new Error(`sandbox totalCount: HTTP ${res.statusCode} ${text.slice(0, 200)}`))
+      }).on("error", reject)
+    })
+    req.setTimeout(10_000, () => req.destroy(new Error("sandbox totalCount: no answer within 10 s")))
+    req.on("error", reject)
+  })
 
 const binPath = join(repoRoot, "packages", "sandbox", "src", "bin.ts")
 
@@ -84,6 +115,7 @@ export const startSandbox = (options: SandboxProcessOptions): Promise<SandboxPro
         adminKey: key,
         pid,
         startupMs,
+        totalCount: () => totalCountOf(url, key),
         requests: async () => {
           const res = await fetch(`${url}/__sandbox/requests`)
           const body = (await res.json()) as { readonly requests: ReadonlyArray<LoggedRequest> }

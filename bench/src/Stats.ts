@@ -10,6 +10,12 @@ export const percentile = (xs: ReadonlyArray<number>, p: number): number => {
   return s[Math.min(s.length - 1, Math.max(0, rank - 1))]!
 }
 
+/** CPU time (user + sys) of this process since `start` (a `process.cpuUsage()`), ms. */
+export const cpuSince = (start: NodeJS.CpuUsage): number => {
+  const u = process.cpuUsage(start)
+  return (u.user + u.system) / 1000
+}
+
 export const median = (xs: ReadonlyArray<number>): number => {
   if (xs.length === 0) return Number.NaN
   const s = sorted(xs)

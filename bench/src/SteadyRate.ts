@@ -9,6 +9,7 @@ import { join } from "node:path"
 import { oursRuntime, syncOurs } from "./Ours.js"
 import type { Figure } from "./Report.js"
 import { withSandbox } from "./SandboxProcess.js"
+import { cpuSince } from "./Stats.js"
 
 export interface SteadyRateConfig {
   readonly meetings: number
@@ -59,11 +60,10 @@ export const measureSteadyRate = (config: SteadyRateConfig, dir: string): Promis
       await new Promise((done) => setTimeout(done, 1100))
       const cpu0 = process.cpuUsage()
       const r = await syncOurs(runtime, config.concurrency)
-      const cpu = process.cpuUsage(cpu0)
+      const cpuMs = cpuSince(cpu0)
       const log = (await sandbox.requests()).filter((q) => q.method === "GET" && q.path === "/v1/meetings")
       const at = log.map((q) => q.at)
       const skipped = Math.min(config.rate, Math.floor(at.length / 2))
-      const cpuMs = (cpu.user + cpu.system) / 1000
       const figures: SteadyRateFigures = {
         meetings: config.meetings,
         limitPerSecond: config.rate,

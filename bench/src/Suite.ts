@@ -4,18 +4,17 @@
  */
 import Database from "better-sqlite3"
 import { rmSync } from "node:fs"
-import { get as httpGet } from "node:http"
 import { join } from "node:path"
 import { baselineReader, syncBaseline } from "./Baseline.js"
 import type { BaselineSyncResult } from "./Baseline.js"
-import type { OfflineResult } from "./Offline.js"
-import { cpuSince, fetchPages, storeBaselineOffline, syncOursOffline } from "./Offline.js"
+import type { OfflineFigures } from "./Offline.js"
+import { measureOffline } from "./Offline.js"
 import { oursRuntime, principalOf, syncOurs, timeGets, timeQueries } from "./Ours.js"
 import type { OursSyncResult } from "./Ours.js"
-import { makeTempDir } from "./Paths.js"
+import { makeTempDir, removeDb } from "./Paths.js"
 import type { SandboxProcess } from "./SandboxProcess.js"
 import { startSandbox, withSandbox } from "./SandboxProcess.js"
-import { median, percentile, sample } from "./Stats.js"
+import { cpuSince, median, percentile, sample } from "./Stats.js"
 import type { ChildResult } from "./SyncChild.js"
 import { runSyncChild } from "./ChildRunner.js"
 import { measureColdStart } from "./ColdStart.js"
@@ -118,16 +117,8 @@ export interface SyncFigures {
   /** Medians of the above per 1,000 meetings stored. */
   readonly oursCpuMsPer1000: number
   readonly baselineCpuMsPer1000: number
-  /** The same sync without the network (`Offline.ts`): CPU of each run, ms, and medians per 1,000 stored. */
-  readonly offline: {
-    readonly oursCpuMs: ReadonlyArray<number>
-    readonly baselineCpuMs: ReadonlyArray<number>
-    /** Meetings each run left stored. */
-    readonly oursStored: ReadonlyArray<number>
-    readonly baselineStored: ReadonlyArray<number>
-    readonly oursCpuMsPer1000: number
-    readonly baselineCpuMsPer1000: number
-  }
+  /** The same sync without the network (`Offline.ts`). */
+  readonly offline: OfflineFigures
   readonly serverCount: number
 }
 
@@ -213,38 +204,6 @@ const medianLatency = (reps: ReadonlyArray<LatencyFigures>): LatencyFigures => (
   meanMs: median(reps.map((r) => r.meanMs))
 })
 
-const removeDb = (file: string) => {
-  for (const suffix of ["", "-wal", "-shm"]) rmSync(`${file}${suffix}`, { force: true })
-}
-
-/**
- * The sandbox's `totalCount`, asked on a connection of its own (`agent: false`): a pooled `fetch`
- * connection left idle by an earlier part can be closed by the sandbox just as it is reused
- * ("other side closed").
- */
-const serverTotal = (sandbox: SandboxProcess): Promise<number> =>
-  new Promise((resolvePromise, reject) => {
-    const req = httpGet(`${sandbox.baseUrl}/v1/meetings?limit=1`, {
-      agent: false,
-      headers: { authorization: `Bearer ${sandbox.adminKey}`, "lightfield-version": "2026-03-01" }
-    }, (res) => {
-      let text = ""
-      res.setEncoding("utf8").on("data", (chunk: string) => {
-        text += chunk
-      }).on("end", () => {
-        let total: unknown
-        try {
-          total = (JSON.parse(text) as { readonly totalCount?: unknown }).totalCount
-        } catch {
-          total = undefined
-        }
-        if (res.statusCode === 200 && typeof total === "number") resolvePromise(total)
-        else reject(new Error(`sandbox totalCount: HTTP ${res.statusCode} ${text.slice(0, 200)}`))
-      }).on("error", reject)
-    })
-    req.setTimeout(10_000, () => req.destroy(new Error("sandbox totalCount: no answer within 10 s")))
-    req.on("error", reject)
-  })
 
 // ---------------------------------------------------------------------------------------------
 // 1. Full sync
@@ -310,26 +269,9 @@ export const measureSync = async (
       }
     }
   }
-  const serverCount = await serverTotal(sandbox)
-  // The same sync without the network: the pages fetched once, then stored by each contender,
-  // alternating, each into a fresh file (a warm-up each first).
-  const pages = await fetchPages(sandbox.baseUrl, sandbox.adminKey, config.concurrency)
-  const offlineOurs: Array<OfflineResult> = []
-  const offlineBaseline: Array<OfflineResult> = []
-  for (let rep = 0; rep <= config.syncReps; rep++) {
-    const order = rep % 2 === 0 ? (["ours", "baseline"] as const) : (["baseline", "ours"] as const)
-    for (const who of order) {
-      const file = join(dir, `${who}-offline-${rep}.db`)
-      const r = who === "ours"
-        ? await syncOursOffline(pages, file, config.concurrency)
-        : storeBaselineOffline(pages, file)
-      removeDb(file)
-      config.log(`  sync without the network, ${who} ${rep === 0 ? "(warm-up)" : `#${rep}`}: CPU ${(r.cpuMs / 1000).toFixed(2)} s, ${r.stored} stored`)
-      if (rep > 0) (who === "ours" ? offlineOurs : offlineBaseline).push(r)
-    }
-  }
-  const per1000 = (runs: ReadonlyArray<OfflineResult>) =>
-    (median(runs.map((r) => r.cpuMs)) * 1000) / Math.max(1, median(runs.map((r) => r.stored)))
+  const serverCount = await sandbox.totalCount()
+  // The same sync without the network: the same pages, stored by each contender.
+  const offline = await measureOffline(sandbox, dir, config.syncReps, config.concurrency, config.log)
   return {
     figures: {
       meetings: config.syncMeetings,
@@ -342,14 +284,7 @@ export const measureSync = async (
       baselineCpuMs: baselineCpu,
       oursCpuMsPer1000: (median(oursCpu) * 1000) / Math.max(1, median(ours.map((r) => r.stored))),
       baselineCpuMsPer1000: (median(baselineCpu) * 1000) / Math.max(1, median(baseline.map((r) => r.stored))),
-      offline: {
-        oursCpuMs: offlineOurs.map((r) => r.cpuMs),
-        baselineCpuMs: offlineBaseline.map((r) => r.cpuMs),
-        oursStored: offlineOurs.map((r) => r.stored),
-        baselineStored: offlineBaseline.map((r) => r.stored),
-        oursCpuMsPer1000: per1000(offlineOurs),
-        baselineCpuMsPer1000: per1000(offlineBaseline)
-      },
+      offline,
       serverCount
     },
     oursDb,
@@ -500,7 +435,7 @@ export const measureRss = async (
   sandbox: SandboxProcess,
   dir: string
 ): Promise<{ readonly figures: RssFigures; readonly oursDb: string }> => {
-  const n = await serverTotal(sandbox)
+  const n = await sandbox.totalCount()
   const oursDb = join(dir, `ours-rss-${n}.db`)
   const baselineDb = join(dir, `baseline-rss-${n}.db`)
   const common = {

@@ -87,14 +87,15 @@ export const make = (sql: SqlClient.SqlClient): PortableRows => {
   }
 }
 
-/**
- * Stands in for the SQLite handle where there is none: `MeetingRows` takes the portable paths
- * there and never calls it.
- */
+/** What each statement method of `noHandle` does if it is ever called. */
 const noStatement = (): never => {
   throw new Error("no SQLite handle on this database")
 }
 
+/**
+ * Stands in for the SQLite handle where there is none: `MeetingRows` takes the portable paths
+ * there and never calls it.
+ */
 export const noHandle: SqliteHandleShape = {
   prepare: noStatement,
   prepareRaw: noStatement,

@@ -11,8 +11,7 @@
  */
 import * as RateLimiter from "@effect/experimental/RateLimiter"
 import * as RateLimiterRedis from "@effect/experimental/RateLimiter/Redis"
-import type { Scope } from "effect"
-import { Duration, Effect, Either, Layer, Redacted, Ref } from "effect"
+import { Duration, Effect, Either, Exit, Layer, Redacted, Ref, Scope } from "effect"
 import type * as Endpoint from "./Endpoint.js"
 import { InvalidConfig, MeetingsUnavailable } from "./MeetingsError.js"
 import * as RateBudget from "./RateBudget.js"
@@ -84,6 +83,31 @@ export const redisOptionsFromUrl = (url: Redacted.Redacted<string>): Either.Eith
 const shown = (text: string) => JSON.stringify(text.replace(/\/\/[^/?#]*@/, "//***@").slice(0, 200))
 
 /**
+ * The store in a scope of its own, closed by our finalizer. The store's own finalizer is
+ * `Effect.promise(() => redis.quit())`: with a command still in ioredis's offline queue (a call
+ * interrupted while Redis is down), `quit` is queued behind it and rejected, and closing would die.
+ * So closing first stops the reconnect loop (ioredis's `retryStrategy` returning `null` ends it,
+ * and flushes the queue), then closes the store with its failure logged at Debug.
+ */
+const ownStore = (options: RedisConnection & { readonly prefix: string }) =>
+  Effect.gen(function*() {
+    let closing = false
+    const storeScope = yield* Scope.make()
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        closing = true
+        return Scope.close(storeScope, Exit.void)
+      }).pipe(
+        Effect.catchAllCause((cause) => Effect.logDebug("Lightfield rate budget: closing the Redis client failed", cause))
+      )
+    )
+    return yield* RateLimiterRedis.make({
+      ...options,
+      retryStrategy: (times: number) => closing ? null : Math.min(times * 50, 2_000)
+    }).pipe(Scope.extend(storeScope))
+  })
+
+/**
  * The budget on Redis: checks the options, connects, and checks that Redis answers (one read of
  * a bucket that takes nothing), so an unreachable Redis fails here with `MeetingsUnavailable`
  * (`RateBudget`) rather than at the first call. The connection closes with the scope.
@@ -105,7 +129,7 @@ export const make = (
     const redisOptions = yield* redisOptionsFromUrl(options.url)
     const where = `${shown(Redacted.value(options.url))} (organisation ${options.organization})`
 
-    const store = yield* RateLimiterRedis.make({ ...redisOptions, prefix: options.prefix ?? defaults.prefix })
+    const store = yield* ownStore({ ...redisOptions, prefix: options.prefix ?? defaults.prefix })
     const limiter = yield* Effect.provideService(RateLimiter.make, RateLimiter.RateLimiterStore, store)
 
     const unreachable = (error: RateLimiter.RateLimiterError) =>

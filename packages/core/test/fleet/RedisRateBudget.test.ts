@@ -9,8 +9,8 @@ import { assert, describe, layer } from "@effect/vitest"
 import { Sandbox } from "@lightfield-effect/sandbox"
 import { spawn } from "node:child_process"
 import { once } from "node:events"
-import { createServer } from "node:net"
-import { Clock, Effect, Either, Exit, Layer, Redacted, Scope } from "effect"
+import { createServer, type Server } from "node:net"
+import { Clock, Duration, Effect, Either, Exit, Fiber, Layer, Redacted, Scope } from "effect"
 import { Redis } from "ioredis"
 import { redisPrefix, redisUrl } from "./redisPrefix.js"
 import { Meetings, MeetingsClient } from "../../src/index.js"
@@ -71,6 +71,22 @@ const privateRedis = Effect.gen(function*() {
     await once(child, "exit")
   }) }
 })
+
+/** How many TCP connections arrive at `port` (on 127.0.0.1) within `window`. */
+const connectionsTo = (port: number, window: Duration.DurationInput) => {
+  let count = 0
+  return Effect.acquireUseRelease(
+    Effect.async<Server>((resume) => {
+      const server = createServer((socket) => {
+        count++
+        socket.destroy()
+      })
+      server.listen(port, "127.0.0.1", () => resume(Effect.succeed(server)))
+    }),
+    () => Effect.sleep(window).pipe(Effect.map(() => count)),
+    (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
+  )
+}
 
 describe("issue 13 #4: one rate budget per organisation and category across instances (real Redis)", () => {
   layer(Sandbox.layer(), { excludeTestServices: true, timeout: 60_000 })("sandbox at 25 req/s", (it) => {
@@ -146,6 +162,26 @@ describe("issue 13 #4: one rate budget per organisation and category across inst
         if (error._tag === "MeetingsUnavailable") assert.strictEqual(error.reason, "RateBudget")
         assert.deepStrictEqual((yield* sandbox.requests).filter((r) => r.path === "/v1/meetings"), [])
         yield* Scope.close(scope, Exit.void)
+      }), 30_000)
+
+    // Regression: the store closed its client with `Effect.promise(() => redis.quit())`; with a
+    // command still in ioredis's offline queue, `quit` is queued behind it and rejected at the next
+    // flush, so closing the layer died. The interrupted call leaves its consume in that queue.
+    it.scoped("Redis gone, a call interrupted while it waits for Redis: the layer still closes without a defect", () =>
+      Effect.gen(function*() {
+        const redis = yield* privateRedis
+        const scope = yield* Scope.make()
+        const m = yield* instance(`lf-test:closing_${process.pid}:`, redis.url).pipe(Scope.extend(scope))
+        yield* m.list({ limit: 1 })
+        yield* redis.stop
+        yield* Effect.sleep("20 millis")
+        const call = yield* Effect.fork(m.list({ limit: 1 }))
+        yield* Effect.sleep("5 millis")
+        yield* Fiber.interrupt(call)
+        const closed = yield* Effect.exit(Effect.timeout(Scope.close(scope, Exit.void), "5 seconds"))
+        assert.isTrue(Exit.isSuccess(closed), String(closed))
+        // And the closed client no longer reconnects: nothing dials Redis's port for 1.5 s.
+        assert.strictEqual(yield* connectionsTo(Number(new URL(redis.url).port), "1500 millis"), 0)
       }), 30_000)
   })
 })

@@ -153,6 +153,8 @@ export interface RssFigures {
   readonly sandboxStartupMs: number
   readonly ours: ChildResult
   readonly baseline: ChildResult | null
+  /** The baseline with our modules loaded and unused (`SyncChild.Contender`), when the baseline runs. */
+  readonly baselineLoaded: ChildResult | null
 }
 
 export interface RateLimitedFigures {
@@ -448,17 +450,17 @@ export const measureRss = async (
   config.log(
     `  rss ours ${n}: peak ${(ours.maxRssBytes / 2 ** 20).toFixed(0)} MB, sync ${(ours.elapsedMs / 1000).toFixed(1)} s`
   )
-  let baseline: ChildResult | null = null
-  if (config.rssBaseline) {
-    baseline = await runSyncChild({ ...common, mode: "baseline", filename: baselineDb })
+  const runBaseline = async (mode: "baseline" | "baselineLoaded") => {
+    const run = await runSyncChild({ ...common, mode, filename: baselineDb })
     removeDb(baselineDb)
     config.log(
-      `  rss baseline ${n}: peak ${(baseline.maxRssBytes / 2 ** 20).toFixed(0)} MB, sync ${
-        (baseline.elapsedMs / 1000).toFixed(1)
-      } s`
+      `  rss ${mode} ${n}: peak ${(run.maxRssBytes / 2 ** 20).toFixed(0)} MB, sync ${(run.elapsedMs / 1000).toFixed(1)} s`
     )
+    return run
   }
-  return { figures: { meetings: n, sandboxStartupMs: sandbox.startupMs, ours, baseline }, oursDb }
+  const baseline = config.rssBaseline ? await runBaseline("baseline") : null
+  const baselineLoaded = config.rssBaseline ? await runBaseline("baselineLoaded") : null
+  return { figures: { meetings: n, sandboxStartupMs: sandbox.startupMs, ours, baseline, baselineLoaded }, oursDb }
 }
 
 // ---------------------------------------------------------------------------------------------

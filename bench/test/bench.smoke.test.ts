@@ -80,6 +80,9 @@ describe("bench harness", () => {
     for (const s of r.rss) {
       assert.strictEqual(s.ours.stored, s.meetings)
       assert.strictEqual(s.baseline?.stored, s.meetings)
+      assert.strictEqual(s.baselineLoaded?.stored, s.meetings)
+      // The loaded baseline did load the stack: its RSS before the sync is above the plain baseline's.
+      assert.isAbove(s.baselineLoaded!.rssBeforeSyncBytes, s.baseline!.rssBeforeSyncBytes + 20 * 2 ** 20)
       positive(s.ours.maxRssBytes, "maxRSS")
       positive(s.ours.sampledPeakRssBytes, "sampled RSS")
       positive(s.ours.cpuMs, "child CPU ms")

@@ -86,23 +86,24 @@ const shown = (text: string) => JSON.stringify(text.replace(/\/\/[^/?#]*@/, "//*
  * The store in a scope of its own, closed by our finalizer. The store's own finalizer is
  * `Effect.promise(() => redis.quit())`: with a command still in ioredis's offline queue (a call
  * interrupted while Redis is down), `quit` is queued behind it and rejected, and closing would die.
- * So closing first stops the reconnect loop (ioredis's `retryStrategy` returning `null` ends it,
- * and flushes the queue), then closes the store with its failure logged at Debug.
+ * So closing first makes ioredis's `retryStrategy` answer `null` (the next failed reconnect ends the
+ * client and flushes its queue), then waits at most a second for the store to close (the next
+ * attempt can be 2 s away, and a connect can take `connectTimeout`); a failure is logged at Debug.
  */
 const ownStore = (options: RedisConnection & { readonly prefix: string }) =>
   Effect.gen(function*() {
     let closing = false
-    const storeScope = yield* Scope.make()
-    yield* Effect.addFinalizer(() =>
+    const storeScope = yield* Effect.acquireRelease(Scope.make(), (scope) =>
       Effect.suspend(() => {
         closing = true
-        return Scope.close(storeScope, Exit.void)
+        return Scope.close(scope, Exit.void)
       }).pipe(
+        Effect.timeout("1 second"),
         Effect.catchAllCause((cause) => Effect.logDebug("Lightfield rate budget: closing the Redis client failed", cause))
-      )
-    )
+      ))
     return yield* RateLimiterRedis.make({
       ...options,
+      // ioredis's default delay between reconnects, until we close.
       retryStrategy: (times: number) => closing ? null : Math.min(times * 50, 2_000)
     }).pipe(Scope.extend(storeScope))
   })

@@ -81,6 +81,7 @@ const connectionsTo = (port: number, window: Duration.DurationInput) => {
         count++
         socket.destroy()
       })
+      server.once("error", (error) => resume(Effect.die(error)))
       server.listen(port, "127.0.0.1", () => resume(Effect.succeed(server)))
     }),
     () => Effect.sleep(window).pipe(Effect.map(() => count)),

@@ -116,7 +116,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
         "`process.resourceUsage().maxRSS` of a fresh child per size, run by plain `node` (so tsx's loader does not count): our",
         "code bundled as its `dist` would be, effect and every other dependency loaded from node_modules as an installed",
         "application loads them (not tree-shaken). Beside it, the same baseline in a child that first imports our stack",
-        "and never uses it: the floor of any code that loads effect, @effect/platform-node and @effect/sql. CLI cold start: wall time from spawn to exit of the demo's built bin (`pnpm build`'s bundle) run",
+        "(ours, effect, @effect/platform-node, @effect/sql) and never uses it: what loading the modules costs. CLI cold start: wall time from spawn to exit of the demo's built bin (`pnpm build`'s bundle) run",
         "by plain `node`, beside `node -e 0`; `get` reads from a warm cache (no request sent); medians of 9 interleaved runs",
         "after a warm-up, with the CPU time (user + sys) of those starts. Transcript upload: peak RSS growth of a fresh child",
         "(the largest rise over the lowest RSS before it, sampled every 5 ms from 250 ms after a warm-up attach and a full GC), median of 3 children. Sync CPU: `process.cpuUsage` (user + sys) of the",

@@ -153,7 +153,7 @@ const rssFigures = (rss: ReadonlyArray<RssFigures>): Array<Figure> => {
     })
     if (s.baselineLoaded !== null) {
       out.push({
-        figure: `4. Peak RSS, sync of ${k(s.meetings)}, beside the baseline with our modules loaded and never used (the floor of any code on effect)`,
+        figure: `4. Peak RSS, sync of ${k(s.meetings)}, beside the baseline with our modules loaded, never used`,
         unit: "MB",
         ours: mb(s.ours.maxRssBytes),
         baseline: mb(s.baselineLoaded.maxRssBytes),

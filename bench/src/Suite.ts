@@ -15,7 +15,7 @@ import { makeTempDir, removeDb } from "./Paths.js"
 import type { SandboxProcess } from "./SandboxProcess.js"
 import { startSandbox, withSandbox } from "./SandboxProcess.js"
 import { cpuSince, median, percentile, sample } from "./Stats.js"
-import type { ChildResult } from "./SyncChild.js"
+import type { ChildResult, Contender } from "./SyncChild.js"
 import { runSyncChild } from "./ChildRunner.js"
 import { measureColdStart } from "./ColdStart.js"
 import type { ColdStartFigures } from "./ColdStart.js"
@@ -450,7 +450,7 @@ export const measureRss = async (
   config.log(
     `  rss ours ${n}: peak ${(ours.maxRssBytes / 2 ** 20).toFixed(0)} MB, sync ${(ours.elapsedMs / 1000).toFixed(1)} s`
   )
-  const runBaseline = async (mode: "baseline" | "baselineLoaded") => {
+  const runBaseline = async (mode: Exclude<Contender, "ours">) => {
     const run = await runSyncChild({ ...common, mode, filename: baselineDb })
     removeDb(baselineDb)
     config.log(

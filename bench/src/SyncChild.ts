@@ -1,5 +1,5 @@
 /**
- * One sync in a fresh process, reporting its own peak RSS: `sync-child.ts <ours|baseline> <baseUrl>
+ * One sync in a fresh process, reporting its own peak RSS: `sync-child.ts <ours|baseline|baselineLoaded> <baseUrl>
  * <apiKey> <dbFile> <concurrency>`. The parent reads the last `RESULT {json}` line of stdout.
  *
  * Each contender's modules are imported on demand, so the baseline child never loads Effect. The
@@ -10,10 +10,10 @@ import { constants as perfConstants, PerformanceObserver } from "node:perf_hooks
 import { getHeapSpaceStatistics } from "node:v8"
 
 /**
- * `baselineLoaded`: the baseline's sync with our stack's modules imported first and never used.
- * It is the floor any code that loads effect, @effect/platform-node and @effect/sql stands on (their
- * source strings, bytecode and a young generation grown while they load), so the gap between it and
- * `ours` is what the library's own work adds.
+ * `baselineLoaded`: the baseline's sync with our stack's modules (ours, effect, @effect/platform-node,
+ * @effect/sql) imported first and never used: what loading them costs (their source strings,
+ * bytecode, and a young generation grown while they load), so the gap between it and `ours` is
+ * what the library's work during the sync adds.
  */
 export type Contender = "ours" | "baseline" | "baselineLoaded"
 

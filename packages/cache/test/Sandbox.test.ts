@@ -173,6 +173,26 @@ describe.each(databases)("cache over the sandbox: sync ($name)", (db) => {
         }))
     }), { timeout: 60_000 })
 
+  it.scopedLive("a batch that does not fill is stored batchWindow after its first page, while the scan goes on", () =>
+    Effect.gen(function*() {
+      const file = yield* db.fresh
+      const sandbox = yield* Sandbox.make({ meetings: 100, rateLimit: false })
+      // Four pages, one at a time, 400 ms each: the batch of 1,000 never fills before the end.
+      yield* sandbox.inject({ fault: { _tag: "Latency", millis: 400 }, match: "GET /v1/meetings" })
+      yield* withCache(sandbox, "admin", file, (cache) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.fork(cache.sync({ concurrency: 1, batchSize: 1000, batchWindow: "50 millis" }))
+          yield* eventually(Effect.map(cache.count(), (n) => n >= 25))
+          // Stored by the window, not by the end of the scan: the other pages are still coming.
+          assert.isTrue(Option.isNone(yield* Fiber.poll(fiber)), "the sync had already ended")
+          assert.isTrue((yield* cache.count()) < 100)
+          const result = yield* Fiber.join(fiber)
+          assert.isTrue(result.complete)
+          assert.strictEqual(result.meetings, 100)
+          assert.deepStrictEqual(yield* cachedIds(cache), yield* serverIds(sandbox))
+        }))
+    }), { timeout: 60_000 })
+
   it.scopedLive("resume after an interrupted sync ends with exactly the server's set", () =>
     Effect.gen(function*() {
       const file = yield* db.fresh

@@ -186,6 +186,10 @@ describe.each(databases)("cache over the sandbox: sync ($name)", (db) => {
           // Stored by the window, not by the end of the scan: the other pages are still coming.
           assert.isTrue(Option.isNone(yield* Fiber.poll(fiber)), "the sync had already ended")
           assert.isTrue((yield* cache.count()) < 100)
+          // The next batch has its own window.
+          yield* eventually(Effect.map(cache.count(), (n) => n >= 50))
+          assert.isTrue(Option.isNone(yield* Fiber.poll(fiber)), "the sync had already ended")
+          assert.isTrue((yield* cache.count()) < 100)
           const result = yield* Fiber.join(fiber)
           assert.isTrue(result.complete)
           assert.strictEqual(result.meetings, 100)

@@ -39,9 +39,9 @@ class WindowEnded {
  * `window` after its first element arrived, whichever comes first (what `Stream.groupedWithin` does,
  * without its per-element machinery). The scan runs ahead into a bounded queue of pages (about one
  * batch), so at most two batches are in memory while one is stored. The window is one sleeping fiber
- * per batch, which offers a `WindowEnded` into the same queue: waiting for a page takes a plain
- * `Queue.take` (a `Queue.take` raced against a timeout forked two fibers per page: ~50 of the ~440
- * effect steps a page of a full sync took, measured with the runtime's op count).
+ * per batch offering a `WindowEnded` into the same queue (stale ones are ignored; the leftovers of a
+ * batch stored full go with its window), so waiting for a page is a plain `Queue.take`, not a take
+ * raced against a timeout on every page.
  */
 const inBatches = <A, E2, R>(
   size: number,
